@@ -1,0 +1,45 @@
+# Gavel — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?=
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint typecheck unit ngircd clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# ngircd is the local IRC server for `make run` and the end-to-end tests.
+ngircd:
+	@if ! command -v ngircd >/dev/null 2>&1 && [ ! -x /usr/sbin/ngircd ]; then \
+		echo "Installing ngircd from Debian's packages..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ngircd >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests
+	$(BIN)/ruff format --check bot tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict bot
+
+unit: $(STAMP) ngircd
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+run: $(STAMP)
+ifeq ($(CONFIG),)
+	@$(MAKE) --no-print-directory ngircd
+	$(BIN)/python -m bot.devrun
+else
+	$(BIN)/gavel run --config "$(CONFIG)"
+endif
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,138 @@
+"""Effects: imperatives the core hands to the adapters.
+
+Recording effects (`MeetingStarted` ... `MeetingEnded`) are persisted by the store
+before any `Say`, `SetTopic` or `Publish` of the same event is carried out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.record import Chair, Gap, Item, LogLine, MeetingRecord, Named, Presence, VoteRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Send `text` as a PRIVMSG to `target` (a channel or a nick)."""
+
+    network: str
+    target: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetTopic:
+    network: str
+    channel: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingStarted:
+    """A new meeting; `meeting` holds its header (no lines yet)."""
+
+    meeting: MeetingRecord
+
+
+@dataclass(frozen=True, slots=True)
+class LineRecorded:
+    meeting_id: int
+    line: LogLine
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecorded:
+    meeting_id: int
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRemoved:
+    meeting_id: int
+    item_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingChanged:
+    """The meeting's changeable header fields, whole, after a change."""
+
+    meeting_id: int
+    name: str
+    topic: str | None
+    chairs: tuple[Chair, ...]
+    restricted: bool
+    lurking: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PersonNamed:
+    meeting_id: int
+    named: Named
+
+
+@dataclass(frozen=True, slots=True)
+class VoteChanged:
+    """A vote opened, a ballot cast or changed, or the vote closed: the vote, whole."""
+
+    meeting_id: int
+    vote: VoteRecord
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceRecorded:
+    meeting_id: int
+    presence: Presence
+
+
+@dataclass(frozen=True, slots=True)
+class GapRecorded:
+    meeting_id: int
+    gap: Gap
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingEnded:
+    meeting_id: int
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """Write the meeting's files from `meeting`. When `final`, the meeting has ended and,
+    unless the bot is lurking (`announce` False), the end-of-meeting lines naming the
+    files follow once they are written."""
+
+    meeting: MeetingRecord
+    final: bool
+    announce: bool
+
+
+Effect = (
+    Say
+    | SetTopic
+    | MeetingStarted
+    | LineRecorded
+    | ItemRecorded
+    | ItemRemoved
+    | MeetingChanged
+    | PersonNamed
+    | VoteChanged
+    | PresenceRecorded
+    | GapRecorded
+    | MeetingEnded
+    | Publish
+)
+
+RECORDING_EFFECTS = (
+    MeetingStarted,
+    LineRecorded,
+    ItemRecorded,
+    ItemRemoved,
+    MeetingChanged,
+    PersonNamed,
+    VoteChanged,
+    PresenceRecorded,
+    GapRecorded,
+    MeetingEnded,
+)

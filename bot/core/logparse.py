@@ -1,0 +1,117 @@
+"""Reading MeetBot's `.log.txt` format back into events (the basis of `gavel replay`).
+
+A log line is `HH:MM:SS <nick> text` or `HH:MM:SS * nick text`. The log holds clock
+times only: the date comes from the bot's `Meeting started <asctime>` line when there is
+one (else the caller supplies it), and a clock that goes backwards means midnight passed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from bot.core.events import DEFAULT_SETTINGS, ChannelSettings, MessageSeen
+from bot.core.timefmt import parse_asctime
+
+_MESSAGE = re.compile(r"(\d\d):(\d\d):(\d\d) <([^> ]*)> ?(.*)", re.DOTALL)
+_ACTION = re.compile(r"(\d\d):(\d\d):(\d\d) +\* ([^ ]+) ?(.*)", re.DOTALL)
+_STARTED = re.compile(r"Meeting started (\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4})")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedLine:
+    number: int  # line number in the file, 1-based
+    hour: int
+    minute: int
+    second: int
+    nick: str
+    action: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLog:
+    lines: tuple[LoggedLine, ...]
+    unreadable: tuple[int, ...]  # file line numbers that are not log lines
+
+
+def parse_log_line(number: int, raw: str) -> LoggedLine | None:
+    for pattern, action in ((_MESSAGE, False), (_ACTION, True)):
+        m = pattern.fullmatch(raw)
+        if m:
+            hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            if hour > 23 or minute > 59 or second > 59:
+                return None
+            return LoggedLine(number, hour, minute, second, m.group(4), action, m.group(5))
+    return None
+
+
+def parse_log(text: str) -> ParsedLog:
+    """Split a whole log into lines (only LF ends a line: CRs inside text are kept)."""
+    lines: list[LoggedLine] = []
+    unreadable: list[int] = []
+    raw_lines = text.split("\n")
+    if raw_lines and raw_lines[-1] == "":
+        raw_lines.pop()
+    for number, raw in enumerate(raw_lines, start=1):
+        parsed = parse_log_line(number, raw)
+        if parsed is None:
+            unreadable.append(number)
+        else:
+            lines.append(parsed)
+    return ParsedLog(tuple(lines), tuple(unreadable))
+
+
+def start_date(lines: Iterable[LoggedLine], bot_nick: str) -> date | None:
+    """The date in the bot's `Meeting started ...` line, if the log has one."""
+    for line in lines:
+        if line.nick == bot_nick:
+            m = _STARTED.match(line.text)
+            if m:
+                parts = parse_asctime(m.group(1))
+                if parts is not None:
+                    return date(parts[0], parts[1], parts[2])
+    return None
+
+
+def to_events(
+    lines: Iterable[LoggedLine],
+    *,
+    day: date,
+    tz: tzinfo,
+    network: str,
+    channel: str,
+    bot_nick: str,
+    settings: ChannelSettings = DEFAULT_SETTINGS,
+    first_id: int = 1,
+) -> list[MessageSeen]:
+    """Turn logged lines into the channel messages they were, with real times.
+
+    The bot's own lines are in the log, so the events say the server echoes them.
+    """
+    events: list[MessageSeen] = []
+    current = day
+    previous: tuple[int, int, int] | None = None
+    for offset, line in enumerate(lines):
+        clock = (line.hour, line.minute, line.second)
+        if previous is not None and clock < previous:
+            current += timedelta(days=1)
+        previous = clock
+        local = datetime(current.year, current.month, current.day, *clock, tzinfo=tz)
+        events.append(
+            MessageSeen(
+                network=network,
+                time=local.astimezone(UTC),
+                id=first_id + offset,
+                channel=channel,
+                nick=line.nick,
+                text=line.text,
+                bot_nick=bot_nick,
+                action=line.action,
+                settings=settings,
+                echoes_own_lines=True,
+            )
+        )
+    return events

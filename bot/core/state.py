@@ -1,0 +1,233 @@
+"""The core's live state: networks, channels, who is in them, and running meetings.
+
+State is mutable on purpose: a meeting may hold tens of thousands of lines, and copying
+it for every event would make recording cost grow with the meeting. `step` is still
+deterministic: the same events in the same order give the same state and effects.
+`Meeting.to_record()` takes the immutable snapshot other layers read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.casemap import RFC1459, irc_lower
+from bot.core.events import Member
+from bot.core.limits import ReplyLimiter
+from bot.core.record import (
+    Ballot,
+    Chair,
+    Gap,
+    Item,
+    LogLine,
+    MeetingRecord,
+    Named,
+    Presence,
+    VoteRecord,
+)
+from bot.core.timefmt import zone
+
+
+@dataclass
+class Vote:
+    """A vote in progress (or closed): ballots keyed by voter so a re-vote replaces."""
+
+    question: str
+    options: tuple[str, ...]
+    opened_by: str
+    opened_at: datetime
+    opened_line: int
+    ballots: dict[str, Ballot] = field(default_factory=dict)
+    closed_at: datetime | None = None
+    closed_line: int | None = None
+
+    @property
+    def id(self) -> int:
+        return self.opened_line
+
+    def to_record(self) -> VoteRecord:
+        return VoteRecord(
+            id=self.id,
+            question=self.question,
+            options=self.options,
+            ballots=tuple(self.ballots.values()),
+            opened_by=self.opened_by,
+            opened_at=self.opened_at,
+            opened_line=self.opened_line,
+            closed_at=self.closed_at,
+            closed_line=self.closed_line,
+        )
+
+
+def voter_key(nick: str, account: str | None, casemapping: str) -> str:
+    """Who a ballot belongs to: the account when known, else the nick (case-folded)."""
+    return f"a:{account}" if account else f"n:{irc_lower(nick, casemapping)}"
+
+
+@dataclass
+class Meeting:
+    id: int
+    network: str
+    channel: str
+    name: str
+    topic: str | None
+    owner: Chair
+    timezone: str
+    start: datetime
+    length_minutes: int
+    info_url: str
+    bot_nick: str
+    casemapping: str
+    chairs: list[Chair] = field(default_factory=list)  # not including the owner
+    restricted: bool = False
+    lurking: bool = False
+    lines: list[LogLine] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    votes: list[Vote] = field(default_factory=list)
+    named: list[Named] = field(default_factory=list)
+    presence: list[Presence] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    end: datetime | None = None
+    present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
+
+    @property
+    def open_vote(self) -> Vote | None:
+        if self.votes and self.votes[-1].closed_at is None:
+            return self.votes[-1]
+        return None
+
+    @property
+    def all_chairs(self) -> list[Chair]:
+        return [self.owner, *self.chairs]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return zone(self.timezone)
+
+    def fold(self, nick: str) -> str:
+        return irc_lower(nick, self.casemapping)
+
+    def to_record(self, *, with_content: bool = True) -> MeetingRecord:
+        return MeetingRecord(
+            id=self.id,
+            network=self.network,
+            channel=self.channel,
+            name=self.name,
+            topic=self.topic,
+            owner=self.owner.nick,
+            owner_account=self.owner.account,
+            chairs=tuple(self.all_chairs),
+            timezone=self.timezone,
+            start=self.start,
+            end=self.end,
+            length_minutes=self.length_minutes,
+            info_url=self.info_url,
+            bot_nick=self.bot_nick,
+            casemapping=self.casemapping,
+            restricted=self.restricted,
+            lurking=self.lurking,
+            lines=tuple(self.lines) if with_content else (),
+            items=tuple(self.items) if with_content else (),
+            votes=tuple(v.to_record() for v in self.votes) if with_content else (),
+            named=tuple(self.named) if with_content else (),
+            presence=tuple(self.presence) if with_content else (),
+            gaps=tuple(self.gaps) if with_content else (),
+        )
+
+    @classmethod
+    def from_record(cls, record: MeetingRecord) -> Meeting:
+        """Rebuild a running meeting from what the store kept (resumption after restart)."""
+        owner = Chair(record.owner, record.owner_account)
+        meeting = cls(
+            id=record.id,
+            network=record.network,
+            channel=record.channel,
+            name=record.name,
+            topic=record.topic,
+            owner=owner,
+            timezone=record.timezone,
+            start=record.start,
+            length_minutes=record.length_minutes,
+            info_url=record.info_url,
+            bot_nick=record.bot_nick,
+            casemapping=record.casemapping,
+            chairs=[c for c in record.chairs if c != owner],
+            restricted=record.restricted,
+            lurking=record.lurking,
+            lines=list(record.lines),
+            items=list(record.items),
+            named=list(record.named),
+            presence=list(record.presence),
+            gaps=list(record.gaps),
+            end=record.end,
+        )
+        for v in record.votes:
+            vote = Vote(
+                question=v.question,
+                options=v.options,
+                opened_by=v.opened_by,
+                opened_at=v.opened_at,
+                opened_line=v.opened_line,
+                closed_at=v.closed_at,
+                closed_line=v.closed_line,
+            )
+            for b in v.ballots:
+                vote.ballots[voter_key(b.nick, b.account, record.casemapping)] = b
+            meeting.votes.append(vote)
+        meeting.present = {meeting.fold(line.nick) for line in record.lines}
+        meeting.present.update(meeting.fold(n.nick) for n in record.named)
+        return meeting
+
+
+@dataclass
+class ChannelState:
+    name: str
+    members: dict[str, Member] = field(default_factory=dict)  # key: case-folded nick
+    meeting: Meeting | None = None
+    away_since: datetime | None = None
+    away_reason: str = ""
+
+
+@dataclass
+class NetworkState:
+    name: str
+    casemapping: str = RFC1459
+    channels: dict[str, ChannelState] = field(default_factory=dict)  # key: folded name
+
+    def fold(self, text: str) -> str:
+        return irc_lower(text, self.casemapping)
+
+    def channel(self, name: str) -> ChannelState:
+        key = self.fold(name)
+        chan = self.channels.get(key)
+        if chan is None:
+            chan = self.channels[key] = ChannelState(name)
+        return chan
+
+    def meetings(self) -> list[tuple[ChannelState, Meeting]]:
+        return [(c, c.meeting) for c in self.channels.values() if c.meeting is not None]
+
+
+@dataclass
+class World:
+    """Everything the core knows, across networks."""
+
+    networks: dict[str, NetworkState] = field(default_factory=dict)
+    limiter: ReplyLimiter = field(default_factory=ReplyLimiter)
+
+    def network(self, name: str) -> NetworkState:
+        net = self.networks.get(name)
+        if net is None:
+            net = self.networks[name] = NetworkState(name)
+        return net
+
+    def running_meetings(self) -> list[Meeting]:
+        return [m for net in self.networks.values() for _, m in net.meetings()]
+
+    def restore(self, records: list[MeetingRecord]) -> None:
+        """Put running meetings loaded from the store back into their channels."""
+        for record in records:
+            net = self.network(record.network)
+            net.casemapping = record.casemapping
+            net.channel(record.channel).meeting = Meeting.from_record(record)

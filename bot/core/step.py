@@ -1,0 +1,264 @@
+"""`step(world, event) -> effects`: the one entry point of the meeting logic.
+
+Channel lines are recorded first (from `#startmeeting` to `#endmeeting`, inclusive), then
+any command on them is dispatched through the command table. Membership events keep
+the channel's member list (for chair warnings, ops and accounts), follow chairs and
+voters across nick changes, and are recorded as presence in running meetings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from bot.core import messages
+from bot.core.casemap import same
+from bot.core.commands import COMMANDS, add_item, permitted
+from bot.core.effects import Effect, GapRecorded, PresenceRecorded, Say
+from bot.core.events import (
+    AccountChanged,
+    Disconnected,
+    Event,
+    Joined,
+    Kicked,
+    Member,
+    MembersListed,
+    MessageSeen,
+    NickChanged,
+    OpChanged,
+    Parted,
+    Quit,
+    ServerInfo,
+)
+from bot.core.limits import ERROR
+from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
+from bot.core.record import LINE_ACTION, LINE_MESSAGE, Chair, Gap, Presence
+from bot.core.state import ChannelState, Meeting, NetworkState, World, voter_key
+from bot.core.turn import Turn, record_line
+
+
+def step(world: World, event: Event) -> list[Effect]:
+    """Apply `event` to `world` and return what must be persisted, said and published."""
+    handler = _HANDLERS[type(event)]
+    result: list[Effect] = handler(world, event)
+    return result
+
+
+# --- channel lines -------------------------------------------------------------------
+
+
+def on_message(world: World, event: MessageSeen) -> list[Effect]:
+    net = world.network(event.network)
+    if event.channel is None:
+        return _on_private(world, net, event)
+    chan = net.channel(event.channel)
+    meeting = chan.meeting
+    if same(event.nick, event.bot_nick, net.casemapping):
+        # The bot's own line, relayed back by the server: record it, never obey it.
+        if meeting is not None and event.echoes_own_lines:
+            turn = Turn(world, net, chan, event)
+            record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
+            return turn.effects
+        return []
+    parsed = None if event.action else recognise(event.text)
+    turn = Turn(world, net, chan, event)
+    if meeting is None:
+        if isinstance(parsed, CommandLine):
+            command = COMMANDS.get(parsed.word)
+            if command is not None and not command.needs_meeting:
+                turn.arg = parsed.arg
+                command.handler(turn)
+        return turn.effects
+    record_line(
+        turn, meeting, event.nick, event.text, LINE_ACTION if event.action else LINE_MESSAGE
+    )
+    if isinstance(parsed, LinkLine):
+        add_item(turn, "link", parsed.text, link_url(parsed.text))
+    elif isinstance(parsed, CommandLine):
+        command = COMMANDS.get(parsed.word)
+        if command is not None and permitted(command, turn):
+            turn.arg = parsed.arg
+            command.handler(turn)
+    return turn.effects
+
+
+def _on_private(world: World, net: NetworkState, event: MessageSeen) -> list[Effect]:
+    parsed = recognise(event.text)
+    if (
+        isinstance(parsed, CommandLine)
+        and parsed.word == "startmeeting"
+        and world.limiter.allow(net.name, net.fold(event.nick), ERROR, event.time)
+    ):
+        return [Say(net.name, event.nick, messages.CHANNELS_ONLY)]
+    return []
+
+
+# --- membership ----------------------------------------------------------------------
+
+
+def _presence(
+    chan: ChannelState, time: datetime, kind: str, nick: str, detail: str = ""
+) -> list[Effect]:
+    meeting = chan.meeting
+    if meeting is None:
+        return []
+    presence = Presence(time, kind, nick, detail)
+    meeting.presence.append(presence)
+    return [PresenceRecorded(meeting.id, presence)]
+
+
+def on_members(world: World, event: MembersListed) -> list[Effect]:
+    net = world.network(event.network)
+    chan = net.channel(event.channel)
+    chan.members = {net.fold(m.nick): m for m in event.members}
+    return []
+
+
+def on_join(world: World, event: Joined) -> list[Effect]:
+    net = world.network(event.network)
+    chan = net.channel(event.channel)
+    effects: list[Effect] = []
+    if same(event.nick, event.bot_nick, net.casemapping):
+        chan.members = {}
+        if chan.away_since is not None and chan.meeting is not None:
+            gap = Gap(chan.away_since, event.time, chan.away_reason)
+            chan.meeting.gaps.append(gap)
+            effects.append(GapRecorded(chan.meeting.id, gap))
+        chan.away_since = None
+    chan.members[net.fold(event.nick)] = Member(event.nick, False, event.account)
+    effects += _presence(chan, event.time, "join", event.nick, event.account or "")
+    return effects
+
+
+def _bot_left(chan: ChannelState, time: datetime, reason: str) -> None:
+    chan.members = {}
+    if chan.away_since is None:
+        chan.away_since = time
+        chan.away_reason = reason
+
+
+def on_part(world: World, event: Parted) -> list[Effect]:
+    net = world.network(event.network)
+    chan = net.channel(event.channel)
+    effects = _presence(chan, event.time, "part", event.nick, event.reason)
+    if same(event.nick, event.bot_nick, net.casemapping):
+        _bot_left(chan, event.time, "parted")
+    else:
+        chan.members.pop(net.fold(event.nick), None)
+    return effects
+
+
+def on_kick(world: World, event: Kicked) -> list[Effect]:
+    net = world.network(event.network)
+    chan = net.channel(event.channel)
+    effects = _presence(chan, event.time, "kick", event.nick, f"by {event.by}: {event.reason}")
+    if same(event.nick, event.bot_nick, net.casemapping):
+        _bot_left(chan, event.time, f"kicked by {event.by}")
+    else:
+        chan.members.pop(net.fold(event.nick), None)
+    return effects
+
+
+def on_quit(world: World, event: Quit) -> list[Effect]:
+    net = world.network(event.network)
+    folded = net.fold(event.nick)
+    effects: list[Effect] = []
+    for chan in net.channels.values():
+        if chan.members.pop(folded, None) is not None:
+            effects += _presence(chan, event.time, "quit", event.nick, event.reason)
+    return effects
+
+
+def on_nick(world: World, event: NickChanged) -> list[Effect]:
+    net = world.network(event.network)
+    old, new = net.fold(event.old), net.fold(event.new)
+    effects: list[Effect] = []
+    for chan in net.channels.values():
+        member = chan.members.pop(old, None)
+        if member is not None:
+            chan.members[new] = replace(member, nick=event.new)
+            effects += _presence(chan, event.time, "nick", event.old, event.new)
+        if chan.meeting is not None:
+            effects += _follow_nick(net, chan.meeting, event.old, event.new)
+    return effects
+
+
+def _follow_nick(net: NetworkState, meeting: Meeting, old: str, new: str) -> list[Effect]:
+    """Chairs and voters keep their standing under their new nick."""
+    folded_old = net.fold(old)
+    if same(meeting.bot_nick, old, net.casemapping):
+        meeting.bot_nick = new
+    if net.fold(meeting.owner.nick) == folded_old and meeting.owner.account is None:
+        meeting.owner = Chair(new, None)
+    meeting.chairs = [
+        Chair(new, None) if c.account is None and net.fold(c.nick) == folded_old else c
+        for c in meeting.chairs
+    ]
+    vote = meeting.open_vote
+    if vote is not None:
+        old_key = voter_key(old, None, net.casemapping)
+        new_key = voter_key(new, None, net.casemapping)
+        vote.ballots = {
+            (new_key if key == old_key else key): (
+                replace(ballot, nick=new) if net.fold(ballot.nick) == folded_old else ballot
+            )
+            for key, ballot in vote.ballots.items()
+        }
+    return []
+
+
+def on_op(world: World, event: OpChanged) -> list[Effect]:
+    net = world.network(event.network)
+    chan = net.channel(event.channel)
+    folded = net.fold(event.nick)
+    member = chan.members.get(folded)
+    if member is not None:
+        chan.members[folded] = replace(member, op=event.op)
+    return _presence(chan, event.time, "op" if event.op else "deop", event.nick, event.by)
+
+
+def on_account(world: World, event: AccountChanged) -> list[Effect]:
+    net = world.network(event.network)
+    folded = net.fold(event.nick)
+    for chan in net.channels.values():
+        member = chan.members.get(folded)
+        if member is not None:
+            chan.members[folded] = replace(member, account=event.account)
+    return []
+
+
+def on_server_info(world: World, event: ServerInfo) -> list[Effect]:
+    net = world.network(event.network)
+    net.casemapping = event.casemapping
+    old_channels = list(net.channels.values())
+    net.channels = {}
+    for chan in old_channels:
+        chan.members = {net.fold(m.nick): m for m in chan.members.values()}
+        if chan.meeting is not None:
+            chan.meeting.casemapping = event.casemapping
+        net.channels[net.fold(chan.name)] = chan
+    return []
+
+
+def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
+    net = world.network(event.network)
+    for chan in net.channels.values():
+        _bot_left(chan, event.time, event.reason)
+    return []
+
+
+_HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
+    MessageSeen: on_message,
+    MembersListed: on_members,
+    Joined: on_join,
+    Parted: on_part,
+    Kicked: on_kick,
+    Quit: on_quit,
+    NickChanged: on_nick,
+    OpChanged: on_op,
+    AccountChanged: on_account,
+    ServerInfo: on_server_info,
+    Disconnected: on_disconnect,
+}

@@ -1,0 +1,103 @@
+"""One command being handled: who said it, where, and the effects it produces.
+
+Handlers get a `Turn` and append effects through it, so the rules that apply to every
+reply (lurking, per-person limits, recording the bot's own lines) live in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.core.casemap import irc_lower
+from bot.core.effects import Effect, LineRecorded, MeetingChanged, Say
+from bot.core.events import MessageSeen
+from bot.core.limits import STATE
+from bot.core.record import LINE_MESSAGE, Chair, LogLine
+from bot.core.state import ChannelState, Meeting, NetworkState, World
+
+
+@dataclass
+class Turn:
+    world: World
+    net: NetworkState
+    chan: ChannelState
+    event: MessageSeen
+    arg: str = ""
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def meeting(self) -> Meeting:
+        """The running meeting (handlers marked `needs_meeting` may rely on it)."""
+        assert self.chan.meeting is not None
+        return self.chan.meeting
+
+    @property
+    def account(self) -> str | None:
+        """The speaker's account: from the message's tag, else from what the channel knows."""
+        if self.event.account:
+            return self.event.account
+        member = self.chan.members.get(self.net.fold(self.event.nick))
+        return member.account if member else None
+
+    def reply(self, lines: list[str], kind: str = STATE) -> None:
+        """Say `lines` in the channel, unless lurking or over the speaker's allowance."""
+        meeting = self.chan.meeting
+        if meeting is not None and meeting.lurking:
+            return
+        if not lines:
+            return
+        person = self.net.fold(self.event.nick)
+        if not self.world.limiter.allow(self.net.name, person, kind, self.event.time):
+            return
+        for text in lines:
+            self.effects.append(Say(self.net.name, self.chan.name, text))
+            if meeting is not None and not self.event.echoes_own_lines:
+                record_line(self, meeting, self.event.bot_nick, text, LINE_MESSAGE)
+
+    def header_changed(self) -> None:
+        m = self.meeting
+        self.effects.append(
+            MeetingChanged(m.id, m.name, m.topic, tuple(m.all_chairs), m.restricted, m.lurking)
+        )
+
+    def is_chair(self) -> bool:
+        """Chair by nick (and account, where bound), or a channel operator when allowed."""
+        meeting = self.chan.meeting
+        if meeting is not None and chair_matches(
+            meeting.all_chairs, self.event.nick, self.account, self.net.casemapping
+        ):
+            return True
+        if self.event.settings.ops_are_chairs:
+            member = self.chan.members.get(self.net.fold(self.event.nick))
+            return bool(member and member.op)
+        return False
+
+    def meeting_overran(self) -> bool:
+        m = self.meeting
+        return self.event.time - m.start > timedelta(minutes=m.length_minutes)
+
+
+def chair_matches(chairs: list[Chair], nick: str, account: str | None, mapping: str) -> bool:
+    """Whether someone with `nick` (logged in as `account`, if known) is one of `chairs`.
+
+    A chair bound to an account is that account: a stranger who takes a departed
+    chair's nick is not a chair, and the chair is one under any nick.
+    """
+    folded = irc_lower(nick, mapping)
+    for chair in chairs:
+        if chair.account:
+            if account == chair.account:
+                return True
+        elif irc_lower(chair.nick, mapping) == folded:
+            return True
+    return False
+
+
+def record_line(turn: Turn, meeting: Meeting, nick: str, text: str, kind: str) -> LogLine:
+    """Append a line to the meeting's log and emit its recording effect."""
+    line = LogLine(len(meeting.lines) + 1, turn.event.time, nick, kind, text)
+    meeting.lines.append(line)
+    meeting.present.add(meeting.fold(nick))
+    turn.effects.append(LineRecorded(meeting.id, line))
+    return line

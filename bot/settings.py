@@ -1,0 +1,92 @@
+"""Operator configuration: the TOML file, validated into frozen dataclasses.
+
+Every validation error names the key it is about
+(`networks[0].channels[2].timezone: unknown time zone 'Mars/Base'`), and the bot refuses
+to start on any. Secrets may come from the environment or a file, never only inline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+
+DEFAULT_PATTERN = "{meetingname}/%Y/{meetingname}.%Y-%m-%d-%H.%M"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    nick: str = "gavel"
+    alt_nicks: tuple[str, ...] = ()
+    username: str = "gavel"
+    realname: str = "Gavel meeting bot"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    """Where files go and how they are named and linked."""
+
+    dir: Path = Path("./meetings")
+    url_prefix: str = ""
+    pattern: str = DEFAULT_PATTERN
+    private_dir: Path | None = None
+    info_url: str = DEFAULT_INFO_URL
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelConfig:
+    name: str
+    key: str | None = None
+    settings: ChannelSettings = field(default_factory=ChannelSettings)
+    output: OutputSettings | None = None  # None: the global output settings
+
+
+@dataclass(frozen=True, slots=True)
+class SaslConfig:
+    mechanism: str  # "PLAIN" or "EXTERNAL"
+    username: str = ""
+    password: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    enabled: bool = False
+    verify: bool = True
+    ca_file: Path | None = None
+    fingerprint: str | None = None  # SHA-256 of the server certificate, hex
+    client_cert: Path | None = None  # for SASL EXTERNAL
+    client_key: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    name: str
+    host: str
+    port: int = 6667
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    sasl: SaslConfig | None = None
+    rate: float = 1.0  # lines per second after the burst; 0 = unthrottled
+    burst: int = 4
+    channels: tuple[ChannelConfig, ...] = ()
+    identity: Identity | None = None  # None: the [bot] identity
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    path: Path = Path("./data/gavel.sqlite3")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    level: str = "info"
+    format: str | None = None  # "json" or "console"; None: console on a terminal
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    identity: Identity
+    networks: tuple[NetworkConfig, ...]
+    output: OutputSettings = field(default_factory=OutputSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)

@@ -1,0 +1,50 @@
+"""The core stays pure: no I/O libraries, no clock, no filesystem."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+CORE = Path(__file__).parent.parent / "bot" / "core"
+FORBIDDEN_MODULES = {"asyncio", "aiosqlite", "irc", "structlog", "sqlite3", "socket", "os", "time"}
+FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter", "open"}
+
+
+def _core_files() -> list[Path]:
+    files = sorted(CORE.rglob("*.py"))
+    assert len(files) >= 10
+    return files
+
+
+def test_core_imports_no_io_library() -> None:
+    offenders = []
+    for path in _core_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [(path.name, n) for n in names if n.split(".")[0] in FORBIDDEN_MODULES]
+    assert offenders == []
+
+
+def test_core_never_reads_the_clock_or_files() -> None:
+    offenders = []
+    for path in _core_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in FORBIDDEN_CALLS:
+                    offenders.append((path.name, node.lineno, name))
+    assert offenders == []
+
+
+def test_the_check_catches_a_violation(tmp_path: Path) -> None:
+    sample = "import asyncio\nfrom datetime import datetime\nx = datetime.now()\n"
+    tree = ast.parse(sample)
+    imports = [n for n in ast.walk(tree) if isinstance(n, ast.Import)]
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    assert imports[0].names[0].name in FORBIDDEN_MODULES
+    assert isinstance(calls[0].func, ast.Attribute) and calls[0].func.attr in FORBIDDEN_CALLS

@@ -1,0 +1,160 @@
+"""Chairs across nick changes, accounts, ops, joins and parts, and recording gaps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core.effects import GapRecorded, PresenceRecorded
+from bot.core.events import (
+    AccountChanged,
+    Disconnected,
+    Kicked,
+    Member,
+    NickChanged,
+    OpChanged,
+    Parted,
+    Quit,
+    ServerInfo,
+)
+from tests.corekit import Room, published, said
+
+
+def test_chair_follows_nick_change() -> None:
+    room = Room()
+    room.members("alice", "bob", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#chair bob")
+    room.tick()
+    room.feed(NickChanged("net", room.now, 501, "bob", "robert"))
+    assert said(room.say("robert", "#chair")) == ["Current chairs: alice robert"]
+    assert said(room.say("bob", "#meetingname stolen")) == []  # the old nick is nobody
+
+
+def test_chairs_are_matched_with_the_case_mapping() -> None:
+    room = Room()
+    room.members("Alice[m]", "meetbot")
+    room.say("Alice[m]", "#startmeeting heat")
+    assert said(room.say("alice{M}", "#meetingname x")) == ["The meeting name has been set to 'x'"]
+    room.feed(ServerInfo("net", room.now, 502, "ascii"))
+    assert said(room.say("alice{M}", "#meetingname y")) == []
+    assert said(room.say("ALICE[m]", "#meetingname z")) == ["The meeting name has been set to 'z'"]
+
+
+def test_account_bound_chair_cannot_be_impersonated() -> None:
+    room = Room()
+    room.members(Member("alice", account="alice"), Member("bob", account="bob"), "meetbot")
+    room.say("alice", "#startmeeting heat", account="alice")
+    room.say("alice", "#chair bob", account="alice")
+    assert room.meeting is not None
+    assert [c.account for c in room.meeting.all_chairs] == ["alice", "bob"]
+    # bob leaves; a stranger takes his nick
+    room.tick()
+    room.feed(Quit("net", room.now, 503, "bob", "bye"))
+    room.join("bob", account="mallory")
+    assert said(room.say("bob", "#meetingname pwned", account="mallory")) == []
+    assert said(room.say("bob", "#meetingname pwned")) == []  # no account: not bob either
+    assert room.meeting.name == "heat"
+    # the real bob, back under another nick, is still a chair
+    assert said(room.say("bob_", "#meetingname real", account="bob")) == [
+        "The meeting name has been set to 'real'"
+    ]
+
+
+def test_account_known_from_join_binds_chair() -> None:
+    room = Room()
+    room.members("alice", "meetbot")
+    room.join("carol", account="carolacct")
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#chair carol")
+    assert room.meeting is not None
+    assert room.meeting.chairs[0].account == "carolacct"
+    room.tick()
+    room.feed(AccountChanged("net", room.now, 504, "carol", None))
+    assert said(room.say("carol", "#meetingname x")) == []
+
+
+def test_op_given_and_taken() -> None:
+    room = Room()
+    room.members("alice", "opal", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    assert said(room.say("opal", "#meetingname a")) == []
+    room.feed(OpChanged("net", room.now, 505, "#chan", "opal", True, "alice"))
+    assert said(room.say("opal", "#meetingname b")) == ["The meeting name has been set to 'b'"]
+    room.feed(OpChanged("net", room.now, 506, "#chan", "opal", False, "alice"))
+    assert said(room.say("opal", "#meetingname c")) == []
+
+
+def test_membership_events_are_recorded_as_presence() -> None:
+    room = Room()
+    room.members("alice", "bob", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.join("carol")
+    room.feed(NickChanged("net", room.now, 507, "carol", "caz"))
+    room.feed(Parted("net", room.now, 508, "#chan", "caz", "meetbot", "later"))
+    room.feed(Kicked("net", room.now, 509, "#chan", "bob", "alice", "meetbot", "spam"))
+    effects = room.feed(Quit("net", room.now, 510, "alice", "gone"))
+    assert [type(e) for e in effects] == [PresenceRecorded]
+    assert room.meeting is not None
+    assert [(p.kind, p.nick) for p in room.meeting.presence] == [
+        ("join", "carol"),
+        ("nick", "carol"),
+        ("part", "caz"),
+        ("kick", "bob"),
+        ("quit", "alice"),
+    ]
+    assert said(room.say("alice", "#chair zed")) == [
+        "Warning: Nick not in channel: zed",
+        "Current chairs: alice zed",
+    ]
+
+
+def test_disconnect_then_rejoin_records_a_gap() -> None:
+    room = Room()
+    room.members("alice", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    lost = room.now
+    room.feed(Disconnected("net", lost, 511, "connection lost"))
+    room.tick(42)
+    effects = room.join("meetbot")
+    gaps = [e.gap for e in effects if isinstance(e, GapRecorded)]
+    assert len(gaps) == 1
+    assert gaps[0].start == lost and gaps[0].end == lost + timedelta(seconds=43)
+    assert gaps[0].reason == "connection lost"
+    # the meeting simply goes on
+    assert published(room.say("alice", "#endmeeting")) != []
+
+
+def test_kicked_bot_records_gap_until_rejoin() -> None:
+    room = Room()
+    room.members("alice", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.feed(Kicked("net", room.now, 512, "#chan", "meetbot", "alice", "meetbot", "oops"))
+    effects = room.join("meetbot")
+    (gap,) = [e.gap for e in effects if isinstance(e, GapRecorded)]
+    assert gap.reason == "kicked by alice"
+    # joining again without having left is no gap
+    assert not any(isinstance(e, GapRecorded) for e in room.join("meetbot"))
+
+
+def test_restored_meeting_continues() -> None:
+    from bot.core.state import World
+
+    room = Room()
+    room.members("alice", "bob", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#chair bob")
+    room.say("alice", "#startvote Go? Yes, No")
+    room.say("bob", "#vote Yes")
+    room.say("alice", "#action bob to write docs")
+    assert room.meeting is not None
+    record = room.meeting.to_record()
+    # a new process: the world is rebuilt from the stored record
+    fresh = Room(world=World(), now=room.now)
+    fresh.world.restore([record])
+    fresh.members("alice", "bob", "meetbot")
+    fresh.say("bob", "#vote No")
+    assert said(fresh.say("bob", "#showvote")) == ["No (1): bob"]
+    assert said(fresh.say("bob", "#chair")) == ["Current chairs: alice bob"]
+    (publish,) = published(fresh.say("bob", "#endmeeting"))
+    assert publish.meeting.lines[: len(record.lines)] == record.lines
+    assert publish.meeting.items[0].text == "bob to write docs"
