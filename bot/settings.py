@@ -90,3 +90,11 @@ class Settings:
     output: OutputSettings = field(default_factory=OutputSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `problems` name each key that is wrong."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems

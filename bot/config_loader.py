@@ -1,0 +1,328 @@
+"""Reading and validating the TOML configuration into `bot.settings.Settings`.
+
+Every problem is reported with the key it is about, all at once, so an operator fixes a
+file in one pass: `networks[0].channels[2].timezone: unknown time zone 'Mars/Base'`.
+Secrets (SASL password, channel keys) may be given inline, or better by `*_env` (an
+environment variable) or `*_file` (a file whose first line is the secret).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.settings import (
+    DEFAULT_PATTERN,
+    ChannelConfig,
+    ConfigError,
+    Identity,
+    LoggingSettings,
+    NetworkConfig,
+    OutputSettings,
+    SaslConfig,
+    Settings,
+    StorageSettings,
+    TlsConfig,
+)
+
+_CHANNEL_PREFIXES = "#&+!"
+
+
+class _Reader:
+    """Typed access to one TOML table, collecting problems instead of stopping at the first."""
+
+    def __init__(self, table: Mapping[str, Any], where: str, problems: list[str]) -> None:
+        self.table = table
+        self.where = where
+        self.problems = problems
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def problem(self, name: str, message: str) -> None:
+        self.problems.append(f"{self.key(name)}: {message}")
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            return default
+        value = self.table[name]
+        # TOML integers are fine where a float is expected; booleans are not numbers here.
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, bool) and kind in (int, float):
+            self.problem(name, f"expected a number, got {value!r}")
+            return default
+        if not isinstance(value, kind):
+            self.problem(name, f"expected {_kind_name(kind)}, got {value!r}")
+            return default
+        return value
+
+    def text(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
+        value = self.get(name, str, default)
+        if required and not value:
+            self.problem(name, "is required")
+        return value
+
+    def secret(self, name: str) -> str | None:
+        """`name` inline, `name_env` from the environment, or `name_file` from a file."""
+        inline = self.get(name, str)
+        env = self.get(f"{name}_env", str)
+        file = self.get(f"{name}_file", str)
+        given = [k for k, v in ((name, inline), (f"{name}_env", env), (f"{name}_file", file)) if v]
+        if len(given) > 1:
+            self.problem(name, f"give only one of {', '.join(given)}")
+            return None
+        if env:
+            if env not in os.environ:
+                self.problem(f"{name}_env", f"environment variable {env} is not set")
+                return None
+            return os.environ[env]
+        if file:
+            try:
+                return Path(file).read_text(encoding="utf-8").splitlines()[0].strip()
+            except (OSError, IndexError, UnicodeDecodeError) as exc:
+                self.problem(f"{name}_file", f"cannot read secret from {file!r} ({exc})")
+                return None
+        return inline  # type: ignore[no-any-return]
+
+    def unknown_keys(self) -> None:
+        for name in self.table:
+            if name not in self.used:
+                self.problem(name, "unknown key")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    names.update({list: "a list", dict: "a table"})
+    if isinstance(kind, tuple):
+        return " or ".join(names.get(k, k.__name__) for k in kind)
+    return names.get(kind, kind.__name__)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate `path`; raise `ConfigError` listing every problem."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read ({exc.strerror or exc})"]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
+    return parse_settings(raw)
+
+
+def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    problems: list[str] = []
+    top = _Reader(raw, "", problems)
+    identity = _identity(_table(top, "bot"), "bot", problems)
+    output = _output(_table(top, "output"), "output", problems, OutputSettings())
+    storage = _storage(_table(top, "storage"), problems)
+    logging = _logging(_table(top, "logging"), problems)
+    networks_raw = top.get("networks", list, [])
+    if not networks_raw:
+        problems.append("networks: at least one [[networks]] entry is required")
+    networks = tuple(
+        _network(n, f"networks[{i}]", problems, output)
+        for i, n in enumerate(networks_raw)
+        if _is_table(n, f"networks[{i}]", problems)
+    )
+    names = [n.name for n in networks]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.append(f"networks: the name {name!r} is used twice")
+    top.unknown_keys()
+    if problems:
+        raise ConfigError(problems)
+    return Settings(identity, networks, output, storage, logging)
+
+
+def _is_table(value: Any, where: str, problems: list[str]) -> bool:
+    if isinstance(value, dict):
+        return True
+    problems.append(f"{where}: expected a table, got {value!r}")
+    return False
+
+
+def _table(reader: _Reader, name: str) -> _Reader:
+    value = reader.get(name, dict, {})
+    return _Reader(value, reader.key(name), reader.problems)
+
+
+def _identity(r: _Reader, where: str, problems: list[str]) -> Identity:
+    nick = r.text("nick", "gavel")
+    if nick and not _valid_nick(nick):
+        r.problem("nick", f"not a valid IRC nick: {nick!r}")
+    alts = r.get("alt_nicks", list, [])
+    for i, alt in enumerate(alts):
+        if not isinstance(alt, str) or not _valid_nick(alt):
+            problems.append(f"{where}.alt_nicks[{i}]: not a valid IRC nick: {alt!r}")
+    identity = Identity(
+        nick=nick or "gavel",
+        alt_nicks=tuple(a for a in alts if isinstance(a, str)),
+        username=r.text("username", "gavel"),
+        realname=r.text("realname", "Gavel meeting bot"),
+    )
+    r.unknown_keys()
+    return identity
+
+
+def _valid_nick(nick: str) -> bool:
+    return (
+        0 < len(nick) <= 64
+        and not nick[0].isdigit()
+        and nick[0] not in "-#&:"
+        and all(c.isascii() and (c.isalnum() or c in "-_[]\\`^{|}") for c in nick)
+    )
+
+
+def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -> OutputSettings:
+    dir_ = r.text("dir")
+    private = r.text("private_dir")
+    pattern = r.text("pattern", base.pattern)
+    if pattern is not None and "{meetingname}" not in pattern and "%M" not in pattern:
+        r.problem("pattern", "must contain {meetingname} or a time down to %M, or files collide")
+    if pattern is not None and (pattern.startswith("/") or ".." in pattern.split("/")):
+        r.problem("pattern", "must be a relative path without '..'")
+    url_prefix = r.text("url_prefix", base.url_prefix)
+    info_url = r.text("info_url", base.info_url)
+    r.unknown_keys()
+    return OutputSettings(
+        dir=Path(dir_) if dir_ else base.dir,
+        url_prefix=url_prefix if url_prefix is not None else base.url_prefix,
+        pattern=pattern or DEFAULT_PATTERN,
+        private_dir=Path(private) if private else base.private_dir,
+        info_url=info_url or DEFAULT_INFO_URL,
+    )
+
+
+def _storage(r: _Reader, problems: list[str]) -> StorageSettings:
+    path = r.text("path")
+    r.unknown_keys()
+    return StorageSettings(Path(path)) if path else StorageSettings()
+
+
+def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:
+    level = (r.text("level", "info") or "info").lower()
+    if level not in ("debug", "info", "warning", "error"):
+        r.problem("level", f"expected debug, info, warning or error, got {level!r}")
+    fmt = r.text("format")
+    if fmt is not None and fmt not in ("json", "console"):
+        r.problem("format", f"expected 'json' or 'console', got {fmt!r}")
+    r.unknown_keys()
+    return LoggingSettings(level, fmt)
+
+
+def _network(
+    raw: Mapping[str, Any], where: str, problems: list[str], output: OutputSettings
+) -> NetworkConfig:
+    r = _Reader(raw, where, problems)
+    name = r.text("name", required=True) or "?"
+    host = r.text("host", required=True) or ""
+    tls = _tls(r)
+    port = r.get("port", int, 6697 if tls.enabled else 6667)
+    if not 0 < port < 65536:
+        r.problem("port", f"expected 1-65535, got {port}")
+    rate = r.get("rate", float, 1.0)
+    if rate < 0:
+        r.problem("rate", f"must be 0 (unthrottled) or more, got {rate}")
+    burst = r.get("burst", int, 4)
+    if burst < 1:
+        r.problem("burst", f"must be at least 1, got {burst}")
+    sasl = _sasl(r)
+    if sasl is not None and sasl.mechanism == "EXTERNAL" and tls.client_cert is None:
+        r.problem("sasl.mechanism", "EXTERNAL needs tls_client_cert")
+    identity = _identity(_table(r, "bot"), r.key("bot"), problems) if "bot" in raw else None
+    channels_raw = r.get("channels", list, [])
+    channels = tuple(
+        c
+        for i, raw_channel in enumerate(channels_raw)
+        if (c := _channel(raw_channel, f"{where}.channels[{i}]", problems, output)) is not None
+    )
+    seen: set[str] = set()
+    for c in channels:
+        if c.name.lower() in seen:
+            problems.append(f"{where}.channels: {c.name} is listed twice")
+        seen.add(c.name.lower())
+    r.unknown_keys()
+    return NetworkConfig(name, host, port, tls, sasl, rate, burst, channels, identity)
+
+
+def _tls(r: _Reader) -> TlsConfig:
+    enabled = r.get("tls", bool, False)
+    verify = r.get("tls_verify", bool, True)
+    ca_file = r.text("tls_ca_file")
+    fingerprint = r.text("tls_fingerprint")
+    cert = r.text("tls_client_cert")
+    key = r.text("tls_client_key")
+    if fingerprint is not None:
+        clean = fingerprint.replace(":", "").lower()
+        if len(clean) != 64 or any(c not in "0123456789abcdef" for c in clean):
+            r.problem("tls_fingerprint", "expected a SHA-256 fingerprint (64 hex digits)")
+        fingerprint = clean
+    for key_name, value in (("tls_ca_file", ca_file), ("tls_client_cert", cert)):
+        if value and not Path(value).is_file():
+            r.problem(key_name, f"no such file: {value!r}")
+    return TlsConfig(
+        enabled=enabled,
+        verify=verify,
+        ca_file=Path(ca_file) if ca_file else None,
+        fingerprint=fingerprint,
+        client_cert=Path(cert) if cert else None,
+        client_key=Path(key) if key else None,
+    )
+
+
+def _sasl(r: _Reader) -> SaslConfig | None:
+    raw = r.get("sasl", dict)
+    if raw is None:
+        return None
+    s = _Reader(raw, r.key("sasl"), r.problems)
+    mechanism = (s.text("mechanism", "PLAIN") or "PLAIN").upper()
+    if mechanism not in ("PLAIN", "EXTERNAL"):
+        s.problem("mechanism", f"expected PLAIN or EXTERNAL, got {mechanism!r}")
+    username = s.text("username", "")
+    password = s.secret("password")
+    if mechanism == "PLAIN" and not (username and password):
+        s.problem("password", "PLAIN needs a username and a password")
+    s.unknown_keys()
+    return SaslConfig(mechanism, username or "", password or "")
+
+
+def _channel(
+    raw: Any, where: str, problems: list[str], output: OutputSettings
+) -> ChannelConfig | None:
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not _is_table(raw, where, problems):
+        return None
+    r = _Reader(raw, where, problems)
+    name = r.text("name", required=True) or ""
+    if name and (name[0] not in _CHANNEL_PREFIXES or any(c in name for c in " ,\x07")):
+        r.problem("name", f"not a channel name: {name!r}")
+    key = r.secret("key")
+    tz_name = r.text("timezone", "UTC") or "UTC"
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problem("timezone", f"unknown time zone {tz_name!r}")
+        tz = ZoneInfo("UTC")
+    length = r.get("meeting_length_minutes", int, 60)
+    if length < 1:
+        r.problem("meeting_length_minutes", f"must be at least 1, got {length}")
+    settings = ChannelSettings(
+        timezone=tz,
+        meeting_length_minutes=length,
+        set_channel_topic=r.get("set_channel_topic", bool, True),
+        ops_are_chairs=r.get("ops_are_chairs", bool, True),
+        info_url=r.text("info_url", output.info_url) or output.info_url,
+    )
+    out = None
+    if "output" in raw:
+        out = _output(_table(r, "output"), r.key("output"), problems, output)
+    r.unknown_keys()
+    return ChannelConfig(name, key, settings, out)

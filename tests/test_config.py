@@ -1,0 +1,140 @@
+"""Configuration: the documented example loads; every error names its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config_loader import load_settings, parse_settings
+from bot.settings import ConfigError
+
+ROOT = Path(__file__).parent.parent
+
+MINIMAL = """
+[bot]
+nick = "meetbot"
+[[networks]]
+name = "local"
+host = "127.0.0.1"
+port = 6667
+tls = false
+channels = ["#openstack-meeting", { name = "#fedora-meeting", timezone = "Europe/Prague" }]
+[output]
+dir = "./meetings"
+url_prefix = "http://eavesdrop.example.org/meetings/"
+[storage]
+path = "./data/gavel.sqlite3"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gavel.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text))
+    return caught.value.problems
+
+
+def test_the_minimal_documented_config_loads(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL))
+    assert settings.identity.nick == "meetbot"
+    (net,) = settings.networks
+    assert (net.name, net.host, net.port, net.tls.enabled) == ("local", "127.0.0.1", 6667, False)
+    assert [c.name for c in net.channels] == ["#openstack-meeting", "#fedora-meeting"]
+    assert net.channels[1].settings.timezone_name == "Europe/Prague"
+    assert net.channels[0].settings.timezone_name == "UTC"
+    assert settings.output.url_prefix == "http://eavesdrop.example.org/meetings/"
+    assert settings.storage.path == Path("./data/gavel.sqlite3")
+    assert net.rate == 1.0 and net.burst == 4
+
+
+def test_rate_zero_is_unthrottled(tmp_path: Path) -> None:
+    text = MINIMAL.replace("tls = false", "tls = false\nrate = 0")
+    assert load_settings(write(tmp_path, text)).networks[0].rate == 0.0
+
+
+def test_unknown_time_zone_is_named_with_its_key(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        '"#openstack-meeting", ', '"#a", "#b", { name = "#c", timezone = "Mars/Base" }, '
+    )
+    assert "networks[0].channels[2].timezone: unknown time zone 'Mars/Base'" in problems(
+        tmp_path, text
+    )
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = """
+[bot]
+nick = "9bad"
+colour = "blue"
+[[networks]]
+host = "h"
+port = 70000
+rate = -1
+channels = ["nochan", { name = "#x", meeting_length_minutes = 0 }]
+[logging]
+format = "xml"
+"""
+    found = problems(tmp_path, text)
+    for expected in (
+        "bot.nick: not a valid IRC nick: '9bad'",
+        "bot.colour: unknown key",
+        "networks[0].name: is required",
+        "networks[0].port: expected 1-65535, got 70000",
+        "networks[0].rate: must be 0 (unthrottled) or more, got -1.0",
+        "networks[0].channels[0].name: not a channel name: 'nochan'",
+        "networks[0].channels[1].meeting_length_minutes: must be at least 1, got 0",
+        "logging.format: expected 'json' or 'console', got 'xml'",
+    ):
+        assert expected in found
+
+
+def test_wrong_types_are_named(tmp_path: Path) -> None:
+    found = problems(tmp_path, MINIMAL.replace("port = 6667", 'port = "6667"'))
+    assert found == ["networks[0].port: expected an integer, got '6667'"]
+
+
+def test_no_networks_is_an_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"bot": {"nick": "x"}})
+    assert caught.value.problems == ["networks: at least one [[networks]] entry is required"]
+
+
+def test_secrets_from_environment_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret_file = tmp_path / "key"
+    secret_file.write_text("s3cret\n", encoding="utf-8")
+    monkeypatch.setenv("GAVEL_TEST_PASSWORD", "hunter2")
+    text = MINIMAL.replace(
+        '"#openstack-meeting", ',
+        f'{{ name = "#locked", key_file = "{secret_file}" }}, ',
+    ).replace(
+        "tls = false",
+        'tls = false\nsasl = { mechanism = "PLAIN", username = "meetbot", '
+        'password_env = "GAVEL_TEST_PASSWORD" }',
+    )
+    net = load_settings(write(tmp_path, text)).networks[0]
+    assert net.channels[0].key == "s3cret"
+    assert net.sasl is not None and net.sasl.password == "hunter2"
+    monkeypatch.delenv("GAVEL_TEST_PASSWORD")
+    assert "networks[0].sasl.password_env: environment variable GAVEL_TEST_PASSWORD is not set" in (
+        problems(tmp_path, text)
+    )
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "missing.toml")
+    assert "not valid TOML" in problems(tmp_path, "[bot\nnick=")[0]
+
+
+@pytest.mark.parametrize("name", ["local.toml", "example.toml"])
+def test_shipped_configs_are_valid(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GAVEL_SASL_PASSWORD", "x")
+    monkeypatch.setenv("GAVEL_TEAM_KEY", "y")
+    settings = load_settings(ROOT / "config" / name)
+    assert settings.networks
