@@ -1,0 +1,171 @@
+"""The database schema and its migrations, versioned by `PRAGMA user_version`.
+
+`MIGRATIONS[i]` takes a database from version `i` to `i + 1`; a new schema change is a new
+entry appended at the end, never an edit of an old one. A database newer than this code is
+refused, never touched. This module knows tables, not meetings: it must not read or write rows.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from bot.store.db import rollback, run, scalar
+from bot.store.errors import StoreError
+
+Migration = tuple[str, ...]
+
+_V1: Migration = (
+    """
+    CREATE TABLE meetings (
+        id              INTEGER PRIMARY KEY,
+        network         TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        topic           TEXT,
+        owner           TEXT NOT NULL,
+        owner_account   TEXT,
+        timezone        TEXT NOT NULL,
+        started_at      TEXT NOT NULL,
+        ended_at        TEXT,
+        length_minutes  INTEGER NOT NULL,
+        info_url        TEXT NOT NULL,
+        bot_nick        TEXT NOT NULL,
+        casemapping     TEXT NOT NULL,
+        restricted      INTEGER NOT NULL CHECK (restricted IN (0, 1)),
+        lurking         INTEGER NOT NULL CHECK (lurking IN (0, 1)),
+        file_base       TEXT UNIQUE,
+        publish_pending INTEGER NOT NULL DEFAULT 0 CHECK (publish_pending IN (0, 1)),
+        published_at    TEXT
+    )
+    """,
+    "CREATE INDEX meetings_running ON meetings (id) WHERE ended_at IS NULL",
+    "CREATE INDEX meetings_pending ON meetings (id) WHERE publish_pending = 1",
+    """
+    CREATE TABLE chairs (
+        meeting_id INTEGER NOT NULL REFERENCES meetings (id),
+        position   INTEGER NOT NULL,
+        nick       TEXT NOT NULL,
+        account    TEXT,
+        PRIMARY KEY (meeting_id, position)
+    )
+    """,
+    """
+    CREATE TABLE lines (
+        meeting_id INTEGER NOT NULL REFERENCES meetings (id),
+        n          INTEGER NOT NULL,
+        time       TEXT NOT NULL,
+        nick       TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        PRIMARY KEY (meeting_id, n)
+    )
+    """,
+    """
+    CREATE TABLE items (
+        meeting_id INTEGER NOT NULL REFERENCES meetings (id),
+        id         INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        nick       TEXT NOT NULL,
+        time       TEXT NOT NULL,
+        line       INTEGER NOT NULL,
+        url        TEXT,
+        removed    INTEGER NOT NULL DEFAULT 0 CHECK (removed IN (0, 1)),
+        PRIMARY KEY (meeting_id, id)
+    )
+    """,
+    """
+    CREATE TABLE votes (
+        meeting_id  INTEGER NOT NULL REFERENCES meetings (id),
+        id          INTEGER NOT NULL,
+        question    TEXT NOT NULL,
+        options     TEXT NOT NULL,
+        ballots     TEXT NOT NULL,
+        opened_by   TEXT NOT NULL,
+        opened_at   TEXT NOT NULL,
+        opened_line INTEGER NOT NULL,
+        closed_at   TEXT,
+        closed_line INTEGER,
+        PRIMARY KEY (meeting_id, id)
+    )
+    """,
+    """
+    CREATE TABLE named (
+        id         INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings (id),
+        nick       TEXT NOT NULL,
+        line       INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX named_meeting ON named (meeting_id)",
+    """
+    CREATE TABLE presence (
+        id         INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings (id),
+        time       TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        nick       TEXT NOT NULL,
+        detail     TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX presence_meeting ON presence (meeting_id)",
+    """
+    CREATE TABLE gaps (
+        id         INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL REFERENCES meetings (id),
+        started_at TEXT NOT NULL,
+        ended_at   TEXT NOT NULL,
+        reason     TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX gaps_meeting ON gaps (meeting_id)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def user_version(conn: aiosqlite.Connection) -> int:
+    return int(await scalar(conn, "PRAGMA user_version"))
+
+
+def check_version(found: int, known: int = SCHEMA_VERSION) -> None:
+    """Refuse a database written by a newer Gavel: it may hold data this code would lose."""
+    if found > known:
+        raise StoreError(
+            f"database schema version {found} is newer than this Gavel "
+            f"(knows up to {known}); upgrade Gavel"
+        )
+    if found < 0:
+        raise StoreError(f"database schema version {found} is not valid")
+
+
+async def migrate(
+    conn: aiosqlite.Connection, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> int:
+    """Bring the database up to `len(migrations)`, one transaction per step, and return the
+    version reached."""
+    check_version(await user_version(conn), len(migrations))
+    for _ in range(len(migrations) + 1):
+        if not await _migrate_one(conn, migrations):
+            return await user_version(conn)
+    raise StoreError("schema migration did not finish")  # unreachable unless the file changes
+
+
+async def _migrate_one(conn: aiosqlite.Connection, migrations: tuple[Migration, ...]) -> bool:
+    """Apply the next migration, if any; False when already up to date. The version is read
+    again under the write lock so two processes opening a new file do not both migrate it."""
+    await run(conn, "BEGIN IMMEDIATE")
+    try:
+        version = await user_version(conn)
+        check_version(version, len(migrations))
+        if version < len(migrations):
+            for statement in migrations[version]:
+                await run(conn, statement)
+            # PRAGMA takes no parameters; `version` is an int we read, not outside input.
+            await run(conn, f"PRAGMA user_version = {version + 1:d}")
+        await run(conn, "COMMIT")
+    except BaseException:
+        await rollback(conn)
+        raise
+    return version < len(migrations)

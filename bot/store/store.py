@@ -1,0 +1,298 @@
+"""The store: one owned SQLite connection that persists recording effects and loads meetings.
+
+Every recording effect is written before the engine acts on it (persist, then reply), one batch
+per transaction. Rows are never deleted when a meeting ends; an `#undo` only marks an item
+removed. The store decides nothing about meetings and never writes output files: it records
+which meetings still need their files written (`publish_pending`) and which output base path
+each meeting owns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import aiosqlite
+
+from bot.core.effects import Effect
+from bot.core.record import MeetingRecord
+from bot.store.codec import dt_to_text, opt_text_to_dt, text_to_dt
+from bot.store.db import Row, rollback, run, run_many, scalar
+from bot.store.errors import StoreError
+from bot.store.reads import load_meeting
+from bot.store.schema import migrate
+from bot.store.writes import Step, plan
+
+BUSY_TIMEOUT_MS = 5000
+MAX_SUFFIX = 10_000  # far more same-named meetings in one minute than anyone will hold
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSummary:
+    """One row of the meeting list: enough to pick a meeting without loading it."""
+
+    id: int
+    network: str
+    channel: str
+    name: str
+    start: datetime
+    end: datetime | None
+    lines: int
+    file_base: str | None
+
+
+class Store:
+    """The database of meetings. Create with `await Store.open(path)`; close with `close()`.
+
+    Calls are serialised by a lock, so tasks sharing one store never see each other's
+    half-done transactions."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating if needed) the database at `path` and bring its schema up to date.
+        Raises `StoreError` for a database written by a newer Gavel."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await _configure(conn)
+            await migrate(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def apply(self, effects: Sequence[Effect]) -> None:
+        """Persist every recording effect of `effects` in one transaction, in order.
+
+        Other effects are ignored, except that `Publish` (like `MeetingEnded`) marks its meeting
+        as having files to write. On any error nothing of the batch is kept and the error is
+        re-raised: `StoreError` when an effect names an item or meeting that is not there,
+        `sqlite3.Error` (e.g. `IntegrityError`, a full disk) from SQLite."""
+        steps = plan(effects)
+        if not steps:
+            return
+        async with self._write() as conn:
+            for step in steps:
+                await _run_step(conn, step)
+
+    async def load_running(self) -> list[MeetingRecord]:
+        """Every meeting that has not ended, fully loaded, oldest id first."""
+        async with self._read() as conn:
+            rows = await run(conn, "SELECT id FROM meetings WHERE ended_at IS NULL ORDER BY id")
+            return [await _must_load(conn, row[0]) for row in rows]
+
+    async def load(self, meeting_id: int) -> MeetingRecord | None:
+        async with self._read() as conn:
+            return await load_meeting(conn, meeting_id)
+
+    async def list_meetings(self, limit: int = 50) -> list[MeetingSummary]:
+        """The `limit` most recently started meetings, newest first."""
+        async with self._read() as conn:
+            rows = await run(conn, SELECT_SUMMARIES, (limit,))
+        return [_summary(row) for row in rows]
+
+    async def all_meeting_ids(self) -> list[int]:
+        async with self._read() as conn:
+            return [row[0] for row in await run(conn, "SELECT id FROM meetings ORDER BY id")]
+
+    async def max_id(self) -> int:
+        """The largest meeting id in use (0 for an empty database), so new ids can start
+        above it."""
+        async with self._read() as conn:
+            return int(await scalar(conn, "SELECT COALESCE(MAX(id), 0) FROM meetings"))
+
+    async def reserve_file_base(self, meeting_id: int, candidate_base: str) -> str:
+        """Claim an output base path (relative, no extension) for the meeting and return it.
+
+        A meeting keeps the base it already holds while `candidate_base` is unchanged (the base
+        it holds is the candidate itself or the candidate with a `-N` suffix). Otherwise the
+        first of `candidate`, `candidate-2`, `candidate-3`, ... that no other meeting holds is
+        stored and returned, and the meeting's old base, if any, is released."""
+        if not candidate_base:
+            raise StoreError("an empty output base path cannot be reserved")
+        async with self._write() as conn:
+            rows = await run(conn, "SELECT file_base FROM meetings WHERE id = ?", (meeting_id,))
+            if not rows:
+                raise StoreError(f"no meeting {meeting_id} to reserve a file base for")
+            held: str | None = rows[0][0]
+            if held is not None and _same_candidate(held, candidate_base):
+                return held
+            taken = await _bases_taken(conn, meeting_id, candidate_base)
+            base = _first_free(candidate_base, taken)
+            await run(conn, "UPDATE meetings SET file_base = ? WHERE id = ?", (base, meeting_id))
+            return base
+
+    async def pending_publishes(self) -> list[int]:
+        """Meetings whose files must still be written (ended or saved, not yet published)."""
+        async with self._read() as conn:
+            rows = await run(conn, "SELECT id FROM meetings WHERE publish_pending = 1 ORDER BY id")
+            return [row[0] for row in rows]
+
+    async def mark_published(self, meeting_id: int, when: datetime) -> None:
+        """Record that the meeting's files were written at `when`."""
+        sql = "UPDATE meetings SET publish_pending = 0, published_at = ? WHERE id = ?"
+        async with self._write() as conn:
+            changed = await run_many(conn, sql, [(dt_to_text(when), meeting_id)])
+            if changed != 1:
+                raise StoreError(f"no meeting {meeting_id} to mark published")
+
+    async def published_at(self, meeting_id: int) -> datetime | None:
+        """When the meeting's files were last written, or None if never."""
+        sql = "SELECT published_at FROM meetings WHERE id = ?"
+        async with self._read() as conn:
+            return opt_text_to_dt(await scalar(conn, sql, (meeting_id,)))
+
+    async def file_base(self, meeting_id: int) -> str | None:
+        """The output base path the meeting holds, or None if it holds none yet."""
+        async with self._read() as conn:
+            sql = "SELECT file_base FROM meetings WHERE id = ?"
+            value: str | None = await scalar(conn, sql, (meeting_id,))
+            return value
+
+    async def last_activity(self, meeting_id: int) -> datetime:
+        """The latest time the meeting is known to have been recording: its start, its last
+        line, its last presence change or the end of its last gap. A restart's gap starts
+        here."""
+        async with self._read() as conn:
+            if await scalar(conn, "SELECT 1 FROM meetings WHERE id = ?", (meeting_id,)) is None:
+                raise StoreError(f"no meeting {meeting_id}")
+            latest = await scalar(conn, SELECT_LAST_ACTIVITY, {"id": meeting_id})
+        return text_to_dt(latest)
+
+    async def integrity_check(self) -> str:
+        """`PRAGMA integrity_check`: "ok", or the problems found, one per line."""
+        async with self._read() as conn:
+            rows = await run(conn, "PRAGMA integrity_check")
+        return "\n".join(str(row[0]) for row in rows)
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction; taking the write lock at BEGIN avoids a late SQLITE_BUSY."""
+        async with self._lock, _transaction(self._conn, "BEGIN IMMEDIATE"):
+            yield self._conn
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read transaction: several SELECTs see one snapshot."""
+        async with self._lock, _transaction(self._conn, "BEGIN"):
+            yield self._conn
+
+
+SELECT_SUMMARIES = """
+SELECT m.id, m.network, m.channel, m.name, m.started_at, m.ended_at,
+    (SELECT COUNT(*) FROM lines AS l WHERE l.meeting_id = m.id), m.file_base
+FROM meetings AS m ORDER BY m.started_at DESC, m.id DESC LIMIT ?
+"""
+
+# Stored times are fixed-width UTC text, so MAX over text is MAX over time.
+SELECT_LAST_ACTIVITY = """
+SELECT MAX(t) FROM (
+    SELECT started_at AS t FROM meetings WHERE id = :id
+    UNION ALL SELECT MAX(time) FROM lines WHERE meeting_id = :id
+    UNION ALL SELECT MAX(time) FROM presence WHERE meeting_id = :id
+    UNION ALL SELECT MAX(ended_at) FROM gaps WHERE meeting_id = :id
+)
+"""
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    """Connection settings; they must be set outside any transaction."""
+    mode = await scalar(conn, "PRAGMA journal_mode = WAL")
+    if str(mode).lower() != "wal":
+        raise StoreError(f"cannot use WAL journal mode here (got {mode!r})")
+    await run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    await run(conn, "PRAGMA synchronous = FULL")
+    await run(conn, "PRAGMA foreign_keys = ON")
+
+
+@asynccontextmanager
+async def _transaction(conn: aiosqlite.Connection, begin: str) -> AsyncIterator[None]:
+    await run(conn, begin)
+    try:
+        yield
+        await run(conn, "COMMIT")
+    except BaseException:
+        await rollback(conn)
+        raise
+
+
+async def _run_step(conn: aiosqlite.Connection, step: Step) -> None:
+    changed = await run_many(conn, step.sql, step.rows)
+    if step.must_match and changed != len(step.rows):
+        raise StoreError(f"{step.what} ({len(step.rows) - changed} of {len(step.rows)} missed)")
+
+
+async def _must_load(conn: aiosqlite.Connection, meeting_id: int) -> MeetingRecord:
+    record = await load_meeting(conn, meeting_id)
+    if record is None:
+        raise StoreError(f"meeting {meeting_id} vanished while loading")
+    return record
+
+
+def _summary(row: Row) -> MeetingSummary:
+    mid, network, channel, name, start, end, lines, file_base = row
+    return MeetingSummary(
+        id=int(mid),
+        network=str(network),
+        channel=str(channel),
+        name=str(name),
+        start=text_to_dt(start),
+        end=opt_text_to_dt(end),
+        lines=int(lines),
+        file_base=None if file_base is None else str(file_base),
+    )
+
+
+def _same_candidate(held: str, candidate: str) -> bool:
+    """Is `held` what reserving `candidate` could have given: itself or `candidate-N`?"""
+    return held == candidate or re.fullmatch(re.escape(candidate) + r"-[1-9]\d*", held) is not None
+
+
+async def _bases_taken(conn: aiosqlite.Connection, meeting_id: int, candidate: str) -> set[str]:
+    """Bases held by other meetings that are `candidate` or start with `candidate-`.
+
+    SQLite compares text by its UTF-8 bytes, which orders like code points, so every string
+    starting with `candidate-` lies in [`candidate-`, `candidate.`)."""
+    sql = """
+    SELECT file_base FROM meetings WHERE id != ?
+        AND (file_base = ? OR (file_base >= ? AND file_base < ?))
+    """
+    rows = await run(conn, sql, (meeting_id, candidate, candidate + "-", candidate + "."))
+    return {str(row[0]) for row in rows}
+
+
+def _first_free(candidate: str, taken: set[str]) -> str:
+    if candidate not in taken:
+        return candidate
+    for n in range(2, MAX_SUFFIX):
+        base = f"{candidate}-{n}"
+        if base not in taken:
+            return base
+    raise StoreError(f"no free output base path for {candidate!r} (tried up to -{MAX_SUFFIX})")

@@ -1,0 +1,112 @@
+"""Schema versions and migrations on real files: new files, reopening, newer files refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.store import SCHEMA_VERSION, Store, StoreError
+from bot.store.schema import MIGRATIONS, Migration, migrate, user_version
+
+TABLES = {"meetings", "chairs", "lines", "items", "votes", "named", "presence", "gaps"}
+
+
+def inspect(path: Path) -> tuple[int, set[str], str]:
+    """user_version, table names and journal mode, read with plain sqlite3."""
+    db = sqlite3.connect(path)
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        db.close()
+    return version, names, mode
+
+
+def make_file(path: Path, version: int) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.execute("CREATE TABLE future (x)")
+        db.execute(f"PRAGMA user_version = {version}")
+        db.commit()
+    finally:
+        db.close()
+
+
+async def test_new_file_gets_schema_and_version(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "dir" / "gavel.sqlite3"
+    store = await Store.open(path)
+    await store.close()
+    version, names, mode = inspect(path)
+    assert version == SCHEMA_VERSION == len(MIGRATIONS) == 1
+    assert names >= TABLES
+    assert mode == "wal"
+
+
+async def test_reopening_is_harmless(tmp_path: Path) -> None:
+    path = tmp_path / "gavel.sqlite3"
+    for _ in range(3):
+        store = await Store.open(path)
+        assert await store.integrity_check() == "ok"
+        await store.close()
+    assert inspect(path)[0] == SCHEMA_VERSION
+
+
+async def test_newer_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "gavel.sqlite3"
+    make_file(path, 7)
+    with pytest.raises(StoreError) as info:
+        await Store.open(path)
+    assert str(info.value) == (
+        "database schema version 7 is newer than this Gavel (knows up to 1); upgrade Gavel"
+    )
+    version, names, _ = inspect(path)
+    assert version == 7
+    assert names == {"future"}
+
+
+async def test_empty_existing_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "gavel.sqlite3"
+    path.touch()
+    store = await Store.open(path)
+    await store.close()
+    assert inspect(path)[0] == SCHEMA_VERSION
+
+
+async def test_later_migrations_run_in_order_and_once(tmp_path: Path) -> None:
+    path = tmp_path / "gavel.sqlite3"
+    await (await Store.open(path)).close()
+    extra: tuple[Migration, ...] = (
+        *MIGRATIONS,
+        ("CREATE TABLE two (x)", "INSERT INTO two VALUES ('v2')"),
+        ("INSERT INTO two VALUES ('v3')",),
+    )
+    for _ in range(2):
+        async with aiosqlite.connect(path, isolation_level=None) as conn:
+            assert await migrate(conn, extra) == 3
+            assert await user_version(conn) == 3
+            rows = await conn.execute_fetchall("SELECT x FROM two ORDER BY rowid")
+            assert [r[0] for r in rows] == ["v2", "v3"]
+
+
+async def test_failing_migration_leaves_previous_version(tmp_path: Path) -> None:
+    path = tmp_path / "gavel.sqlite3"
+    await (await Store.open(path)).close()
+    broken: tuple[Migration, ...] = (*MIGRATIONS, ("CREATE TABLE half (x)", "NOT SQL AT ALL"))
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        with pytest.raises(sqlite3.OperationalError):
+            await migrate(conn, broken)
+        assert await user_version(conn) == 1
+    assert "half" not in inspect(path)[1]
+    store = await Store.open(path)  # the real code still opens it
+    await store.close()
+
+
+async def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "gavel.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(sqlite3.DatabaseError):
+        await Store.open(path)
