@@ -390,3 +390,10 @@ def test_meeting_times_use_event_time_only() -> None:
     room.say("alice", "#topic x", after=30)
     assert room.meeting is not None
     assert room.meeting.items[-1].time == before + timedelta(seconds=30)
+
+
+def test_a_chairs_replies_are_capped_but_changes_still_apply() -> None:
+    room = started()  # the start's reply is the first of alice's ten this minute
+    replies = [said(room.say("alice", f"#meetingname n{i}", after=0.5)) for i in range(15)]
+    assert sum(1 for r in replies if r) == 9
+    assert room.meeting is not None and room.meeting.name == "n14"

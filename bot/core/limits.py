@@ -1,9 +1,10 @@
 """Per-person reply limits, so nobody can make the bot talk itself off the network.
 
 Refusals and errors: at most one per person per minute. Informational replies
-(`#commands`, `#showvote`): a few per person per minute. Replies to a chair's state
-changes are not limited here (the outbox still paces everything). Time comes from the
-events, so the limiter is as deterministic as the rest of the core.
+(`#commands`, `#showvote`): three per person per minute. Replies to state changes
+(`#chair`, `#startvote`, ...): ten per person per minute, more than a chair running a
+meeting needs, few enough that nobody can fill the outbox; the change itself is always
+made. Time comes from the events, so the limiter is as deterministic as the core.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ INFO = "info"
 STATE = "state"
 
 _WINDOW = timedelta(minutes=1)
-_ALLOWANCE = {ERROR: 1, INFO: 3}
+_ALLOWANCE = {ERROR: 1, INFO: 3, STATE: 10}
 _MAX_TRACKED = 10_000  # forget the oldest people beyond this, so memory stays bounded
 
 

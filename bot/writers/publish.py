@@ -1,0 +1,216 @@
+"""Writing a meeting's files to disk: the only module of the writers that does I/O.
+
+Every file is written atomically and durably (temporary file in the same directory, write,
+flush, chmod, fsync, rename, fsync the directory), so a reader never sees a half-written
+file and a crash never leaves one in place of a good one. Paths come from `paths` and are
+checked again here after resolving symbolic links. Synchronous on purpose: the engine calls
+it through `asyncio.to_thread`. It must not render anything itself or talk to IRC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.core.record import MeetingRecord
+from bot.settings import OutputSettings
+from bot.writers.jsonfmt import FORMAT, IDENTITY_KEYS
+from bot.writers.paths import (
+    EXTENSIONS,
+    JSON,
+    UnsafePathError,
+    contained,
+    output_root,
+    relative_base,
+    unique_base,
+    url_for,
+)
+from bot.writers.render import render_files
+
+FILE_MODE = 0o644
+RESTRICTED_MODE = 0o600
+_DIR_MODE = 0o755
+_TEMP_PREFIX = ".gavel-"  # short, so a 255-byte file name still leaves room for it
+_TEMP_SUFFIX = ".tmp"
+_BLOCK = 1 << 16
+_PUBLISHING = threading.Lock()
+_IDENTITY_LINES = 8  # the identifying keys are on the first lines of our JSON
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedFiles:
+    """What `write_meeting_files` wrote: the relative base, each file's path (in
+    `paths.EXTENSIONS` order) and the URL base the `#endmeeting` reply shows."""
+
+    base: str
+    paths: tuple[Path, ...]
+    url_base: str
+
+
+def url_base(output: OutputSettings, base: str) -> str:
+    """The files' URL without extension: `url_prefix` + the relative base."""
+    return url_for(output.url_prefix, base)
+
+
+def _root(output: OutputSettings, private: bool) -> Path:
+    return output_root(output.dir, output.private_dir, private)
+
+
+def _identity(json_path: Path) -> dict[str, object]:
+    """The identifying keys at the top of one of our `.json` files (read, not the rest)."""
+    found: dict[str, object] = {}
+    with json_path.open(encoding="utf-8") as stream:
+        for line in itertools.islice(stream, _IDENTITY_LINES):
+            key, colon, value = line.strip().rstrip(",").partition(": ")
+            if colon and key.strip('"') in IDENTITY_KEYS:
+                found[key.strip('"')] = json.loads(value)
+    return found
+
+
+def _belongs_to(json_path: Path, record: MeetingRecord) -> bool:
+    """Whether the `.json` at `json_path` was written for this very meeting."""
+    try:
+        found = _identity(json_path)
+        start = found.get("start")
+        return (
+            found.get("format") == FORMAT
+            and found.get("id") == record.id
+            and found.get("network") == record.network
+            and found.get("channel") == record.channel
+            and isinstance(start, str)
+            and datetime.fromisoformat(start) == record.start
+        )
+    except (OSError, ValueError):
+        return False
+
+
+def _taken_by_another(root: Path, base: str, record: MeetingRecord) -> bool:
+    paths = [contained(root, base + ext) for ext in EXTENSIONS]
+    if not any(os.path.lexists(p) for p in paths):
+        return False
+    return not _belongs_to(contained(root, base + JSON), record)
+
+
+def choose_base(record: MeetingRecord, output: OutputSettings, *, private: bool = False) -> str:
+    """The relative base for `record`'s files: the pattern's, or with `-2`, `-3`, ... when
+    another meeting already has those files. The same meeting gets the same base again,
+    so `#save` and `regenerate` overwrite its own files."""
+    root = _root(output, private)
+    return unique_base(
+        relative_base(record, output.pattern), lambda b: _taken_by_another(root, b, record)
+    )
+
+
+def _check_resolved(root: Path, directory: Path) -> None:
+    real_root = os.path.realpath(root)
+    real_dir = os.path.realpath(directory)
+    if os.path.commonpath([real_root, real_dir]) != real_root:
+        raise UnsafePathError(f"{directory} resolves outside the output directory {root}")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dirs(root: Path, directory: Path) -> None:
+    """Create `directory` under `root`, syncing each parent that gains an entry, so the
+    new files stay reachable after a crash."""
+    if not root.is_dir():
+        root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        _fsync_dir(root.parent)
+    current = root
+    for part in directory.relative_to(root).parts:
+        current = current / part
+        try:
+            current.mkdir(mode=_DIR_MODE)
+        except FileExistsError:
+            continue
+        _fsync_dir(current.parent)
+
+
+def _encoded(pieces: Iterable[str]) -> Iterator[bytes]:
+    """UTF-8 in blocks of about `_BLOCK` characters, whatever the size of the pieces."""
+    batch: list[str] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _BLOCK:
+            # Text from IRC is decoded leniently, so "replace" only ever meets a stray lone
+            # surrogate; it keeps one odd character from losing a whole file.
+            yield "".join(batch).encode("utf-8", "replace")
+            batch.clear()
+            size = 0
+    if batch:
+        yield "".join(batch).encode("utf-8", "replace")
+
+
+def write_atomic(path: Path, pieces: Iterable[str], mode: int) -> None:
+    """Replace `path` with the text `pieces` make, so that readers see the old file or the
+    new one, never a mixture, and the new one survives a crash once the caller has synced
+    the directory."""
+    fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            for block in _encoded(pieces):
+                stream.write(block)
+            stream.flush()
+            os.fchmod(stream.fileno(), mode)
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def write_meeting_files(
+    record: MeetingRecord, output: OutputSettings, base: str, *, private: bool = False
+) -> PublishedFiles:
+    """Render and write all five files of `record` under the relative `base`.
+
+    Mode 0644, or 0600 when the meeting is restricted. Raises `UnsafePathError` when `base`
+    would leave the output directory, `OSError` when the disk refuses.
+    """
+    root = _root(output, private)
+    target = contained(root, base)
+    directory = target.parent
+    _check_resolved(root, directory)
+    _make_dirs(root, directory)
+    mode = RESTRICTED_MODE if record.restricted else FILE_MODE
+    written: dict[str, Path] = {}
+    for extension, pieces in render_files(record, base, output.url_prefix):
+        path = directory / (target.name + extension)
+        write_atomic(path, pieces, mode)
+        written[extension] = path
+    _fsync_dir(directory)
+    return PublishedFiles(
+        base=base,
+        paths=tuple(written[ext] for ext in EXTENSIONS),
+        url_base=url_base(output, base),
+    )
+
+
+def publish_meeting(
+    record: MeetingRecord, output: OutputSettings, *, private: bool = False
+) -> PublishedFiles:
+    """Choose the base and write the files, as one step: the engine's entry point.
+
+    Publishing runs in worker threads; holding one lock from choosing a name to writing
+    the files keeps two meetings that end in the same minute from taking the same name.
+    """
+    with _PUBLISHING:
+        base = choose_base(record, output, private=private)
+        return write_meeting_files(record, output, base, private=private)

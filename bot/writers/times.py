@@ -1,0 +1,28 @@
+"""The times of a meeting's lines, converted to its zone once for all the files.
+
+Converting 20,000 times to a zone and formatting them is a large share of rendering, and
+three files need them, so they are computed once as ISO 8601 strings; the log clock
+`HH:MM:SS` is a slice of each (the same text `timefmt.clock` gives, which a test checks).
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from bot.core.record import MeetingRecord
+from bot.core.timefmt import zone
+
+# `datetime.isoformat` always starts `YYYY-MM-DDTHH:MM:SS` (years are zero-padded to four).
+CLOCK = slice(11, 19)
+
+
+def iso(moment: datetime, tz: tzinfo) -> str:
+    """`moment` in `tz` as ISO 8601 with its offset, e.g. `2013-01-09T20:01:10+00:00`."""
+    return moment.astimezone(tz).isoformat()
+
+
+def line_times(record: MeetingRecord) -> list[str]:
+    """ISO 8601 time of every line in the meeting's zone; `[CLOCK]` of each is its clock."""
+    tz = zone(record.timezone)
+    return [line.time.astimezone(tz).isoformat() for line in record.lines]
