@@ -1,0 +1,366 @@
+"""Library events (`irc.client.Event`, as `wire.parse` builds them) to core events.
+
+Everything the core needs to know is stamped here: the network, the bot's nick at the
+time, the line's time (the IRCv3 `time` tag when present, else the receive time), an id
+and the channel's settings. The few things that span lines are kept in `Translator`:
+NAMES replies collected until end-of-NAMES, the ISUPPORT tokens that change parsing
+(PREFIX, CHANMODES, CASEMAPPING) and which BATCHes are replayed history.
+
+CTCP: a message is CTCP only if its text starts with `\\x01`; `ACTION` becomes an action
+line, other CTCP requests are not lines anyone reads and are dropped; everything else is
+recorded verbatim (no CTCP dequoting: `hi \\x01X\\x01 there` is one line).
+
+Pure: no I/O, no clock, no logging; it must not send anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.core import casemap
+from bot.core.events import (
+    DEFAULT_SETTINGS,
+    AccountChanged,
+    ChannelSettings,
+    Event,
+    Joined,
+    Kicked,
+    Member,
+    MembersListed,
+    MessageSeen,
+    NickChanged,
+    OpChanged,
+    Parted,
+    Quit,
+    ServerInfo,
+)
+from bot.irc.wire import server_time, tag_dict
+
+OP_SYMBOLS = frozenset("~&@")
+"""NAMES prefixes that make someone a channel operator (owner, admin, op; not % or +)."""
+
+HISTORY_BATCH_TYPES = frozenset({"chathistory", "draft/chathistory"})
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the translation of one event needs from outside."""
+
+    network: str
+    bot_nick: str
+    received: datetime
+    next_id: Callable[[], int]
+    settings: Callable[[str], ChannelSettings] = lambda _channel: DEFAULT_SETTINGS
+    echo: bool = False
+
+
+@dataclass(slots=True)
+class ServerFeatures:
+    """The ISUPPORT tokens translation depends on (RFC 1459 defaults)."""
+
+    casemapping: str = casemap.RFC1459
+    prefix_modes: dict[str, str] = field(default_factory=lambda: {"o": "@", "v": "+"})
+    chanmodes: tuple[str, str, str, str] = ("beI", "k", "l", "imnpst")
+
+    @property
+    def prefix_symbols(self) -> str:
+        return "".join(self.prefix_modes.values()) + "~&@%+"
+
+
+class Translator:
+    """Turns one connection's library events into core events."""
+
+    def __init__(self) -> None:
+        self.features = ServerFeatures()
+        self._names: dict[str, list[Member]] = {}
+        self._history_batches: set[str] = set()
+
+    def translate(self, event: Any, ctx: Context) -> list[Event]:
+        handler = _HANDLERS.get(str(event.type))
+        if handler is None:
+            return []
+        return handler(self, event, ctx)
+
+    def same(self, a: str, b: str) -> bool:
+        return casemap.same(a, b, self.features.casemapping)
+
+    def _time(self, event: Any, ctx: Context) -> datetime:
+        return server_time(event.tags) or ctx.received
+
+    # -- messages -------------------------------------------------------------------
+
+    def _message(self, event: Any, ctx: Context) -> list[Event]:
+        nick = _nick(event.source)
+        target = str(event.target or "")
+        text = str(event.arguments[0]) if event.arguments else ""
+        channel: str | None = target
+        if event.type == "privmsg":
+            if not self.same(target, ctx.bot_nick) or self.same(nick, ctx.bot_nick):
+                return []  # status messages (@#chan) and echoes of the bot's queries
+            channel = None
+        action = False
+        if text.startswith("\x01"):
+            command, _, rest = text[1:].removesuffix("\x01").partition(" ")
+            if command.upper() != "ACTION":
+                return []
+            action, text = True, rest
+        tags = tag_dict(event.tags)
+        replayed = tags.get("batch") in self._history_batches
+        return [
+            MessageSeen(
+                network=ctx.network,
+                time=self._time(event, ctx),
+                id=ctx.next_id(),
+                channel=channel,
+                nick=nick,
+                text=text,
+                bot_nick=ctx.bot_nick,
+                action=action,
+                account=_account(tags.get("account")),
+                settings=ctx.settings(channel) if channel else DEFAULT_SETTINGS,
+                echoes_own_lines=ctx.echo or replayed,
+            )
+        ]
+
+    def _batch(self, event: Any, _ctx: Context) -> list[Event]:
+        ref = str(event.target or "")
+        if ref.startswith("+") and event.arguments:
+            if str(event.arguments[0]).lower() in HISTORY_BATCH_TYPES:
+                self._history_batches.add(ref[1:])
+        elif ref.startswith("-"):
+            self._history_batches.discard(ref[1:])
+        return []
+
+    # -- membership -----------------------------------------------------------------
+
+    def _join(self, event: Any, ctx: Context) -> list[Event]:
+        account = _account(str(event.arguments[0])) if event.arguments else None
+        if account is None:
+            account = _account(tag_dict(event.tags).get("account"))
+        return [
+            Joined(
+                network=ctx.network,
+                time=self._time(event, ctx),
+                id=ctx.next_id(),
+                channel=str(event.target),
+                nick=_nick(event.source),
+                bot_nick=ctx.bot_nick,
+                account=account,
+            )
+        ]
+
+    def _part(self, event: Any, ctx: Context) -> list[Event]:
+        return [
+            Parted(
+                network=ctx.network,
+                time=self._time(event, ctx),
+                id=ctx.next_id(),
+                channel=str(event.target),
+                nick=_nick(event.source),
+                bot_nick=ctx.bot_nick,
+                reason=_arg(event, 0),
+            )
+        ]
+
+    def _kick(self, event: Any, ctx: Context) -> list[Event]:
+        if not event.arguments:
+            return []
+        return [
+            Kicked(
+                network=ctx.network,
+                time=self._time(event, ctx),
+                id=ctx.next_id(),
+                channel=str(event.target),
+                nick=str(event.arguments[0]),
+                by=_nick(event.source),
+                bot_nick=ctx.bot_nick,
+                reason=_arg(event, 1),
+            )
+        ]
+
+    def _quit(self, event: Any, ctx: Context) -> list[Event]:
+        nick = _nick(event.source)
+        if self.same(nick, ctx.bot_nick):
+            return []
+        time, id_ = self._time(event, ctx), ctx.next_id()
+        return [Quit(network=ctx.network, time=time, id=id_, nick=nick, reason=_arg(event, 0))]
+
+    def _nick(self, event: Any, ctx: Context) -> list[Event]:
+        if not event.target:
+            return []
+        return [
+            NickChanged(
+                network=ctx.network,
+                time=self._time(event, ctx),
+                id=ctx.next_id(),
+                old=_nick(event.source),
+                new=str(event.target),
+            )
+        ]
+
+    def _account(self, event: Any, ctx: Context) -> list[Event]:
+        return [
+            AccountChanged(
+                network=ctx.network,
+                time=self._time(event, ctx),
+                id=ctx.next_id(),
+                nick=_nick(event.source),
+                account=_account(str(event.target or "*")),
+            )
+        ]
+
+    def _mode(self, event: Any, ctx: Context) -> list[Event]:
+        if not event.arguments:
+            return []
+        changes = parse_modes(
+            str(event.arguments[0]), [str(a) for a in event.arguments[1:]], self.features
+        )
+        op_modes = {m for m, sym in self.features.prefix_modes.items() if sym in OP_SYMBOLS}
+        time = self._time(event, ctx)
+        return [
+            OpChanged(
+                network=ctx.network,
+                time=time,
+                id=ctx.next_id(),
+                channel=str(event.target),
+                nick=param,
+                op=adding,
+                by=_nick(event.source),
+            )
+            for adding, mode, param in changes
+            if mode in op_modes and param
+        ]
+
+    # -- NAMES ----------------------------------------------------------------------
+
+    def _namreply(self, event: Any, _ctx: Context) -> list[Event]:
+        if len(event.arguments) < 2:
+            return []
+        channel = str(event.arguments[-2])
+        members = self._names.setdefault(self._fold(channel), [])
+        for entry in str(event.arguments[-1]).split():
+            member = parse_name(entry, self.features.prefix_symbols)
+            if member is not None:
+                members.append(member)
+        return []
+
+    def _endofnames(self, event: Any, ctx: Context) -> list[Event]:
+        if not event.arguments:
+            return []
+        channel = str(event.arguments[0])
+        members = self._names.pop(self._fold(channel), [])
+        return [
+            MembersListed(
+                network=ctx.network,
+                time=self._time(event, ctx),
+                id=ctx.next_id(),
+                channel=channel,
+                members=tuple(members),
+            )
+        ]
+
+    def _fold(self, name: str) -> str:
+        return casemap.irc_lower(name, self.features.casemapping)
+
+    # -- ISUPPORT -------------------------------------------------------------------
+
+    def _featurelist(self, event: Any, ctx: Context) -> list[Event]:
+        tokens = dict(parse_isupport([str(a) for a in event.arguments[:-1]]))
+        if tokens.get("PREFIX"):
+            self.features.prefix_modes = parse_prefix(tokens["PREFIX"])
+        if tokens.get("CHANMODES"):
+            groups = ([*tokens["CHANMODES"].split(","), "", "", "", ""])[:4]
+            self.features.chanmodes = (groups[0], groups[1], groups[2], groups[3])
+        if not tokens.get("CASEMAPPING"):
+            return []
+        self.features.casemapping = tokens["CASEMAPPING"].lower()
+        return [
+            ServerInfo(
+                network=ctx.network,
+                time=self._time(event, ctx),
+                id=ctx.next_id(),
+                casemapping=self.features.casemapping,
+            )
+        ]
+
+
+_Handler = Callable[[Translator, Any, Context], list[Event]]
+
+_HANDLERS: dict[str, _Handler] = {
+    "pubmsg": Translator._message,
+    "privmsg": Translator._message,
+    "batch": Translator._batch,
+    "join": Translator._join,
+    "part": Translator._part,
+    "kick": Translator._kick,
+    "quit": Translator._quit,
+    "nick": Translator._nick,
+    "account": Translator._account,
+    "mode": Translator._mode,
+    "namreply": Translator._namreply,
+    "endofnames": Translator._endofnames,
+    "featurelist": Translator._featurelist,
+}
+
+
+def _nick(source: Any) -> str:
+    return str(source or "").partition("!")[0]
+
+
+def _arg(event: Any, index: int) -> str:
+    return str(event.arguments[index]) if len(event.arguments) > index else ""
+
+
+def _account(value: str | None) -> str | None:
+    return None if value in (None, "", "*") else value
+
+
+def parse_name(entry: str, prefix_symbols: str) -> Member | None:
+    """One NAMES entry (`@+nick`, or `@nick!user@host` with userhost-in-names)."""
+    nick = entry.lstrip(prefix_symbols)
+    prefixes = entry[: len(entry) - len(nick)]
+    nick = nick.partition("!")[0]
+    if not nick:
+        return None
+    return Member(nick=nick, op=any(p in OP_SYMBOLS for p in prefixes))
+
+
+def parse_isupport(tokens: list[str]) -> list[tuple[str, str]]:
+    """ISUPPORT tokens as (NAME, value) pairs; `-NAME` (removal) is skipped."""
+    pairs = []
+    for token in tokens:
+        if token.startswith("-"):
+            continue
+        name, _, value = token.partition("=")
+        pairs.append((name.upper(), value))
+    return pairs
+
+
+def parse_prefix(value: str) -> dict[str, str]:
+    """`(qaohv)~&@%+` as mode letter -> symbol."""
+    if not value.startswith("(") or ")" not in value:
+        return {"o": "@", "v": "+"}
+    modes, _, symbols = value[1:].partition(")")
+    return dict(zip(modes, symbols, strict=False))
+
+
+def parse_modes(
+    modestring: str, params: list[str], features: ServerFeatures
+) -> list[tuple[bool, str, str | None]]:
+    """Channel MODE changes as (adding, mode letter, parameter or None)."""
+    list_modes, always, when_set, _never = features.chanmodes
+    with_param = set(list_modes) | set(always) | set(features.prefix_modes)
+    queue = list(params)
+    adding = True
+    changes: list[tuple[bool, str, str | None]] = []
+    for char in modestring:
+        if char in "+-":
+            adding = char == "+"
+            continue
+        takes = char in with_param or (adding and char in when_set)
+        param = queue.pop(0) if takes and queue else None
+        changes.append((adding, char, param))
+    return changes
