@@ -1,0 +1,116 @@
+"""The `gavel` command line: run, check-config, meetings, regenerate, replay.
+
+Exit status: 0 on success, 2 on a usage, configuration or input error (with a one-line
+message per problem on stderr), 1 when the bot stops on an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfoNotFoundError
+
+from bot import __version__
+from bot.config_loader import load_settings
+from bot.settings import ConfigError, Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gavel", description="Gavel, the IRC meeting bot.")
+    parser.add_argument("--version", action="version", version=f"gavel {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="connect and record meetings")
+    run.add_argument("--config", required=True, type=Path)
+
+    check = sub.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("--config", required=True, type=Path)
+
+    meetings = sub.add_parser("meetings", help="list running and recent meetings")
+    meetings.add_argument("--config", required=True, type=Path)
+    meetings.add_argument("--limit", type=int, default=50)
+
+    regen = sub.add_parser("regenerate", help="rewrite meeting files from the database")
+    regen.add_argument("--config", required=True, type=Path)
+    which = regen.add_mutually_exclusive_group(required=True)
+    which.add_argument("meeting_id", nargs="?", type=int)
+    which.add_argument("--all", action="store_true")
+
+    replay = sub.add_parser("replay", help="write the files of a MeetBot .log.txt")
+    replay.add_argument("log", type=Path)
+    replay.add_argument("--channel", required=True)
+    replay.add_argument("--nick", required=True, help="the old bot's nick in the log")
+    replay.add_argument("--out", required=True, type=Path)
+    replay.add_argument("--network", default="replay")
+    replay.add_argument("--timezone", default="UTC")
+    replay.add_argument("--url-prefix", default="")
+    return parser
+
+
+def _settings(path: Path) -> Settings | None:
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"gavel: {problem}", file=sys.stderr)
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "replay":
+        return _replay(args)
+    settings = _settings(args.config)
+    if settings is None:
+        return EXIT_USAGE
+    if args.command == "check-config":
+        channels = sum(len(n.channels) for n in settings.networks)
+        print(f"{args.config}: ok ({len(settings.networks)} networks, {channels} channels)")
+        return EXIT_OK
+    from bot import app  # the service's imports are needed only from here on
+
+    if args.command == "run":
+        return asyncio.run(app.serve(settings))
+    if args.command == "meetings":
+        return asyncio.run(app.list_meetings(settings, args.limit))
+    return asyncio.run(app.regenerate(settings, args.meeting_id, every=args.all))
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from bot.replay import ReplayError, replay
+
+    try:
+        result = replay(
+            args.log,
+            channel=args.channel,
+            bot_nick=args.nick,
+            out=args.out,
+            network=args.network,
+            timezone=args.timezone,
+            url_prefix=args.url_prefix,
+        )
+    except ReplayError as exc:
+        print(f"gavel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        print(f"gavel: --timezone: unknown time zone {args.timezone!r} ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    if result.unreadable_lines:
+        shown = ", ".join(str(n) for n in result.unreadable_lines[:10])
+        print(
+            f"gavel: skipped {len(result.unreadable_lines)} unreadable lines ({shown})",
+            file=sys.stderr,
+        )
+    for files in result.files:
+        for path in files.paths:
+            print(path)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

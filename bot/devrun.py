@@ -1,0 +1,115 @@
+"""`make run` without CONFIG: a local ngircd on loopback and Gavel against it.
+
+Starts ngircd (from Debian's package) on 127.0.0.1 with `deploy/ngircd-local.conf`, runs
+the bot with `config/local.toml` (pointed at that server's port), prints how to join,
+and on Ctrl-C stops the bot cleanly, then the server it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.config_loader import load_settings
+from bot.settings import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_DIR = ROOT / "run"
+PREFERRED_PORT = 6667
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ngircd_binary() -> str:
+    found = shutil.which("ngircd") or (
+        "/usr/sbin/ngircd" if Path("/usr/sbin/ngircd").exists() else None
+    )
+    if found is None:
+        raise SystemExit("gavel: ngircd is not installed (make run installs it with apt-get)")
+    return found
+
+
+def start_ngircd(port: int) -> subprocess.Popen[bytes]:
+    RUN_DIR.mkdir(exist_ok=True)
+    template = (ROOT / "deploy" / "ngircd-local.conf").read_text(encoding="utf-8")
+    config = RUN_DIR / "ngircd.conf"
+    config.write_text(
+        template.replace("@PORT@", str(port)).replace("@RUNDIR@", str(RUN_DIR)), encoding="utf-8"
+    )
+    log = (RUN_DIR / "ngircd.log").open("ab")
+    # A session of its own, so Ctrl-C reaches the bot first and the server is stopped last.
+    server = subprocess.Popen(
+        [_ngircd_binary(), "-n", "-f", str(config)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while _free(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"gavel: ngircd did not start; see {RUN_DIR / 'ngircd.log'}")
+        time.sleep(0.05)
+    return server
+
+
+def local_settings(port: int) -> Settings:
+    settings = load_settings(ROOT / "config" / "local.toml")
+    networks = tuple(dataclasses.replace(n, port=port) for n in settings.networks)
+    return dataclasses.replace(settings, networks=networks)
+
+
+def main() -> int:
+    from bot import app
+
+    port = PREFERRED_PORT if _free(PREFERRED_PORT) else _any_free_port()
+    try:
+        settings = local_settings(port)
+    except ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    server = start_ngircd(port)
+    channels = ", ".join(c.name for c in settings.networks[0].channels)
+    print(
+        f"\nGavel is joining {channels} on a local IRC server at 127.0.0.1:{port}.\n"
+        f"Connect any IRC client to it, for example:\n"
+        f"    irssi -c 127.0.0.1 -p {port} -n yournick\n"
+        f"    weechat  then  /server add local 127.0.0.1/{port} ; /connect local\n"
+        f"then /join #meeting and type:  #startmeeting test\n"
+        f"Minutes go to {settings.output.dir}; the database is {settings.storage.path}.\n"
+        f"Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    try:
+        return asyncio.run(app.serve(settings))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.terminate()
+        try:
+            server.wait(5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

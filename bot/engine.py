@@ -1,0 +1,184 @@
+"""The engine: the one task that changes meeting state.
+
+It takes events from the queue in batches, runs each through `core.step` (one failure
+is logged with its context and the engine goes on), persists the recording effects of
+the whole batch in one transaction (*persist, then reply*), and only then sends
+replies, sets topics and starts publishing files. One writer of state: no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+
+from bot import __version__
+from bot.core import messages
+from bot.core.effects import RECORDING_EFFECTS, Effect, Publish, Say, SetTopic
+from bot.core.events import Event
+from bot.core.state import World
+from bot.core.step import step
+from bot.core.timefmt import zone
+
+log = structlog.get_logger("gavel.engine")
+
+MAX_BATCH = 512
+# Recording effects kept in memory while the database cannot take them (disk full...).
+MAX_BACKLOG = 200_000
+RETRY_SECONDS = 5.0
+
+
+class Journal(Protocol):
+    async def apply(self, effects: Sequence[Effect]) -> None: ...
+
+
+class Sender(Protocol):
+    """One network's outgoing side: sends a reply or sets a topic, paced by its outbox."""
+
+    def perform(self, effect: Say | SetTopic) -> None: ...
+
+
+# Writes a meeting's files and returns the URL base (url_prefix + path, no extension).
+PublishFiles = Callable[[Publish], Awaitable[str]]
+
+
+@dataclass
+class EngineStats:
+    events: int = 0
+    failures: int = 0
+    batches: int = 0
+    backlog_peak: int = 0
+    dropped: int = 0
+
+
+class Engine:
+    def __init__(
+        self,
+        world: World,
+        queue: asyncio.Queue[Event],
+        journal: Journal,
+        senders: dict[str, Sender],
+        publish_files: PublishFiles,
+    ) -> None:
+        self.world = world
+        self.queue = queue
+        self.journal = journal
+        self.senders = senders
+        self.publish_files = publish_files
+        self.backlog: deque[Effect] = deque()
+        self.publishing: set[asyncio.Task[None]] = set()
+        # One lock per meeting keeps its publishes in order: a #save's older snapshot
+        # must never land after the #endmeeting's.
+        self.publish_locks: dict[int, asyncio.Lock] = {}
+        self.stats = EngineStats()
+
+    async def run(self) -> None:
+        """Process events until cancelled."""
+        while True:
+            try:
+                first = await asyncio.wait_for(self.queue.get(), RETRY_SECONDS)
+            except TimeoutError:
+                if self.backlog:
+                    await self._persist([])
+                continue
+            await self.process(self._drain(first))
+
+    def _drain(self, first: Event) -> list[Event]:
+        batch = [first]
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self.queue.get_nowait())
+            except asyncio.QueueEmpty:
+                break
+        return batch
+
+    async def process(self, batch: list[Event]) -> None:
+        """Step, persist, then act: the order every reply relies on."""
+        effects: list[Effect] = []
+        for event in batch:
+            effects += self._step(event)
+        self.stats.batches += 1
+        await self._persist([e for e in effects if isinstance(e, RECORDING_EFFECTS)])
+        for effect in effects:
+            self._carry_out(effect)
+
+    async def drain(self) -> None:
+        """Process whatever is queued now, then wait (bounded by the caller) for files."""
+        while not self.queue.empty():
+            await self.process(self._drain(self.queue.get_nowait()))
+        if self.backlog:
+            await self._persist([])
+        if self.publishing:
+            await asyncio.gather(*self.publishing, return_exceptions=True)
+
+    def _step(self, event: Event) -> list[Effect]:
+        self.stats.events += 1
+        try:
+            return step(self.world, event)
+        except Exception:
+            self.stats.failures += 1
+            log.exception(
+                "event_failed",
+                network=event.network,
+                channel=getattr(event, "channel", None),
+                event=type(event).__name__,
+                event_id=event.id,
+            )
+            return []
+
+    async def _persist(self, recording: list[Effect]) -> None:
+        pending = [*self.backlog, *recording] if self.backlog else recording
+        if not pending:
+            return
+        try:
+            await self.journal.apply(pending)
+        except Exception as exc:
+            self._keep(recording, exc)
+            return
+        if self.backlog:
+            log.warning("backlog_written", effects=len(self.backlog))
+            self.backlog.clear()
+
+    def _keep(self, recording: list[Effect], exc: Exception) -> None:
+        self.backlog.extend(recording)
+        overflow = len(self.backlog) - MAX_BACKLOG
+        for _ in range(max(0, overflow)):
+            self.backlog.popleft()
+            self.stats.dropped += 1
+        self.stats.backlog_peak = max(self.stats.backlog_peak, len(self.backlog))
+        log.error("journal_failed", error=str(exc), backlog=len(self.backlog), limit=MAX_BACKLOG)
+
+    def _carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Say | SetTopic):
+            sender = self.senders.get(effect.network)
+            if sender is not None:
+                sender.perform(effect)
+        elif isinstance(effect, Publish):
+            task = asyncio.create_task(self._publish(effect))
+            self.publishing.add(task)
+            task.add_done_callback(self.publishing.discard)
+
+    async def _publish(self, effect: Publish) -> None:
+        meeting = effect.meeting
+        bound = log.bind(network=meeting.network, channel=meeting.channel, meeting=meeting.id)
+        lock = self.publish_locks.setdefault(meeting.id, asyncio.Lock())
+        try:
+            async with lock:
+                url_base = await self.publish_files(effect)
+        except Exception:
+            bound.exception("publish_failed")
+            return
+        finally:
+            if effect.final and not lock.locked():
+                self.publish_locks.pop(meeting.id, None)
+        bound.info("published", url=url_base, final=effect.final, lines=len(meeting.lines))
+        sender = self.senders.get(meeting.network)
+        if effect.final and effect.announce and sender is not None and meeting.end is not None:
+            for line in messages.meeting_ended(
+                meeting.end, zone(meeting.timezone), meeting.info_url, __version__, url_base
+            ):
+                sender.perform(Say(meeting.network, meeting.channel, line))
