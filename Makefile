@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit ngircd clean
+.PHONY: run test lint typecheck unit ngircd clean soak bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ ifeq ($(CONFIG),)
 else
 	$(BIN)/gavel run --config "$(CONFIG)"
 endif
+
+# The full reliability scenarios (issue figures in docs/reliability.md); bounded in time.
+soak: $(STAMP) ngircd
+	$(BIN)/python -m bench.reliability --full --write docs/reliability.md
+
+# Gavel against the strongest peer, side by side; regenerates docs/benchmarks.md.
+bench: $(STAMP) ngircd
+	$(BIN)/python -m bench.compare --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
