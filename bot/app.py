@@ -37,15 +37,15 @@ SHUTDOWN_SECONDS = 4.5  # SIGTERM to exit, with margin under the promised 5 s
 QUIT_MESSAGE = "Gavel is shutting down; meetings in progress resume when it returns."
 
 
-def output_for(settings: Settings, network: str, channel: str) -> OutputSettings:
-    """The channel's own output settings, else the global ones."""
+def output_for(settings: Settings, network: str, channel: str) -> tuple[OutputSettings, bool]:
+    """The channel's own output settings (else the global ones), and whether it is private."""
     for net in settings.networks:
         if net.name != network:
             continue
         for configured in net.channels:
-            if configured.output is not None and same(configured.name, channel):
-                return configured.output
-    return settings.output
+            if same(configured.name, channel):
+                return configured.output or settings.output, configured.private
+    return settings.output, False
 
 
 class Publisher:
@@ -56,8 +56,8 @@ class Publisher:
         self.store = store
 
     async def write(self, record: MeetingRecord) -> PublishedFiles:
-        output = output_for(self.settings, record.network, record.channel)
-        files = await asyncio.to_thread(publish_meeting, record, output)
+        output, private = output_for(self.settings, record.network, record.channel)
+        files = await asyncio.to_thread(publish_meeting, record, output, private=private)
         await self.store.reserve_file_base(record.id, files.base)
         await self.store.mark_published(record.id, datetime.now(UTC))
         return files

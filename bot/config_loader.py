@@ -324,5 +324,8 @@ def _channel(
     out = None
     if "output" in raw:
         out = _output(_table(r, "output"), r.key("output"), problems, output)
+    private = r.get("private", bool, False)
+    if private and (out or output).private_dir is None:
+        r.problem("private", "needs output.private_dir to be set")
     r.unknown_keys()
-    return ChannelConfig(name, key, settings, out)
+    return ChannelConfig(name, key, settings, out, private)

@@ -40,6 +40,7 @@ class ChannelConfig:
     key: str | None = None
     settings: ChannelSettings = field(default_factory=ChannelSettings)
     output: OutputSettings | None = None  # None: the global output settings
+    private: bool = False  # files go to output.private_dir (for +s/+p channels)
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,3 +138,14 @@ def test_shipped_configs_are_valid(name: str, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("GAVEL_TEAM_KEY", "y")
     settings = load_settings(ROOT / "config" / name)
     assert settings.networks
+
+
+def test_private_channels_need_a_private_dir(tmp_path: Path) -> None:
+    text = MINIMAL.replace('"#openstack-meeting", ', '{ name = "#secret", private = true }, ')
+    assert problems(tmp_path, text) == [
+        "networks[0].channels[0].private: needs output.private_dir to be set"
+    ]
+    with_dir = text.replace('dir = "./meetings"', 'dir = "./meetings"\nprivate_dir = "./private"')
+    settings = load_settings(write(tmp_path, with_dir))
+    assert settings.networks[0].channels[0].private
+    assert settings.output.private_dir == Path("./private")
