@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.effects import GapRecorded, PresenceRecorded
+from bot.core.effects import GapRecorded, MeetingChanged, PresenceRecorded
 from bot.core.events import (
     AccountChanged,
     Disconnected,
@@ -25,7 +25,10 @@ def test_chair_follows_nick_change() -> None:
     room.say("alice", "#startmeeting heat")
     room.say("alice", "#chair bob")
     room.tick()
-    room.feed(NickChanged("net", room.now, 501, "bob", "robert"))
+    effects = room.feed(NickChanged("net", room.now, 501, "bob", "robert"))
+    # persisted, so a restart still knows robert is a chair
+    (changed,) = [e for e in effects if isinstance(e, MeetingChanged)]
+    assert [c.nick for c in changed.chairs] == ["alice", "robert"]
     assert said(room.say("robert", "#chair")) == ["Current chairs: alice robert"]
     assert said(room.say("bob", "#meetingname stolen")) == []  # the old nick is nobody
 
@@ -158,3 +161,19 @@ def test_restored_meeting_continues() -> None:
     (publish,) = published(fresh.say("bob", "#endmeeting"))
     assert publish.meeting.lines[: len(record.lines)] == record.lines
     assert publish.meeting.items[0].text == "bob to write docs"
+
+
+def test_account_bound_chair_keeps_its_name_current_across_nick_changes() -> None:
+    room = Room()
+    room.members(Member("alice", account="alice"), Member("bob", account="bob"), "meetbot")
+    room.say("alice", "#startmeeting heat", account="alice")
+    room.say("alice", "#chair bob", account="alice")
+    room.feed(NickChanged("net", room.now, 520, "bob", "bob_lunch"))
+    assert said(room.say("alice", "#chair", account="alice")) == ["Current chairs: alice bob_lunch"]
+    # an impostor renaming to a bound chair's old nick does not rename the chair
+    room.feed(Quit("net", room.now, 521, "alice", ""))
+    room.join("mallory", account="mallory")
+    room.feed(NickChanged("net", room.now, 522, "mallory", "alice"))
+    assert room.meeting is not None
+    assert [c.nick for c in room.meeting.all_chairs] == ["alice", "bob_lunch"]
+    assert said(room.say("alice", "#meetingname x", account="mallory")) == []

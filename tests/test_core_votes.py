@@ -68,7 +68,9 @@ def test_vote_follows_nick_change_so_it_cannot_be_cast_twice() -> None:
     room.say("alice", "#startvote Go? Yes, No")
     room.say("bob", "#vote Yes")
     room.tick()
-    room.feed(NickChanged("net", room.now, 9001, "bob", "bobby"))
+    effects = room.feed(NickChanged("net", room.now, 9001, "bob", "bobby"))
+    (changed,) = [e for e in effects if isinstance(e, VoteChanged)]
+    assert [b.nick for b in changed.vote.ballots] == ["bobby"]
     room.say("bobby", "#vote No")
     assert room.meeting is not None
     vote = room.meeting.votes[0].to_record()

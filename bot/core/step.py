@@ -16,7 +16,7 @@ from typing import Any
 from bot.core import messages
 from bot.core.casemap import same
 from bot.core.commands import COMMANDS, add_item, permitted
-from bot.core.effects import Effect, GapRecorded, PresenceRecorded, Say
+from bot.core.effects import Effect, GapRecorded, PresenceRecorded, Say, VoteChanged
 from bot.core.events import (
     AccountChanged,
     Disconnected,
@@ -36,7 +36,7 @@ from bot.core.limits import ERROR
 from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
 from bot.core.record import LINE_ACTION, LINE_MESSAGE, Chair, Gap, Presence
 from bot.core.state import ChannelState, Meeting, NetworkState, World, voter_key
-from bot.core.turn import Turn, record_line
+from bot.core.turn import Turn, meeting_changed, record_line
 
 
 def step(world: World, event: Event) -> list[Effect]:
@@ -175,38 +175,56 @@ def on_nick(world: World, event: NickChanged) -> list[Effect]:
     net = world.network(event.network)
     old, new = net.fold(event.old), net.fold(event.new)
     effects: list[Effect] = []
+    account = next(
+        (m.account for c in net.channels.values() if (m := c.members.get(old)) and m.account),
+        None,
+    )
     for chan in net.channels.values():
         member = chan.members.pop(old, None)
         if member is not None:
             chan.members[new] = replace(member, nick=event.new)
             effects += _presence(chan, event.time, "nick", event.old, event.new)
         if chan.meeting is not None:
-            effects += _follow_nick(net, chan.meeting, event.old, event.new)
+            effects += _follow_nick(net, chan.meeting, event.old, event.new, account)
     return effects
 
 
-def _follow_nick(net: NetworkState, meeting: Meeting, old: str, new: str) -> list[Effect]:
-    """Chairs and voters keep their standing under their new nick."""
+def _follow_nick(
+    net: NetworkState, meeting: Meeting, old: str, new: str, account: str | None
+) -> list[Effect]:
+    """Chairs and voters keep their standing under their new nick. A chair bound to an
+    account is renamed only when the person changing nick is logged in as that account."""
     folded_old = net.fold(old)
     if same(meeting.bot_nick, old, net.casemapping):
         meeting.bot_nick = new
-    if net.fold(meeting.owner.nick) == folded_old and meeting.owner.account is None:
-        meeting.owner = Chair(new, None)
-    meeting.chairs = [
-        Chair(new, None) if c.account is None and net.fold(c.nick) == folded_old else c
-        for c in meeting.chairs
-    ]
+
+    def renamed(chair: Chair) -> Chair:
+        if net.fold(chair.nick) != folded_old:
+            return chair
+        if chair.account is None or chair.account == account:
+            return Chair(new, chair.account)
+        return chair
+
+    effects: list[Effect] = []
+    chairs_before = meeting.all_chairs
+    meeting.owner = renamed(meeting.owner)
+    meeting.chairs = [renamed(c) for c in meeting.chairs]
+    if meeting.all_chairs != chairs_before:
+        effects.append(meeting_changed(meeting))
     vote = meeting.open_vote
     if vote is not None:
         old_key = voter_key(old, None, net.casemapping)
         new_key = voter_key(new, None, net.casemapping)
+        ballots_before = list(vote.ballots.values())
         vote.ballots = {
             (new_key if key == old_key else key): (
                 replace(ballot, nick=new) if net.fold(ballot.nick) == folded_old else ballot
             )
             for key, ballot in vote.ballots.items()
         }
-    return []
+        if list(vote.ballots.values()) != ballots_before:
+            effects.append(VoteChanged(meeting.id, vote.to_record()))
+    return effects
 
 
 def on_op(world: World, event: OpChanged) -> list[Effect]:

@@ -56,10 +56,7 @@ class Turn:
                 record_line(self, meeting, self.event.bot_nick, text, LINE_MESSAGE)
 
     def header_changed(self) -> None:
-        m = self.meeting
-        self.effects.append(
-            MeetingChanged(m.id, m.name, m.topic, tuple(m.all_chairs), m.restricted, m.lurking)
-        )
+        self.effects.append(meeting_changed(self.meeting))
 
     def is_chair(self) -> bool:
         """Chair by nick (and account, where bound), or a channel operator when allowed."""
@@ -76,6 +73,11 @@ class Turn:
     def meeting_overran(self) -> bool:
         m = self.meeting
         return self.event.time - m.start > timedelta(minutes=m.length_minutes)
+
+
+def meeting_changed(m: Meeting) -> MeetingChanged:
+    """The effect that persists the meeting's changeable header as it is now."""
+    return MeetingChanged(m.id, m.name, m.topic, tuple(m.all_chairs), m.restricted, m.lurking)
 
 
 def chair_matches(chairs: list[Chair], nick: str, account: str | None, mapping: str) -> bool:
