@@ -121,14 +121,23 @@ class Engine:
             return step(self.world, event)
         except Exception:
             self.stats.failures += 1
+            channel = getattr(event, "channel", None)
             log.exception(
                 "event_failed",
-                network=event.network,
-                channel=getattr(event, "channel", None),
-                event=type(event).__name__,
-                event_id=event.id,
+                network=getattr(event, "network", None),
+                channel=channel,
+                meeting=self._meeting_id(event, channel),
+                event_type=type(event).__name__,
+                event_id=getattr(event, "id", None),
             )
             return []
+
+    def _meeting_id(self, event: Event, channel: str | None) -> int | None:
+        net = self.world.networks.get(getattr(event, "network", ""))
+        if net is None or not channel:
+            return None
+        chan = net.channels.get(net.fold(channel))
+        return chan.meeting.id if chan and chan.meeting else None
 
     async def _persist(self, recording: list[Effect]) -> None:
         pending = [*self.backlog, *recording] if self.backlog else recording

@@ -1,0 +1,87 @@
+"""The engine with a real store: persist, then reply; one bad event never stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.core.effects import Publish, Say, SetTopic
+from bot.core.events import Event, MessageSeen
+from bot.core.state import World
+from bot.engine import Engine
+from bot.store import Store
+
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+class RecordingSender:
+    """The IRC side as the engine sees it: it remembers what it was asked to send and,
+    at that moment, how many lines the database already held."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.sent: list[tuple[str, int]] = []
+
+    def perform(self, effect: Say | SetTopic) -> None:
+        with sqlite3.connect(self.database) as db:
+            stored = db.execute("SELECT COUNT(*) FROM lines").fetchone()[0]
+        self.sent.append((effect.text, stored))
+
+
+def message(n: int, text: str, nick: str = "alice") -> MessageSeen:
+    return MessageSeen("net", START + timedelta(seconds=n), n, "#chan", nick, text, "gavel")
+
+
+async def run_engine(tmp_path: Path, events: list[object]) -> tuple[Engine, RecordingSender]:
+    database = tmp_path / "db.sqlite3"
+    published: list[Publish] = []
+
+    async def publish(effect: Publish) -> str:
+        published.append(effect)
+        return "http://example.org/x"
+
+    async with await Store.open(database) as store:
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        sender = RecordingSender(database)
+        engine = Engine(World(), queue, store, {"net": sender}, publish)
+        for event in events:
+            queue.put_nowait(event)  # type: ignore[arg-type]
+        await engine.drain()
+    return engine, sender
+
+
+async def test_replies_are_sent_only_after_their_lines_are_stored(tmp_path: Path) -> None:
+    _, sender = await run_engine(
+        tmp_path, [message(1, "#startmeeting test"), message(2, "hello"), message(3, "#chair")]
+    )
+    texts = [text for text, _ in sender.sent]
+    assert texts[0].startswith("Meeting started")
+    assert texts[-1] == "Current chairs: alice"
+    # when the first reply went out, the #startmeeting line and the replies were stored
+    assert sender.sent[0][1] >= 1
+    assert sender.sent[-1][1] >= 6
+
+
+async def test_one_failing_event_is_logged_and_the_engine_goes_on(tmp_path: Path) -> None:
+    not_an_event = object()  # the core has no handler for it: step raises
+    engine, sender = await run_engine(
+        tmp_path, [message(1, "#startmeeting test"), not_an_event, message(3, "#chair")]
+    )
+    assert engine.stats.failures == 1
+    assert engine.stats.events == 3
+    assert sender.sent[-1][0] == "Current chairs: alice"
+
+
+async def test_end_of_meeting_announces_the_files_after_publishing(tmp_path: Path) -> None:
+    _, sender = await run_engine(
+        tmp_path, [message(1, "#startmeeting test"), message(2, "#endmeeting")]
+    )
+    texts = [text for text, _ in sender.sent]
+    assert texts[-4].startswith("Meeting ended ")
+    assert texts[-3:] == [
+        "Minutes:        http://example.org/x.html",
+        "Minutes (text): http://example.org/x.txt",
+        "Log:            http://example.org/x.log.html",
+    ]
