@@ -25,7 +25,7 @@ from bot.core.state import World
 from bot.core.step import step
 from bot.engine import Engine, Sender
 from bot.irc.client import NetworkClient
-from bot.irc.supervisor import Supervisor
+from bot.irc.supervisor import Backoff, Supervisor
 from bot.logs import configure
 from bot.settings import OutputSettings, Settings
 from bot.store import Store
@@ -59,11 +59,23 @@ class Publisher:
         output, private = output_for(self.settings, record.network, record.channel)
         files = await asyncio.to_thread(publish_meeting, record, output, private=private)
         await self.store.reserve_file_base(record.id, files.base)
-        await self.store.mark_published(record.id, datetime.now(UTC))
+        upto = record.lines[-1].n if record.lines else 0
+        await self.store.mark_published(record.id, datetime.now(UTC), upto)
         return files
 
     async def __call__(self, effect: Publish) -> str:
         return (await self.write(effect.meeting)).url_base
+
+
+def supervisor_for(client: NetworkClient) -> Supervisor:
+    """A supervisor with the network's configured reconnect and watchdog delays."""
+    timing = client.config.timing
+    return Supervisor(
+        client,
+        backoff=Backoff(timing.reconnect_first_delay, timing.reconnect_max_delay),
+        ping_after=timing.ping_after,
+        dead_after=timing.dead_after,
+    )
 
 
 async def resume(store: Store, world: World, next_id: itertools.count[int]) -> list[int]:
@@ -117,7 +129,7 @@ async def _serve(settings: Settings, store: Store) -> int:
         net.name: NetworkClient(net, settings.identity, queue, ids=lambda: next(ids))
         for net in settings.networks
     }
-    supervisors = [Supervisor(client) for client in clients.values()]
+    supervisors = [supervisor_for(client) for client in clients.values()]
     publisher = Publisher(settings, store)
     senders: dict[str, Sender] = dict(clients)
     engine = Engine(world, queue, store, senders, publisher)

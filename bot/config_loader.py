@@ -20,6 +20,7 @@ from bot.settings import (
     DEFAULT_PATTERN,
     ChannelConfig,
     ConfigError,
+    ConnectionTiming,
     Identity,
     LoggingSettings,
     NetworkConfig,
@@ -233,6 +234,7 @@ def _network(
     burst = r.get("burst", int, 4)
     if burst < 1:
         r.problem("burst", f"must be at least 1, got {burst}")
+    timing = _timing(r)
     sasl = _sasl(r)
     if sasl is not None and sasl.mechanism == "EXTERNAL" and tls.client_cert is None:
         r.problem("sasl.mechanism", "EXTERNAL needs tls_client_cert")
@@ -249,7 +251,27 @@ def _network(
             problems.append(f"{where}.channels: {c.name} is listed twice")
         seen.add(c.name.lower())
     r.unknown_keys()
-    return NetworkConfig(name, host, port, tls, sasl, rate, burst, channels, identity)
+    return NetworkConfig(name, host, port, tls, sasl, rate, burst, channels, identity, timing)
+
+
+def _timing(r: _Reader) -> ConnectionTiming:
+    """Reconnect backoff and watchdog delays; the defaults suit public networks."""
+    default = ConnectionTiming()
+    values: dict[str, float] = {}
+    for key in ("reconnect_first_delay", "reconnect_max_delay", "ping_after", "dead_after"):
+        value = r.get(key, float, getattr(default, key))
+        if value > 0:
+            values[key] = value
+        else:
+            r.problem(key, f"must be more than 0 seconds, got {value}")
+    if len(values) < 4:
+        return default
+    timing = ConnectionTiming(**values)
+    if timing.reconnect_max_delay < timing.reconnect_first_delay:
+        r.problem("reconnect_max_delay", "must not be less than reconnect_first_delay")
+    if timing.dead_after <= timing.ping_after:
+        r.problem("dead_after", "must be more than ping_after")
+    return timing
 
 
 def _tls(r: _Reader) -> TlsConfig:

@@ -26,10 +26,14 @@ from bot.core.timefmt import zone
 
 log = structlog.get_logger("gavel.engine")
 
+# What the journal keeps: the recording effects, and `Publish`, with which the store notes
+# that the meeting's files are owed, so a crash before they are written is made good by
+# the next start.
+PERSISTED_EFFECTS = (*RECORDING_EFFECTS, Publish)
 MAX_BATCH = 512
 # Recording effects kept in memory while the database cannot take them (disk full...).
 MAX_BACKLOG = 200_000
-RETRY_SECONDS = 5.0
+RETRY_SECONDS = 5.0  # how often the journal and failed publishes are tried again when idle
 
 
 class Journal(Protocol):
@@ -74,6 +78,10 @@ class Engine:
         # One lock per meeting keeps its publishes in order: a #save's older snapshot
         # must never land after the #endmeeting's.
         self.publish_locks: dict[int, asyncio.Lock] = {}
+        # The latest publish of each meeting that failed for a reason that may pass (a full
+        # disk, the database): tried again every RETRY_SECONDS once the journal works.
+        self.unpublished: dict[int, Publish] = {}
+        self._retry_at = 0.0
         self.stats = EngineStats()
 
     async def run(self) -> None:
@@ -84,8 +92,23 @@ class Engine:
             except TimeoutError:
                 if self.backlog:
                     await self._persist([])
+                self._retry_publishing()
                 continue
             await self.process(self._drain(first))
+            self._retry_publishing()
+
+    def _retry_publishing(self) -> None:
+        """Publish again what failed, at most every RETRY_SECONDS and only once the journal
+        takes writes again (the publisher records its work there too)."""
+        if not self.unpublished or self.backlog:
+            return
+        now = asyncio.get_running_loop().time()
+        if now < self._retry_at:
+            return
+        self._retry_at = now + RETRY_SECONDS
+        retry, self.unpublished = list(self.unpublished.values()), {}
+        for effect in retry:
+            self._carry_out(effect)
 
     def _drain(self, first: Event) -> list[Event]:
         batch = [first]
@@ -102,7 +125,7 @@ class Engine:
         for event in batch:
             effects += self._step(event)
         self.stats.batches += 1
-        await self._persist([e for e in effects if isinstance(e, RECORDING_EFFECTS)])
+        await self._persist([e for e in effects if isinstance(e, PERSISTED_EFFECTS)])
         for effect in effects:
             self._carry_out(effect)
 
@@ -159,7 +182,13 @@ class Engine:
             self.backlog.popleft()
             self.stats.dropped += 1
         self.stats.backlog_peak = max(self.stats.backlog_peak, len(self.backlog))
-        log.error("journal_failed", error=str(exc), backlog=len(self.backlog), limit=MAX_BACKLOG)
+        log.error(
+            "journal_failed",
+            error=str(exc),
+            backlog=len(self.backlog),
+            limit=MAX_BACKLOG,
+            dropped=self.stats.dropped,  # the oldest effects lost once the backlog is full
+        )
 
     def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, Say | SetTopic):
@@ -178,12 +207,21 @@ class Engine:
         try:
             async with lock:
                 url_base = await self.publish_files(effect)
+        except ValueError:  # the meeting's own problem (an unsafe path): retrying cannot help
+            bound.exception("publish_failed", retry=False)
+            return
         except Exception:
-            bound.exception("publish_failed")
+            bound.exception("publish_failed", retry=True)
+            held = self.unpublished.get(meeting.id)
+            if held is None or _covers(effect, held):
+                self.unpublished[meeting.id] = effect
             return
         finally:
             if effect.final and not lock.locked():
                 self.publish_locks.pop(meeting.id, None)
+        held = self.unpublished.get(meeting.id)
+        if held is not None and _covers(effect, held):
+            del self.unpublished[meeting.id]
         bound.info("published", url=url_base, final=effect.final, lines=len(meeting.lines))
         sender = self.senders.get(meeting.network)
         if effect.final and effect.announce and sender is not None and meeting.end is not None:
@@ -191,3 +229,10 @@ class Engine:
                 meeting.end, zone(meeting.timezone), meeting.info_url, __version__, url_base
             ):
                 sender.perform(Say(meeting.network, meeting.channel, line))
+
+
+def _covers(publish: Publish, other: Publish) -> bool:
+    """Whether `publish` shows at least as much of the meeting as `other` (a retried older
+    snapshot must never stand in for a newer one)."""
+    newer = (len(publish.meeting.lines), publish.final)
+    return newer >= (len(other.meeting.lines), other.final)

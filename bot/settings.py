@@ -61,6 +61,20 @@ class TlsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionTiming:
+    """When to reconnect and when to give up on a silent connection (seconds).
+
+    The n-th reconnect waits a random time up to `reconnect_first_delay * 2**n`, capped at
+    `reconnect_max_delay`; after `ping_after` seconds of silence the bot sends a PING, and
+    after `dead_after` seconds it drops the connection and reconnects."""
+
+    reconnect_first_delay: float = 10.0
+    reconnect_max_delay: float = 300.0
+    ping_after: float = 60.0
+    dead_after: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkConfig:
     name: str
     host: str
@@ -71,6 +85,7 @@ class NetworkConfig:
     burst: int = 4
     channels: tuple[ChannelConfig, ...] = ()
     identity: Identity | None = None  # None: the [bot] identity
+    timing: ConnectionTiming = field(default_factory=ConnectionTiming)
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,13 @@ class Ngircd:
             process.kill()
             process.wait(timeout)
 
+    def kill(self, timeout: float = 5.0) -> None:
+        """SIGKILL: the server dies without closing anything politely."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout)
+
     def restart(self) -> None:
         self.stop()
         self.start()

@@ -149,3 +149,34 @@ def test_private_channels_need_a_private_dir(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, with_dir))
     assert settings.networks[0].channels[0].private
     assert settings.output.private_dir == Path("./private")
+
+
+def test_reconnect_and_watchdog_delays(tmp_path: Path) -> None:
+    net = load_settings(write(tmp_path, MINIMAL)).networks[0]
+    assert (net.timing.reconnect_first_delay, net.timing.reconnect_max_delay) == (10.0, 300.0)
+    assert (net.timing.ping_after, net.timing.dead_after) == (60.0, 120.0)
+    text = MINIMAL.replace(
+        "tls = false",
+        "tls = false\nreconnect_first_delay = 1\nreconnect_max_delay = 2.5\n"
+        "ping_after = 3\ndead_after = 6",
+    )
+    timing = load_settings(write(tmp_path, text)).networks[0].timing
+    assert (timing.reconnect_first_delay, timing.reconnect_max_delay) == (1.0, 2.5)
+    assert (timing.ping_after, timing.dead_after) == (3.0, 6.0)
+
+
+def test_bad_reconnect_and_watchdog_delays_are_named(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "tls = false",
+        "tls = false\nreconnect_first_delay = 0\nreconnect_max_delay = 5\n"
+        "ping_after = 30\ndead_after = 20",
+    )
+    assert problems(tmp_path, text) == [
+        "networks[0].reconnect_first_delay: must be more than 0 seconds, got 0.0"
+    ]
+    text = MINIMAL.replace("tls = false", "tls = false\nping_after = 30\ndead_after = 20")
+    assert problems(tmp_path, text) == ["networks[0].dead_after: must be more than ping_after"]
+    text = MINIMAL.replace("tls = false", "tls = false\nreconnect_max_delay = 1")
+    assert problems(tmp_path, text) == [
+        "networks[0].reconnect_max_delay: must not be less than reconnect_first_delay"
+    ]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from bot import engine as engine_module
 from bot.core.effects import Publish, Say, SetTopic
 from bot.core.events import Event, MessageSeen
 from bot.core.state import World
@@ -85,3 +89,44 @@ async def test_end_of_meeting_announces_the_files_after_publishing(tmp_path: Pat
         "Minutes (text): http://example.org/x.txt",
         "Log:            http://example.org/x.log.html",
     ]
+
+
+async def test_a_save_is_journalled_so_a_crash_before_its_files_is_made_good(
+    tmp_path: Path,
+) -> None:
+    await run_engine(tmp_path, [message(1, "#startmeeting test"), message(2, "#save")])
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        assert len(await store.pending_publishes()) == 1
+
+
+async def test_files_refused_by_a_full_disk_are_written_once_it_has_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "RETRY_SECONDS", 0.05)
+    database = tmp_path / "db.sqlite3"
+    calls: list[Publish] = []
+
+    async def publish(effect: Publish) -> str:
+        calls.append(effect)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return "http://example.org/x"
+
+    async with await Store.open(database) as store:
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        sender = RecordingSender(database)
+        engine = Engine(World(), queue, store, {"net": sender}, publish)
+        queue.put_nowait(message(1, "#startmeeting test"))
+        queue.put_nowait(message(2, "#endmeeting"))
+        task = asyncio.create_task(engine.run())
+        try:
+            async with asyncio.timeout(5):
+                while len(calls) < 2 or engine.publishing:
+                    await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert calls[1] is calls[0] and calls[0].final
+    assert not engine.unpublished
+    assert sender.sent[-1][0] == "Log:            http://example.org/x.log.html"

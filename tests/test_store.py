@@ -281,6 +281,21 @@ async def test_publish_for_save_marks_pending(store: Store) -> None:
     assert await store.pending_publishes() == [3]
 
 
+async def test_files_of_an_older_record_leave_the_meeting_pending(store: Store) -> None:
+    # A #save's files are being written while the meeting goes on and asks again: marking
+    # the older files written must not clear what the newer request owes.
+    await store.apply([MeetingStarted(header(3)), rec(3, 1, "alice", "#save")])
+    await store.apply([Publish(header(3), final=False, announce=False)])
+    await store.apply(
+        [rec(3, 2, "alice", "#save"), Publish(header(3), final=False, announce=False)]
+    )
+    await store.mark_published(3, at(10), upto_line=1)
+    assert await store.pending_publishes() == [3]
+    assert await store.published_at(3) == at(10)
+    await store.mark_published(3, at(11), upto_line=2)
+    assert await store.pending_publishes() == []
+
+
 async def test_mark_published_unknown_meeting_raises(store: Store) -> None:
     with pytest.raises(StoreError, match="no meeting 4"):
         await store.mark_published(4, T0)

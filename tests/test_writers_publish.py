@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +16,10 @@ import pytest
 from bot.settings import OutputSettings
 from bot.writers.paths import EXTENSIONS, UnsafePathError
 from bot.writers.publish import (
+    STALE_TEMP_SECONDS,
     choose_base,
     publish_meeting,
+    remove_stale_temporaries,
     url_base,
     write_atomic,
     write_meeting_files,
@@ -84,6 +89,27 @@ def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path: Path) -> N
         write_atomic(target, pieces(), 0o644)
     assert target.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["file.txt"]
+
+
+def test_temporaries_left_by_a_killed_writer_go_at_the_next_write(tmp_path: Path) -> None:
+    output = _output(tmp_path)
+    directory = publish_meeting(RECORD, output).paths[0].parent
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = directory / f".gavel-{dead.pid}-abc123.tmp"  # its writer was killed mid-write
+    live = directory / f".gavel-{os.getppid()}-def456.tmp"  # another process still writing
+    old = directory / ".gavel-ghi789.tmp"  # no pid in the name: known only by its age
+    fresh = directory / ".gavel-jkl012.tmp"
+    for path in (left, live, old, fresh):
+        path.write_text("half a fi")
+    hour_ago = time.time() - STALE_TEMP_SECONDS - 1
+    os.utime(old, (hour_ago, hour_ago))
+    publish_meeting(RECORD, output)
+    assert not left.exists() and not old.exists()
+    assert live.exists() and fresh.exists()
+    os.utime(live, (hour_ago, hour_ago))
+    assert remove_stale_temporaries(directory) == 1  # too old, whoever holds it
+    assert remove_stale_temporaries(tmp_path / "nowhere") == 0
 
 
 def test_odd_unicode_never_stops_a_write(tmp_path: Path) -> None:

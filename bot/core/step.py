@@ -64,6 +64,7 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         return []
     parsed = None if event.action else recognise(event.text)
     turn = Turn(world, net, chan, event)
+    _learn_account(turn)
     if meeting is None:
         if isinstance(parsed, CommandLine):
             command = COMMANDS.get(parsed.word)
@@ -82,6 +83,27 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
             turn.arg = parsed.arg
             command.handler(turn)
     return turn.effects
+
+
+def _learn_account(turn: Turn) -> None:
+    """The `account` tag says who is speaking. Remember it for the member (so `#chair`
+    binds them to it), and bind a chair known so far only by nick (NAMES tells no
+    accounts), so that whoever takes the nick after they leave is not a chair. The owner
+    is bound by the tag of the `#startmeeting` line itself."""
+    account, net, chan = turn.event.account, turn.net, turn.chan
+    if not account:
+        return
+    folded = net.fold(turn.event.nick)
+    member = chan.members.get(folded)
+    if member is not None and member.account != account:
+        chan.members[folded] = replace(member, account=account)
+    meeting = chan.meeting
+    if meeting is None:
+        return
+    unbound = [c for c in meeting.chairs if c.account is None and net.fold(c.nick) == folded]
+    if unbound:
+        meeting.chairs = [Chair(c.nick, account) if c in unbound else c for c in meeting.chairs]
+        turn.header_changed()
 
 
 def _on_private(world: World, net: NetworkState, event: MessageSeen) -> list[Effect]:

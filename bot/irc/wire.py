@@ -122,8 +122,14 @@ def tag_dict(tags: Any) -> dict[str, str | None]:
     return out
 
 
+SANE_TIMES = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+"""`time` tags outside these bounds are ignored: a clock that far off is broken, and a
+time near either end of the calendar overflows every time zone conversion."""
+
+
 def server_time(tags: Any) -> datetime | None:
-    """The IRCv3 `time` tag as an aware datetime, or None if absent or malformed."""
+    """The IRCv3 `time` tag as an aware datetime, or None if absent, malformed or out of
+    bounds (`SANE_TIMES`)."""
     value = tag_dict(tags).get("time")
     if not value:
         return None
@@ -131,7 +137,9 @@ def server_time(tags: Any) -> datetime | None:
         stamp = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    low, high = SANE_TIMES
+    return stamp if low <= stamp < high else None
 
 
 def format_time(stamp: datetime) -> str:

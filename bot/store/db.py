@@ -7,14 +7,26 @@ schema and must not start or end transactions on their own.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
 Row = tuple[Any, ...]
 Params = Sequence[object] | Mapping[str, object]
+T = TypeVar("T")
+
+
+async def in_thread(conn: aiosqlite.Connection, work: Callable[..., T], *args: object) -> T:
+    """Run `work(sqlite3_connection, *args)` on the connection's own thread, in one trip.
+
+    For a sequence of statements that must not pay one thread hand-off each. It uses
+    aiosqlite's `_execute` and `_conn`, the way its own methods run (the version is pinned
+    below 1 in pyproject.toml; tests/test_store.py covers this path)."""
+    raw: sqlite3.Connection = conn._conn
+    execute = cast(Callable[..., Awaitable[T]], conn._execute)
+    return await execute(work, raw, *args)
 
 
 async def run(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[Row]:

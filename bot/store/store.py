@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,13 +25,14 @@ import aiosqlite
 from bot.core.effects import Effect
 from bot.core.record import MeetingRecord
 from bot.store.codec import dt_to_text, opt_text_to_dt, text_to_dt
-from bot.store.db import Row, rollback, run, run_many, scalar
+from bot.store.db import Row, in_thread, rollback, run, run_many, scalar
 from bot.store.errors import StoreError
 from bot.store.reads import load_meeting
 from bot.store.schema import migrate
 from bot.store.writes import Step, plan
 
 BUSY_TIMEOUT_MS = 5000
+CACHE_KIB = 512
 MAX_SUFFIX = 10_000  # far more same-named meetings in one minute than anyone will hold
 
 
@@ -98,9 +100,11 @@ class Store:
         steps = plan(effects)
         if not steps:
             return
-        async with self._write() as conn:
-            for step in steps:
-                await _run_step(conn, step)
+        # The whole transaction in one trip to the connection's thread: each await on
+        # aiosqlite is a hand-off between threads, and a statement per await made the
+        # hand-offs cost more than the commit itself on the way to every reply.
+        async with self._lock:
+            await in_thread(self._conn, _apply_steps, steps)
 
     async def load_running(self) -> list[MeetingRecord]:
         """Every meeting that has not ended, fully loaded, oldest id first."""
@@ -155,13 +159,24 @@ class Store:
             rows = await run(conn, "SELECT id FROM meetings WHERE publish_pending = 1 ORDER BY id")
             return [row[0] for row in rows]
 
-    async def mark_published(self, meeting_id: int, when: datetime) -> None:
-        """Record that the meeting's files were written at `when`."""
-        sql = "UPDATE meetings SET publish_pending = 0, published_at = ? WHERE id = ?"
+    async def mark_published(
+        self, meeting_id: int, when: datetime, upto_line: int | None = None
+    ) -> None:
+        """Record that the meeting's files were written at `when`, from a record holding its
+        lines up to number `upto_line` (None: all of them).
+
+        The meeting stays pending when lines came after `upto_line`: a later `#save` or
+        `#endmeeting` may have asked for files while these were being written, and a crash
+        before those are written must leave them to the next start."""
+        sql = "UPDATE meetings SET published_at = ? WHERE id = ?"
         async with self._write() as conn:
             changed = await run_many(conn, sql, [(dt_to_text(when), meeting_id)])
             if changed != 1:
                 raise StoreError(f"no meeting {meeting_id} to mark published")
+            if upto_line is None:
+                await run(conn, CLEAR_PENDING, (meeting_id,))
+            else:
+                await run(conn, CLEAR_PENDING + CAUGHT_UP, (meeting_id, meeting_id, upto_line))
 
     async def published_at(self, meeting_id: int) -> datetime | None:
         """When the meeting's files were last written, or None if never."""
@@ -211,6 +226,9 @@ SELECT m.id, m.network, m.channel, m.name, m.started_at, m.ended_at,
 FROM meetings AS m ORDER BY m.started_at DESC, m.id DESC LIMIT ?
 """
 
+CLEAR_PENDING = "UPDATE meetings SET publish_pending = 0 WHERE id = ?"
+CAUGHT_UP = " AND (SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = ?) <= ?"
+
 # Stored times are fixed-width UTC text, so MAX over text is MAX over time.
 SELECT_LAST_ACTIVITY = """
 SELECT MAX(t) FROM (
@@ -229,6 +247,9 @@ async def _configure(conn: aiosqlite.Connection) -> None:
         raise StoreError(f"cannot use WAL journal mode here (got {mode!r})")
     await run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
     await run(conn, "PRAGMA synchronous = FULL")
+    # The bot appends and seldom reads: a small page cache (SQLite's default is 2 MB) keeps
+    # the pages that appending touches and leaves the memory to the meetings.
+    await run(conn, f"PRAGMA cache_size = -{CACHE_KIB:d}")
     await run(conn, "PRAGMA foreign_keys = ON")
 
 
@@ -243,10 +264,21 @@ async def _transaction(conn: aiosqlite.Connection, begin: str) -> AsyncIterator[
         raise
 
 
-async def _run_step(conn: aiosqlite.Connection, step: Step) -> None:
-    changed = await run_many(conn, step.sql, step.rows)
-    if step.must_match and changed != len(step.rows):
-        raise StoreError(f"{step.what} ({len(step.rows) - changed} of {len(step.rows)} missed)")
+def _apply_steps(conn: sqlite3.Connection, steps: list[Step]) -> None:
+    """Run `steps` in one write transaction (on the connection's own thread); on any error
+    roll back and re-raise it."""
+    conn.execute("BEGIN IMMEDIATE")  # the write lock at BEGIN avoids a late SQLITE_BUSY
+    try:
+        for step in steps:
+            changed = conn.executemany(step.sql, step.rows).rowcount
+            if step.must_match and changed != len(step.rows):
+                missed = len(step.rows) - changed
+                raise StoreError(f"{step.what} ({missed} of {len(step.rows)} missed)")
+        conn.execute("COMMIT")
+    except BaseException:
+        with suppress(sqlite3.Error):  # SQLite may have rolled back by itself already
+            conn.execute("ROLLBACK")
+        raise
 
 
 async def _must_load(conn: aiosqlite.Connection, meeting_id: int) -> MeetingRecord:

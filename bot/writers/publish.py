@@ -2,9 +2,11 @@
 
 Every file is written atomically and durably (temporary file in the same directory, write,
 flush, chmod, fsync, rename, fsync the directory), so a reader never sees a half-written
-file and a crash never leaves one in place of a good one. Paths come from `paths` and are
-checked again here after resolving symbolic links. Synchronous on purpose: the engine calls
-it through `asyncio.to_thread`. It must not render anything itself or talk to IRC.
+file and a crash never leaves one in place of a good one; the hidden temporary file a
+crash leaves behind is deleted by the next write into that directory. Paths come from
+`paths` and are checked again here after resolving symbolic links. Synchronous on purpose:
+the engine calls it through `asyncio.to_thread`. It must not render anything itself or
+talk to IRC.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +44,9 @@ RESTRICTED_MODE = 0o600
 _DIR_MODE = 0o755
 _TEMP_PREFIX = ".gavel-"  # short, so a 255-byte file name still leaves room for it
 _TEMP_SUFFIX = ".tmp"
+_TEMP_WRITER = re.compile(r"^\.gavel-(\d+)-")  # the pid of the process writing it
+# A temporary file this old is left over whoever made it: no write takes an hour.
+STALE_TEMP_SECONDS = 3600.0
 _BLOCK = 1 << 16
 _PUBLISHING = threading.Lock()
 _IDENTITY_LINES = 8  # the identifying keys are on the first lines of our JSON
@@ -161,7 +168,8 @@ def write_atomic(path: Path, pieces: Iterable[str], mode: int) -> None:
     """Replace `path` with the text `pieces` make, so that readers see the old file or the
     new one, never a mixture, and the new one survives a crash once the caller has synced
     the directory."""
-    fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=path.parent)
+    prefix = f"{_TEMP_PREFIX}{os.getpid()}-"
+    fd, temp = tempfile.mkstemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as stream:
             for block in _encoded(pieces):
@@ -174,6 +182,48 @@ def write_atomic(path: Path, pieces: Iterable[str], mode: int) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def remove_stale_temporaries(directory: Path, now: float | None = None) -> int:
+    """Delete the temporary files a writer killed mid-write left in `directory`: those of
+    a process that no longer runs, and any older than `STALE_TEMP_SECONDS`. Files being
+    written (by this process or another live one) are left alone. Returns the count."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(_TEMP_PREFIX) and name.endswith(_TEMP_SUFFIX)):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except FileNotFoundError:
+            continue
+        writer = _TEMP_WRITER.match(name)
+        pid = int(writer.group(1)) if writer else None
+        # Without a pid in the name (an older Gavel's file) only its age can tell.
+        in_use = pid is None or pid == os.getpid() or _running(pid)
+        if in_use and age < STALE_TEMP_SECONDS:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry.path)
+            removed += 1
+    return removed
 
 
 def write_meeting_files(
@@ -189,6 +239,7 @@ def write_meeting_files(
     directory = target.parent
     _check_resolved(root, directory)
     _make_dirs(root, directory)
+    remove_stale_temporaries(directory)  # left by a crash in the middle of an earlier write
     mode = RESTRICTED_MODE if record.restricted else FILE_MODE
     written: dict[str, Path] = {}
     for extension, pieces in render_files(record, base, output.url_prefix):
