@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit ngircd clean soak bench
+.PHONY: run test lint typecheck unit ngircd inspircd clean soak bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,26 @@ endif
 soak: $(STAMP) ngircd
 	$(BIN)/python -m bench.reliability --full --write docs/reliability.md
 
-# Gavel against the strongest peer, side by side; regenerates docs/benchmarks.md.
-bench: $(STAMP) ngircd
-	$(BIN)/python -m bench.compare --write docs/benchmarks.md
+# Gavel against the strongest peer (hcoop-meetbot on Limnoria), side by side, on InspIRCd
+# with its flood limits lifted; regenerates docs/benchmarks.md and docs/benchmarks.png.
+# bench/.venv (ignored by git) holds the peer, matplotlib and Gavel's runtime dependencies.
+BENCH_VENV  := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): bench/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -r bench/requirements.txt -e .
+	touch $(BENCH_STAMP)
+
+inspircd:
+	@if [ ! -x /usr/sbin/inspircd ]; then \
+		echo "Installing inspircd from Debian's packages..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq inspircd >/dev/null; \
+	fi
+
+bench: $(BENCH_STAMP) inspircd
+	$(BENCH_VENV)/bin/python -m bench.compare --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -145,8 +145,27 @@ def test_joins_configured_channels_after_welcome_with_keys() -> None:
     channels = (ChannelConfig("#open"), ChannelConfig("#locked", key="hunter2"))
     session = Session(IDENTITY, channels, timings=TIMINGS)
     step = session.on_event(parse(":srv 001 gavel :Welcome"), 0)
-    assert step.lines == ["JOIN #open", "JOIN #locked hunter2"]
+    assert step.lines == ["JOIN #locked,#open hunter2"]  # keyed channels first
     assert "hunter2" not in str(step.notes)
+
+
+def test_many_channels_are_joined_a_few_per_line() -> None:
+    names = [f"#channel-{n:03d}" for n in range(500)]
+    channels = tuple(ChannelConfig(n, key="k" if n.endswith("7") else None) for n in names)
+    session = Session(IDENTITY, channels, timings=TIMINGS)
+    lines = welcome(session)
+    assert len(lines) <= 25
+    joined = []
+    for line in lines:
+        assert len(line.encode()) <= 510
+        _, targets, *keys = line.split(" ")
+        listed = targets.split(",")
+        keyed = [t for t in listed if t.endswith("7")]
+        assert listed[: len(keyed)] == keyed  # keys pair up with the first channels
+        assert keys == ([",".join("k" for _ in keyed)] if keyed else [])
+        joined += listed
+    assert sorted(joined) == names
+    assert session.next_due() == TIMINGS.join_retry
 
 
 def test_kicked_rejoins_after_a_delay() -> None:

@@ -35,6 +35,12 @@ from bot.irc.wire import server_time
 from bot.settings import Identity, NetworkConfig
 
 _DROPPED_TARGET = "control"
+# Flow control: when this many events wait for the engine, stop reading the socket (the
+# server holds what follows) until the engine is down to `_RESUME_AT`. Memory stays
+# bounded however fast people talk, and nothing is lost: TCP keeps the order.
+_PAUSE_AT = 2048
+_RESUME_AT = 256
+_RESUME_POLL = 0.002  # seconds between looks at the queue while paused
 
 
 def redact(line: str) -> str:
@@ -80,6 +86,7 @@ class NetworkClient:
         self.options = options or ClientOptions()
         self._ids = ids
         self._settings = settings or self._configured_settings
+        self._settings_by_name: dict[str, dict[str, ChannelSettings]] = {}  # per casemapping
         self._clock = clock
         self._wall_clock = wall_clock
         self.log = structlog.get_logger(__name__).bind(network=config.name)
@@ -98,6 +105,7 @@ class NetworkClient:
         self.connected_at = clock()
         self._close_reason = ""  # why the connection is ending, when we know
         self._ever_registered = False
+        self._reading_paused = False
 
     # -- state ----------------------------------------------------------------------
 
@@ -114,11 +122,17 @@ class NetworkClient:
         return self.session.nick if self.session else self.identity.nick
 
     def _configured_settings(self, channel: str) -> ChannelSettings:
+        """The channel's settings: one dict lookup per line, however many channels."""
         mapping = self.session.casemapping if self.session else casemap.RFC1459
-        for configured in self.config.channels:
-            if casemap.same(configured.name, channel, mapping):
-                return configured.settings
-        return DEFAULT_SETTINGS
+        table = self._settings_by_name.get(mapping)
+        if table is None:
+            # Reversed, so the first entry for a name wins, as a scan in order would.
+            table = {
+                casemap.irc_lower(configured.name, mapping): configured.settings
+                for configured in reversed(self.config.channels)
+            }
+            self._settings_by_name[mapping] = table
+        return table.get(casemap.irc_lower(channel, mapping), DEFAULT_SETTINGS)
 
     # -- connecting -----------------------------------------------------------------
 
@@ -164,6 +178,7 @@ class NetworkClient:
         self._pump = None
         self._closed = None
         self._close_reason = ""
+        self._reading_paused = False
         self._conn = conn
         conn.sink = self._queue_line
         conn.on_data = self._heard
@@ -223,9 +238,30 @@ class NetworkClient:
                 self.events.put_nowait(core_event)
         except Exception:
             self.log.exception("irc.translate_failed", type=str(event.type))
+        if self.events.qsize() >= _PAUSE_AT and not self._reading_paused:
+            self._pause_reading()
         self._apply(session.on_event(event, self._clock()))
         if session.registered:
             self._ever_registered = True
+
+    def _pause_reading(self) -> None:
+        """The engine is behind: read no more until it has caught up (see `_PAUSE_AT`)."""
+        conn = self._conn
+        if conn is None or conn.transport is None or conn.transport.is_closing():
+            return
+        conn.transport.pause_reading()
+        self._reading_paused = True
+        self._tasks = [task for task in self._tasks if not task.done()]
+        self._tasks.append(asyncio.create_task(self._resume_reading(conn)))
+
+    async def _resume_reading(self, conn: IrcConnection) -> None:
+        try:
+            while self.events.qsize() > _RESUME_AT:
+                await asyncio.sleep(_RESUME_POLL)
+        finally:
+            self._reading_paused = False
+            if conn.transport is not None and not conn.transport.is_closing():
+                conn.transport.resume_reading()
 
     def _apply(self, step: Step) -> None:
         for note in step.notes:

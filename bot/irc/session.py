@@ -51,6 +51,8 @@ SASL_FAILURES = {
     "saslaborted": "authentication aborted (906)",
 }
 DEFAULT_HISTORY_LIMIT = 100
+# Bytes of channel names and keys in one JOIN line: far under the 510 a line may have.
+JOIN_LINE_BUDGET = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +181,12 @@ class Session:
         step = Step()
         if not self.registered:
             return step
-        for state in self.channels.values():
-            if not state.joined and state.due is not None and state.due <= now:
-                self._send_join(state, now, step)
+        due = [
+            state
+            for state in self.channels.values()
+            if not state.joined and state.due is not None and state.due <= now
+        ]
+        self._send_joins(due, now, step)
         if self._regain_due is not None and self._regain_due <= now:
             self._try_regain(now, step)
         return step
@@ -319,8 +324,7 @@ class Session:
         if event.target:
             self.nick = str(event.target)
         step.note("info", "irc.registered", nick=self.nick)
-        for state in self.channels.values():
-            self._send_join(state, now, step)
+        self._send_joins(list(self.channels.values()), now, step)
         if not self.same(self.nick, self.identity.nick):
             self._regain_due = now + self.timings.regain_nick
 
@@ -360,6 +364,47 @@ class Session:
 
     def _state(self, channel: Any) -> ChannelState | None:
         return self.channels.get(self._fold(str(channel or "")))
+
+    def _send_joins(self, states: list[ChannelState], now: float, step: Step) -> None:
+        """JOIN `states` in as few lines as fit (`JOIN #a,#b,#c key-a`): one line per
+        channel would take minutes at the default pace for hundreds of channels, and
+        would overflow the outbox. Channels with a key come first, so keys pair up with
+        their channels by position; a name or key with a comma gets a line of its own."""
+        lines: list[list[ChannelState]] = []
+        size = JOIN_LINE_BUDGET  # start a new line at once
+        ordered = sorted(states, key=lambda s: s.config.key is None)  # stable: keys first
+        for state in ordered:
+            name, key = state.config.name, state.config.key or ""
+            cost = len(name.encode()) + len(key.encode()) + 2
+            if "," in name + key or size + cost > JOIN_LINE_BUDGET:
+                lines.append([])
+                size = JOIN_LINE_BUDGET if "," in name + key else 0
+            lines[-1].append(state)
+            size += cost
+        for group in lines:
+            if len(group) == 1:
+                self._send_join(group[0], now, step)
+            else:
+                self._send_join_line(group, now, step)
+
+    def _send_join_line(self, group: list[ChannelState], now: float, step: Step) -> None:
+        valid = []
+        for state in group:
+            try:
+                choke.middle_param(state.config.name)
+            except ValueError:
+                state.due = None  # never valid; config validation should have caught it
+                step.note("error", "irc.bad_channel_name", channel=choke.clean(state.config.name))
+                continue
+            valid.append(state)
+        if not valid:
+            return
+        names = ",".join(s.config.name for s in valid)
+        keys = ",".join(s.config.key for s in valid if s.config.key)
+        step.send("JOIN", names, keys) if keys else step.send("JOIN", names)
+        for state in valid:
+            state.due = now + self.timings.join_retry
+            step.note("info", "irc.joining", channel=state.config.name)
 
     def _send_join(self, state: ChannelState, now: float, step: Step) -> None:
         name, key = state.config.name, state.config.key

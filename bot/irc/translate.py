@@ -15,6 +15,7 @@ Pure: no I/O, no clock, no logging; it must not send anything.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -307,7 +308,8 @@ _HANDLERS: dict[str, _Handler] = {
 
 
 def _nick(source: Any) -> str:
-    return str(source or "").partition("!")[0]
+    # Interned: a meeting keeps a nick per recorded line, and a handful of people say them all.
+    return sys.intern(str(source or "").partition("!")[0])
 
 
 def _arg(event: Any, index: int) -> str:

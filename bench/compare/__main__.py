@@ -1,0 +1,296 @@
+"""`python -m bench.compare`: Gavel against hcoop-meetbot, side by side, in one run.
+
+Runs the five scenarios of `scenarios` for both bots, alternating which goes first, each
+on a fresh InspIRCd and a fresh bot process; then writes the Markdown report (and the PNG
+chart beside it). `make bench` runs it; it expects `bench/.venv` with limnoria,
+hcoop-meetbot, matplotlib and Gavel's own runtime dependencies, and `/usr/sbin/inspircd`.
+
+    python -m bench.compare --write docs/benchmarks.md [--only idle,big] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.compare import ircd, report, scenarios
+from bench.compare.bots import gavel_version, peer_versions
+from bench.compare.scenarios import Figures, MakeBot
+
+SCENARIO_SECONDS = 300.0  # one bot in one scenario; the whole run stays under 15 minutes
+COMMAND = "make bench"
+
+Scenario = Callable[[Path, MakeBot], Awaitable[Figures]]
+UNTHROTTLED = ("Gavel", "hcoop-meetbot (throttle 0)")
+DEFAULTS = ("Gavel (default bucket)", "hcoop-meetbot (default throttle)")
+
+
+def plan() -> list[tuple[str, str, Scenario, bool]]:
+    """(short name, report section, scenario, default flood settings?) in running order."""
+    runs: list[tuple[str, str, Scenario, bool]] = [("idle", "1. Idle", scenarios.idle, False)]
+    for n in (1, 10, 50):
+        title = f"2. Throughput, {n} meeting{'s' if n > 1 else ''}"
+
+        async def tp(workdir: Path, make: MakeBot, n: int = n) -> Figures:
+            return await scenarios.throughput(workdir, make, n)
+
+        runs.append((f"tp{n}", title, tp, False))
+    runs += [
+        ("big", "3. One 20,000-line meeting", scenarios.big_meeting, False),
+        ("scale", "4. Scale", scenarios.scale, False),
+        ("flood", "5. Default flood settings, 10 meetings", scenarios.flood, True),
+    ]
+    return runs
+
+
+async def run_all(workdir: Path, only: set[str]) -> tuple[report.Results, list[str]]:
+    results: report.Results = {}
+    problems: list[str] = []
+    for index, (name, _title, scenario, defaults) in enumerate(plan()):
+        if only and name not in only:
+            continue
+        bots: list[tuple[str, MakeBot]] = [
+            (DEFAULTS[0] if defaults else UNTHROTTLED[0], scenarios.gavel(defaults)),
+            (DEFAULTS[1] if defaults else UNTHROTTLED[1], scenarios.peer(defaults)),
+        ]
+        if index % 2:
+            bots.reverse()  # alternate who goes first, so drift favours neither
+        for label, make in bots:
+            started = time.monotonic()
+            print(f"[{name}] {label} ...", flush=True)
+            try:
+                async with asyncio.timeout(SCENARIO_SECONDS):
+                    figures = await scenario(workdir / f"{name}-{label.split()[0]}", make)
+            except Exception as exc:
+                problems.append(f"{name} / {label}: {type(exc).__name__}: {exc}")
+                traceback.print_exc()
+                continue
+            results.setdefault(label, {}).update(figures)
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in figures.items())
+            print(f"[{name}] {label}: {time.monotonic() - started:.1f} s: {shown}", flush=True)
+    return results, problems
+
+
+def fsync_latency(directory: Path, count: int = 200) -> tuple[float, float]:
+    """p50 and p99 of fsync after a 4 KiB write, in ms, on the disk the bots write to."""
+    fd, name = tempfile.mkstemp(dir=directory)
+    samples = []
+    try:
+        for _ in range(count):
+            os.write(fd, b"x" * 4096)
+            start = time.perf_counter()
+            os.fsync(fd)
+            samples.append(time.perf_counter() - start)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    return (
+        scenarios.ms(scenarios.percentile(samples, 50)),
+        scenarios.ms(scenarios.percentile(samples, 99)),
+    )
+
+
+def machine(workdir: Path, load_before: str) -> list[str]:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        memory_kb = 0
+    fs = "unknown"
+    try:
+        best = ""
+        for line in Path("/proc/mounts").read_text().splitlines():
+            _dev, mount, kind, *_ = line.split()
+            if str(workdir).startswith(mount) and len(mount) > len(best):
+                best, fs = mount, kind
+    except OSError:
+        pass
+    p50, p99 = fsync_latency(workdir)
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {memory_kb / 2**20:.0f} GiB",
+        f"- OS: {platform.platform()}",
+        f"- Disk the bots write to: {fs}; fsync after a 4 KiB write p50 {p50:.2f} ms, "
+        f"p99 {p99:.2f} ms",
+        f"- Load average (1, 5, 15 min) when the run began: {load_before}; when it ended: "
+        f"{load_average()}. Anything else running shares the two cores with the bots, the "
+        "server and the driver",
+    ]
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def versions() -> list[str]:
+    peer = peer_versions()
+    return [
+        f"- Gavel {gavel_version()} (this working tree), Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}",
+        f"- hcoop-meetbot {peer.get('hcoop-meetbot', '?')} on Limnoria "
+        f"{peer.get('limnoria', '?')} (from PyPI, in `bench/.venv`)",
+        f"- IRC server: {ircd.version()} (Debian package), flood limits lifted",
+        f"- matplotlib {peer.get('matplotlib', '?')}",
+    ]
+
+
+METHOD = """\
+## How it is measured
+
+Everything is measured from outside the bots, by `bench/compare` (`python -m bench.compare`):
+
+- **Server.** A fresh InspIRCd (Debian's package) per bot and scenario, on 127.0.0.1, with
+  every flood limit lifted (`commandrate`, `threshold`, `fakelag="no"`, 512 MB send and
+  receive queues), so it relays lines as fast as it reads them and never disconnects a
+  client. It offers server-time, echo-message, message-tags, batch and msgid, as real
+  networks do; each bot uses what it asks for. (ngircd cannot lift its penalties.)
+- **Bots.** Each bot is a separate process started by the driver. Gavel: `python -m bot run`
+  with a generated TOML file (`rate = 0`, or no `rate` for its default bucket), from
+  `bench/.venv` where `make bench` installs it with its runtime dependencies only.
+  hcoop-meetbot: Limnoria (`supybot`) with a generated registry file that loads the
+  HcoopMeetbot plugin with its defaults; only `logDir` is set (its default is the home
+  directory). `supybot.protocols.irc.throttleTime` is 0 for the unthrottled runs and left
+  at Limnoria's default (1.0 s) for scenario 5.
+- **Speakers.** Plain IRC connections from the driver (`bench/compare/client.py`). Lines are
+  written as fast as the socket takes them; a reply's latency runs from handing the command
+  to the socket to reading the bot's answer. InspIRCd uses Nagle's algorithm, so the
+  speakers acknowledge every read at once (`TCP_QUICKACK`): otherwise the kernel's delayed
+  ACKs would hold the bot's answers up to 40 ms on their way to the observer, for both
+  bots. Lines per second count the meeting lines sent
+  (500 per meeting, probes included) over the time until the last meeting's files exist;
+  `#endmeeting` is sent once every probe of the meeting has been answered, so every line is
+  in the meeting. CPU is the bot process's user + system time (all threads) over the
+  measured part, memory its `VmRSS`/`VmHWM` from `/proc`.
+- **Probes** are `#chair <a speaker of the meeting>`: both bots answer with `Current chairs`.
+  Gavel lets each person trigger at most ten replies to state changes a minute
+  (`bot/core/limits.py`), so probes rotate over the three speakers of each meeting and every
+  nick speaks in one meeting of one run only: no probe reply is ever held back by that
+  allowance (a missing reply would show as a timeout). Replies in a channel come in the
+  order the bot handled the probes, so the k-th probe is matched with the k-th answer.
+- **Durability, checked from outside.** Gavel replies only after the batch holding the
+  command is committed (`synchronous = FULL`, WAL). As each probe answer is read, the driver
+  reads Gavel's database (read-only, as another process) and checks that at least as many
+  of the meeting's lines are committed as must precede that answer; and that each
+  `#startmeeting` answer finds its meeting committed. hcoop-meetbot keeps meetings in
+  memory and writes nothing until `#endmeeting`.
+"""
+
+
+def document(
+    results: report.Results,
+    problems: list[str],
+    started: datetime,
+    seconds: float,
+    workdir: Path,
+    load_before: str,
+) -> str:
+    pairs = {title: (DEFAULTS if defaults else UNTHROTTLED) for _, title, _, defaults in plan()}
+    rows = report.rows(results, pairs)
+    gavel = results.get(UNTHROTTLED[0], {})
+    checks = []
+    for n in (1, 10, 50):
+        if f"tp{n}.durable_checked" in gavel:
+            checks.append(
+                f"{n} meeting{'s' if n > 1 else ''}: {gavel[f'tp{n}.durable_checked']:.0f} "
+                f"answers checked, {gavel[f'tp{n}.durable_violations']:.0f} found a line "
+                f"missing; {gavel[f'tp{n}.lines_stored']:,.0f} people's lines stored "
+                f"(= {n} × 503: 500 lines, `#startmeeting`, `#chair`, `#endmeeting`)"
+            )
+    if "idle.durable" in gavel:
+        checks.append(
+            f"idle: {gavel['idle.durable']:.0f} of {gavel.get('idle.samples', 0):.0f} "
+            "`#startmeeting` answers found their meeting committed"
+        )
+    missed = [r for r in rows if r.met is False]
+    met = [r for r in rows if r.met is True]
+    parts = [
+        "# Benchmarks: Gavel and hcoop-meetbot, side by side",
+        "",
+        f"Regenerated by `{COMMAND}` on {started:%Y-%m-%d %H:%M} UTC; the whole run took "
+        f"{seconds / 60:.1f} minutes. The two bots ran alternately in the same invocation, "
+        "on the same machine, against the same server build, driven by the same code.",
+        "",
+        "## Machine and versions",
+        "",
+        *machine(workdir, load_before),
+        *versions(),
+        "",
+        f"Command: `{COMMAND}` (that is, "
+        "`bench/.venv/bin/python -m bench.compare --write docs/benchmarks.md`).",
+        "",
+        METHOD,
+        "## Results",
+        "",
+        "![Throughput and probe latency against the number of meetings](benchmarks.png)",
+        report.table(rows, pairs),
+        "",
+        "## Targets",
+        "",
+        f"{len(met)} of {len(met) + len(missed)} targets met in this run."
+        + (
+            " Missed: " + "; ".join(f"{r.section}: {r.figure.label}" for r in missed) + "."
+            if missed
+            else ""
+        ),
+        "",
+        "Durability checks on Gavel in this run:",
+        "",
+        *[f"- {c}" for c in checks],
+        "",
+    ]
+    if problems:
+        parts += ["## Problems in this run", "", *[f"- {p}" for p in problems], ""]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__)
+    parser.add_argument("--write", type=Path, help="write the Markdown report here")
+    parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--keep", action="store_true", help="keep the run's directory")
+    args = parser.parse_args(argv)
+    if not Path(ircd.INSPIRCD).exists():
+        print("bench: /usr/sbin/inspircd is missing (apt-get install inspircd)", file=sys.stderr)
+        return 2
+    only = {name for name in args.only.split(",") if name}
+    started, clock, load_before = datetime.now(UTC), time.monotonic(), load_average()
+    workdir = Path(tempfile.mkdtemp(prefix="gavel-bench-"))
+    try:
+        results, problems = asyncio.run(run_all(workdir, only))
+        seconds = time.monotonic() - clock
+        text = document(results, problems, started, seconds, workdir, load_before)
+        if args.write:
+            args.write.parent.mkdir(parents=True, exist_ok=True)
+            report.chart(results, UNTHROTTLED[0], UNTHROTTLED[1], args.write.with_suffix(".png"))
+            args.write.write_text(text, encoding="utf-8")
+            print(f"wrote {args.write} and {args.write.with_suffix('.png')}")
+        else:
+            print(text)
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(f"bench: {(time.monotonic() - clock) / 60:.1f} minutes")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,290 @@
+"""The two bots under test, each started as a separate process and watched from outside.
+
+- `Gavel`: `python -m bot run` from the project's own virtual environment, with a
+  generated TOML file; `rate = 0` (unthrottled) or Gavel's default bucket (burst 4,
+  then 1 line/s).
+- `Peer`: hcoop-meetbot, the HcoopMeetbot plugin on Limnoria, from the benchmark's own
+  virtual environment (`bench/.venv`), with a generated Limnoria registry file that
+  loads the plugin with its defaults (only `logDir` is set, to the run's directory);
+  `supybot.protocols.irc.throttleTime` at 0 (unthrottled) or left at Limnoria's default.
+
+What the driver measures of a process comes from `/proc`: CPU seconds (user + system,
+all threads), resident memory now and its peak (`VmHWM`). Files are looked for where
+each bot writes them. Only the process started here is stopped, by its pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BENCH_VENV = ROOT / "bench" / ".venv"
+# Gavel runs from the benchmark's environment, where `make bench` installs it with its
+# runtime dependencies only (as a deployment would), from the working tree.
+GAVEL_PYTHON = BENCH_VENV / "bin" / "python"
+URL_PREFIX = "http://meetings.bench.invalid/"
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class Bot(ABC):
+    """One bot under test: its configuration, its process, and how to read its results."""
+
+    label: str  # as the report names it
+    nick: str
+    # Replies: the first line of each, and how many lines #startmeeting produces.
+    start_marker = "Meeting started"
+    chair_marker = "Current chairs"
+    end_marker = "Meeting ended"
+    start_lines: int
+    end_lines = 4
+    suffixes: tuple[str, ...]  # the files one meeting produces
+
+    def __init__(self, workdir: Path, port: int, channels: list[str], *, default_flood: bool):
+        self.workdir = workdir
+        self.port = port
+        self.channels = channels
+        self.default_flood = default_flood
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "bot.log"
+        self.meetings = workdir / "meetings"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.meetings.mkdir(exist_ok=True)
+
+    @abstractmethod
+    def command(self) -> list[str]: ...
+
+    @abstractmethod
+    def write_config(self) -> None: ...
+
+    @abstractmethod
+    def files_ready(self, name: str, channel: str) -> bool:
+        """Whether every file of the meeting `name` held in `channel` exists."""
+
+    def durable_lines(self, name: str) -> int | None:
+        """People's lines of the meeting `name` committed to disk (None: not persisted)."""
+        return None
+
+    def start(self) -> None:
+        self.write_config()
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.environment(),
+            )
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        env["TZ"] = "UTC"
+        return env
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL if it lingers; only our own process, by pid."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+
+    # -- measured from /proc --------------------------------------------------------
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+    def _status_kb(self, key: str) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def rss_mb(self) -> float:
+        return self._status_kb("VmRSS") / 1024
+
+    def peak_rss_mb(self) -> float:
+        return self._status_kb("VmHWM") / 1024
+
+
+class Gavel(Bot):
+    nick = "gavel"
+    start_lines = 3
+    suffixes = (".log.txt", ".log.html", ".txt", ".html", ".json")
+
+    def __init__(self, workdir: Path, port: int, channels: list[str], *, default_flood: bool):
+        super().__init__(workdir, port, channels, default_flood=default_flood)
+        self.label = "Gavel" + (" (default bucket)" if default_flood else "")
+        self.config = workdir / "gavel.toml"
+        self.database = workdir / "data" / "gavel.sqlite3"
+        self._db: sqlite3.Connection | None = None
+
+    def command(self) -> list[str]:
+        return [str(GAVEL_PYTHON), "-m", "bot", "run", "--config", str(self.config)]
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), "PYTHONPATH": str(ROOT)}  # the working tree
+
+    def write_config(self) -> None:
+        channels = ", ".join(f'"{c}"' for c in self.channels)
+        rate = "" if self.default_flood else "rate = 0\n"
+        self.config.write_text(
+            f"""[bot]
+nick = "{self.nick}"
+[[networks]]
+name = "bench"
+host = "127.0.0.1"
+port = {self.port}
+tls = false
+{rate}channels = [{channels}]
+[output]
+dir = "{self.meetings}"
+url_prefix = "{URL_PREFIX}"
+[storage]
+path = "{self.database}"
+[logging]
+format = "json"
+""",
+            encoding="utf-8",
+        )
+
+    def files_ready(self, name: str, channel: str) -> bool:
+        return _complete(_files_under(self.meetings / name, name + "."), self.suffixes)
+
+    def durable_lines(self, name: str) -> int | None:
+        """Read as another process would: what is committed is there (-1: no such meeting)."""
+        if self._db is None:
+            if not self.database.exists():
+                return -1
+            self._db = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
+        row = self._db.execute(
+            "SELECT (SELECT MAX(id) FROM meetings WHERE name = ?), "
+            "(SELECT COUNT(*) FROM lines WHERE nick != ? AND meeting_id = "
+            "(SELECT MAX(id) FROM meetings WHERE name = ?))",
+            (name, self.nick, name),
+        ).fetchone()
+        return -1 if row[0] is None else int(row[1])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        super().stop(timeout)
+
+
+class Peer(Bot):
+    nick = "peerbot"
+    start_lines = 5
+    suffixes = (".log.json", ".log.html", ".html")
+
+    def __init__(self, workdir: Path, port: int, channels: list[str], *, default_flood: bool):
+        super().__init__(workdir, port, channels, default_flood=default_flood)
+        self.label = "hcoop-meetbot " + ("(default throttle)" if default_flood else "(throttle 0)")
+        self.config = workdir / "peer.conf"
+
+    def command(self) -> list[str]:
+        python = BENCH_VENV / "bin" / "python"
+        supybot = BENCH_VENV / "bin" / "supybot"
+        return [str(python), str(supybot), "--allow-root", str(self.config)]
+
+    def write_config(self) -> None:
+        conf = self.workdir / "conf"
+        conf.mkdir(exist_ok=True)
+        # The plugin's own file: only where to write, everything else its defaults.
+        (conf / "HcoopMeetbot.conf").write_text(
+            f"[HcoopMeetbot]\nlogDir = {self.meetings}\n", encoding="utf-8"
+        )
+        throttle = "" if self.default_flood else "supybot.protocols.irc.throttleTime: 0.0\n"
+        directories = "\n".join(
+            f"supybot.directories.{key}: {self.workdir / value}"
+            for key, value in (
+                ("conf", "conf"),
+                ("data", "data"),
+                ("data.tmp", "data/tmp"),
+                ("data.web", "data/web"),
+                ("backup", "backup"),
+                ("log", "logs"),
+            )
+        )
+        self.config.write_text(
+            f"""supybot.nick: {self.nick}
+supybot.ident: {self.nick}
+supybot.user: {self.nick}
+supybot.networks: bench
+supybot.networks.bench.servers: 127.0.0.1:{self.port}
+supybot.networks.bench.ssl: False
+supybot.networks.bench.channels: {" ".join(self.channels)}
+{directories}
+supybot.plugins: HcoopMeetbot
+supybot.plugins.HcoopMeetbot: True
+{throttle}""",
+            encoding="utf-8",
+        )
+
+    def files_ready(self, name: str, channel: str) -> bool:
+        return _complete(_files_under(self.meetings, channel.lstrip("#") + "."), self.suffixes)
+
+
+def _files_under(directory: Path, prefix: str, depth: int = 2) -> list[str]:
+    """Names of files under `directory` (at most `depth` levels down) starting with `prefix`."""
+    names: list[str] = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(directory):
+            if entry.is_dir():
+                if depth:
+                    names += _files_under(Path(entry.path), prefix, depth - 1)
+            elif entry.name.startswith(prefix):
+                names.append(entry.name)
+    return names
+
+
+def _complete(names: list[str], suffixes: tuple[str, ...]) -> bool:
+    """Whether `names` hold a file for each suffix (`.txt` is not taken for `.log.txt`)."""
+    longest_first = sorted(suffixes, key=len, reverse=True)
+    kinds = {next((s for s in longest_first if n.endswith(s)), "") for n in names}
+    return kinds >= set(suffixes)
+
+
+def peer_versions() -> dict[str, str]:
+    """Installed versions of the peer's packages (from bench/.venv)."""
+    python = BENCH_VENV / "bin" / "python"
+    code = (
+        "import importlib.metadata as m\n"
+        "for p in ('limnoria', 'hcoop-meetbot', 'matplotlib'):\n"
+        "    print(p, m.version(p))"
+    )
+    out = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    return dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
+
+
+def gavel_version() -> str:
+    out = subprocess.run(
+        [str(GAVEL_PYTHON), "-c", "import bot; print(bot.__version__)"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        cwd=ROOT,
+    )
+    return out.stdout.strip() or "unknown"
