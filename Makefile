@@ -22,8 +22,8 @@ ngircd:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests
-	$(BIN)/ruff format --check bot tests
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff format --check bot tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict bot
@@ -41,7 +41,7 @@ else
 	$(BIN)/gavel run --config "$(CONFIG)"
 endif
 
-# The full reliability scenarios (issue figures in docs/reliability.md); bounded in time.
+# The full reliability scenarios, bounded in time; writes their figures to docs/reliability.md.
 soak: $(STAMP) ngircd
 	$(BIN)/python -m bench.reliability --full --write docs/reliability.md
 

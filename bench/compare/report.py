@@ -2,7 +2,7 @@
 
 Every row names a figure, gives Gavel's value, the peer's, and how many times better
 Gavel is (the peer's value over Gavel's for times and memory, Gavel's over the peer's for
-rates; below 1 means Gavel is worse). Where the issue sets a target for Gavel, the row
+rates; below 1 means Gavel is worse). Where a target is set for Gavel, the row
 says whether this run met it.
 """
 

@@ -1,7 +1,8 @@
 """Hostile input for scenario 6, and the checks of what the bot made of it.
 
 - `corpus()`: `tests/hostile_corpus.txt` as raw bytes (invalid UTF-8 kept), plus the
-  cases the issue names that the corpus lacks (`\\x10r`, cp1252 text, path-like names).
+  cases the reliability requirements name that the corpus lacks (`\\x10r`, cp1252 text,
+  path-like names).
 - `raw_lines()`: a Hypothesis strategy of whole server lines as bytes: IRCv3 tags up to
   8 KiB (hostile `time`/`account` values among them), leading spaces, odd prefixes and
   commands, path-like channels, command words in any case, arguments mixing invalid
