@@ -13,13 +13,13 @@ Only the process started here is stopped, by its pid; every wait is bounded.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
+
+from tests.ircserver import free_port, port_open
 
 INSPIRCD = "/usr/sbin/inspircd"
 HOST = "127.0.0.1"
@@ -54,18 +54,6 @@ CONFIG = """\
 <module name="ircv3_msgid">
 <module name="namesx">
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.2):
-        return True
-    return False
 
 
 def version() -> str:
