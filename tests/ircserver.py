@@ -45,6 +45,36 @@ def port_open(port: int) -> bool:
     return False
 
 
+def start_server(
+    argv: list[str], port: int, log_path: Path, what: str, timeout: float
+) -> subprocess.Popen[bytes]:
+    """Start a server process (output to `log_path`) and wait, bounded, until `port`
+    accepts connections; stop it and raise if it dies or does not open in time."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    deadline = time.monotonic() + timeout
+    while not port_open(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(process, timeout)
+            raise RuntimeError(f"{what} did not start; see {log_path}")
+        time.sleep(0.02)
+    return process
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
+    """SIGTERM a process this code started, then SIGKILL it if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
+
+
 def _matches(line: str, match: Match) -> bool:
     if isinstance(match, str):
         return match in line
@@ -100,30 +130,13 @@ class Ngircd:
     def start(self, timeout: float = 5.0) -> None:
         if self.process is not None:
             raise RuntimeError("already running")
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [NGIRCD, "-n", "-f", str(self.config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + timeout
-        while not port_open(self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"ngircd did not start; see {self.log_path}")
-            time.sleep(0.02)
+        self.process = start_server(
+            [NGIRCD, "-n", "-f", str(self.config)], self.port, self.log_path, "ngircd", timeout
+        )
 
     def stop(self, timeout: float = 5.0) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        stop_process(process, timeout)
 
     def kill(self, timeout: float = 5.0) -> None:
         """SIGKILL: the server dies without closing anything politely."""

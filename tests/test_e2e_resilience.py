@@ -28,6 +28,15 @@ def bot_joins(nick: str) -> re.Pattern[str]:
     return re.compile(rf"^:{re.escape(nick)}!\S+ JOIN :?{CHANNEL}")
 
 
+async def open_meeting(
+    chair: RawClient, watcher: RawClient, name: str, nick: str = "meetbot"
+) -> None:
+    """Wait for the bot to join, start a meeting and wait for the bot to confirm it."""
+    await watcher.expect(bot_joins(nick), 20)
+    await chair.say(CHANNEL, f"#startmeeting {name}")
+    await watcher.expect(bot_says(nick, "The meeting name has been set to"), 10)
+
+
 async def connect(ircd: Ngircd, *nicks: str) -> list[RawClient]:
     clients = []
     for nick in nicks:
@@ -58,9 +67,7 @@ async def test_kill_9_then_restart_resumes_the_meeting(
     bot = BotProcess(tmp_path / "bot", ircd.port)
     bot.start()
     try:
-        await watcher.expect(bot_joins("meetbot"), 20)
-        await alice.say(CHANNEL, "#startmeeting crash test")
-        await watcher.expect(bot_says("meetbot", "The meeting name has been set to"), 10)
+        await open_meeting(alice, watcher, "crash test")
         said = [f"line {n} before the crash" for n in range(20)]
         for text in said:
             await alice.say(CHANNEL, text)
@@ -98,9 +105,7 @@ async def test_server_restart_mid_meeting_reconnects_and_records_a_gap(
     bot = BotProcess(tmp_path / "bot", ircd.port)
     bot.start()
     try:
-        await watcher.expect(bot_joins("meetbot"), 20)
-        await alice.say(CHANNEL, "#startmeeting outage")
-        await watcher.expect(bot_says("meetbot", "The meeting name has been set to"), 10)
+        await open_meeting(alice, watcher, "outage")
         await alice.say(CHANNEL, "before the outage")
         await alice.say(CHANNEL, "#chair")
         await watcher.expect(bot_says("meetbot", "Current chairs"), 10)
@@ -135,9 +140,7 @@ async def test_nick_in_use_at_connect_takes_the_alternative(
     bot = BotProcess(tmp_path / "bot", ircd.port)
     bot.start()
     try:
-        await watcher.expect(bot_joins("meetbot_"), 20)
-        await alice.say(CHANNEL, "#startmeeting squat")
-        await watcher.expect(bot_says("meetbot_", "The meeting name has been set to 'squat'"), 10)
+        await open_meeting(alice, watcher, "squat", nick="meetbot_")
     finally:
         bot.stop()
         await squatter.close()
@@ -150,9 +153,7 @@ async def test_kicked_bot_rejoins_and_keeps_recording(
     bot = BotProcess(tmp_path / "bot", ircd.port)
     bot.start()
     try:
-        await watcher.expect(bot_joins("meetbot"), 20)
-        await alice.say(CHANNEL, "#startmeeting kick")
-        await watcher.expect(bot_says("meetbot", "The meeting name has been set to"), 10)
+        await open_meeting(alice, watcher, "kick")
         await alice.send(f"KICK {CHANNEL} meetbot :out")
         await watcher.expect(f"KICK {CHANNEL} meetbot", 5)
         await watcher.expect(bot_joins("meetbot"), 20)
@@ -181,9 +182,7 @@ async def test_flood_of_commands_never_exceeds_the_rate(ircd: Ngircd, tmp_path: 
 
     watcher.on_line = timed  # type: ignore[method-assign]
     try:
-        await watcher.expect(bot_joins("meetbot"), 20)
-        await people[0].say(CHANNEL, "#startmeeting flood")
-        await watcher.expect(bot_says("meetbot", "The meeting name has been set to"), 10)
+        await open_meeting(people[0], watcher, "flood")
         await people[0].say(CHANNEL, "#chair p2 p3")
         commands = ["#commands", "#chair", "#showvote", "#vote nothing", "#startmeeting x"]
         started = time.monotonic()
@@ -214,9 +213,7 @@ async def test_sigterm_exits_within_five_seconds_and_the_meeting_survives(
     bot = BotProcess(tmp_path / "bot", ircd.port)
     bot.start()
     try:
-        await watcher.expect(bot_joins("meetbot"), 20)
-        await alice.say(CHANNEL, "#startmeeting term")
-        await watcher.expect(bot_says("meetbot", "The meeting name has been set to"), 10)
+        await open_meeting(alice, watcher, "term")
         await alice.say(CHANNEL, "one line")
         await alice.say(CHANNEL, "#chair")
         await watcher.expect(bot_says("meetbot", "Current chairs"), 10)

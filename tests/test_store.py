@@ -40,6 +40,7 @@ from bot.core.record import (
 )
 from bot.store import MeetingSummary, Store, StoreError
 from bot.store.writes import INSERT_LINE, plan
+from tests.recordkit import blank_record
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 NET = "libera"
@@ -50,30 +51,15 @@ def at(seconds: float) -> datetime:
 
 
 def header(mid: int = 7, start: datetime = T0, channel: str = "#heat") -> MeetingRecord:
-    return MeetingRecord(
+    return blank_record(
         id=mid,
         network=NET,
         channel=channel,
-        name="heat",
-        topic=None,
-        owner="alice",
         owner_account="alice_acct",
         chairs=(Chair("alice", "alice_acct"),),
         timezone="Europe/Paris",
         start=start,
-        end=None,
-        length_minutes=60,
         info_url="https://example.org/meetbot",
-        bot_nick="gavel",
-        casemapping="rfc1459",
-        restricted=False,
-        lurking=False,
-        lines=(),
-        items=(),
-        votes=(),
-        named=(),
-        presence=(),
-        gaps=(),
     )
 
 
@@ -172,24 +158,13 @@ def expected_record(mid: int = 7) -> MeetingRecord:
         ("alice", "#meetingname heat-team"),
         ("alice", "#endmeeting"),
     ]
-    return MeetingRecord(
-        id=mid,
-        network=NET,
-        channel="#heat",
+    return replace(
+        header(mid),
         name="heat-team",
         topic="Release",
-        owner="alice",
-        owner_account="alice_acct",
         chairs=CHAIRS3,
-        timezone="Europe/Paris",
-        start=T0,
         end=END,
-        length_minutes=60,
-        info_url="https://example.org/meetbot",
-        bot_nick="gavel",
-        casemapping="rfc1459",
         restricted=True,
-        lurking=False,
         lines=tuple(line(n, nick, text) for n, (nick, text) in enumerate(texts, start=1)),
         items=(TOPIC, VOTE_ITEM, LINK),
         votes=(VOTE_CLOSED,),

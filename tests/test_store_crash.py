@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core.effects import MeetingStarted, VoteChanged
-from bot.core.record import Chair, MeetingRecord, VoteRecord
+from bot.core.record import MeetingRecord, VoteRecord
 from bot.store import Store
+from tests.recordkit import blank_record
 
 HERE = Path(__file__).resolve().parent
 CHILD = HERE / "store_crash_child.py"
@@ -22,30 +23,7 @@ READ_TIMEOUT = 30.0
 
 
 def header() -> MeetingRecord:
-    return MeetingRecord(
-        id=1,
-        network="libera",
-        channel="#heat",
-        name="heat",
-        topic=None,
-        owner="alice",
-        chairs=(Chair("alice"),),
-        timezone="UTC",
-        start=T0,
-        end=None,
-        length_minutes=60,
-        info_url="",
-        bot_nick="gavel",
-        casemapping="rfc1459",
-        restricted=False,
-        lurking=False,
-        lines=(),
-        items=(),
-        votes=(),
-        named=(),
-        presence=(),
-        gaps=(),
-    )
+    return blank_record(start=T0)
 
 
 async def run_and_kill(path: Path, wanted: int) -> list[int]:

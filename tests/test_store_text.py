@@ -32,6 +32,7 @@ from bot.core.record import (
     VoteRecord,
 )
 from bot.store import Store
+from tests.recordkit import blank_record
 
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
@@ -53,8 +54,7 @@ ODD = [
 
 
 def header(text: str) -> MeetingRecord:
-    return MeetingRecord(
-        id=1,
+    return blank_record(
         network=text,
         channel="#" + text,
         name=text,
@@ -62,21 +62,9 @@ def header(text: str) -> MeetingRecord:
         owner=text,
         owner_account=text,
         chairs=(Chair(text, text),),
-        timezone="UTC",
         start=T0,
-        end=None,
-        length_minutes=60,
         info_url=text,
         bot_nick=text,
-        casemapping="rfc1459",
-        restricted=False,
-        lurking=False,
-        lines=(),
-        items=(),
-        votes=(),
-        named=(),
-        presence=(),
-        gaps=(),
     )
 
 

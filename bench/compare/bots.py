@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sqlite3
 import subprocess
 from abc import ABC, abstractmethod
 from pathlib import Path
+
+from tests.ircserver import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BENCH_VENV = ROOT / "bench" / ".venv"
@@ -98,14 +99,7 @@ class Bot(ABC):
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL if it lingers; only our own process, by pid."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        stop_process(process, timeout)
 
     # -- measured from /proc --------------------------------------------------------
 

@@ -14,12 +14,10 @@ Only the process started here is stopped, by its pid; every wait is bounded.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
-from tests.ircserver import free_port, port_open
+from tests.ircserver import free_port, start_server, stop_process
 
 INSPIRCD = "/usr/sbin/inspircd"
 HOST = "127.0.0.1"
@@ -88,19 +86,8 @@ class InspIRCd:
             raise RuntimeError("already running")
         # --runasroot: benchmarks run as root in containers; the server only listens on
         # 127.0.0.1 and lives for one scenario.
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [INSPIRCD, "--config", str(self.config), "--nofork", "--runasroot"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + timeout
-        while not port_open(self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"InspIRCd did not start; see {self.log_path}")
-            time.sleep(0.02)
+        argv = [INSPIRCD, "--config", str(self.config), "--nofork", "--runasroot"]
+        self.process = start_server(argv, self.port, self.log_path, "InspIRCd", timeout)
 
     def cpu_seconds(self) -> float:
         """User and system CPU time of the server process so far."""
@@ -111,11 +98,4 @@ class InspIRCd:
 
     def stop(self, timeout: float = 5.0) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        stop_process(process, timeout)

@@ -56,6 +56,13 @@ reconnect_max_delay = 2.0
 ping_after = 1.5
 dead_after = 3.0
 """
+# The line checks every meeting scenario must pass (names as `line_figures` reports them).
+LINE_CHECKS = (
+    "lines missing, not covered by a recorded gap",
+    "duplicate lines",
+    "lines out of order",
+)
+
 TIMING_NOTE = (
     "bot delays: reconnect_first_delay 0.5 s, reconnect_max_delay 2 s, ping_after 1.5 s, "
     "dead_after 3 s (production defaults: 10 s, 300 s, 60 s, 120 s)"

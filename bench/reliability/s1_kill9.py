@@ -21,7 +21,7 @@ import random
 import time
 
 from bench.reliability import Profile, Result
-from bench.reliability._meeting import line_figures, spread, stage, workspace
+from bench.reliability._meeting import LINE_CHECKS, line_figures, spread, stage, workspace
 
 TITLE = "kill -9 of the bot at random moments of a meeting, then restart"
 
@@ -38,9 +38,7 @@ async def run(profile: Profile) -> Result:
     result = Result(
         NAME,
         must_be_zero=(
-            "lines missing, not covered by a recorded gap",
-            "duplicate lines",
-            "lines out of order",
+            *LINE_CHECKS,
             "integrity_check failures",
             "restarts without the meeting resumed",
             "extra meetings or #startmeeting lines",

@@ -21,7 +21,14 @@ import time
 from datetime import UTC, datetime
 
 from bench.reliability import Profile, Result
-from bench.reliability._meeting import TIMING_NOTE, line_figures, spread, stage, workspace
+from bench.reliability._meeting import (
+    LINE_CHECKS,
+    TIMING_NOTE,
+    line_figures,
+    spread,
+    stage,
+    workspace,
+)
 from tests.talkers import meeting_ids, recorded_from_db
 
 TITLE = "the IRC server is killed and restarted during a meeting"
@@ -38,9 +45,7 @@ async def run(profile: Profile) -> Result:
     result = Result(
         NAME,
         must_be_zero=(
-            "lines missing, not covered by a recorded gap",
-            "duplicate lines",
-            "lines out of order",
+            *LINE_CHECKS,
             "outages without a recorded gap",
             "outages the bot did not come back from",
         ),

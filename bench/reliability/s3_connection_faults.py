@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 from bench.reliability import Profile, Result
 from bench.reliability._meeting import (
+    LINE_CHECKS,
     TIMING_NOTE,
     Stage,
     line_figures,
@@ -59,9 +60,7 @@ async def run(profile: Profile) -> Result:
     result = Result(
         NAME,
         must_be_zero=(
-            "lines missing, not covered by a recorded gap",
-            "duplicate lines",
-            "lines out of order",
+            *LINE_CHECKS,
             "faults not detected",
             "faults not recovered from",
             "disconnects during slow drip",
