@@ -58,9 +58,8 @@ class Publisher:
     async def write(self, record: MeetingRecord) -> PublishedFiles:
         output, private = output_for(self.settings, record.network, record.channel)
         files = await asyncio.to_thread(publish_meeting, record, output, private=private)
-        await self.store.reserve_file_base(record.id, files.base)
         upto = record.lines[-1].n if record.lines else 0
-        await self.store.mark_published(record.id, datetime.now(UTC), upto)
+        await self.store.record_published(record.id, files.base, datetime.now(UTC), upto)
         return files
 
     async def __call__(self, effect: Publish) -> str:
@@ -145,6 +144,8 @@ async def _serve(settings: Settings, store: Store) -> int:
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({stopped, engine_task}, return_when=asyncio.FIRST_COMPLETED)
     failed = engine_task.done()
+    if failed and not engine_task.cancelled() and engine_task.exception() is not None:
+        log.error("engine_failed", exc_info=engine_task.exception())
     await _shut_down(supervisors, engine, engine_task)
     return 1 if failed else 0
 
@@ -166,7 +167,8 @@ async def _shut_down(
         await asyncio.wait_for(engine.drain(), remaining)
     except TimeoutError:
         log.warning("stopped_before_files_were_written")
-    log.info("stopped", events=engine.stats.events, failures=engine.stats.failures)
+    stats = engine.stats
+    log.info("stopped", events=stats.events, batches=stats.batches, failures=stats.failures)
 
 
 async def list_meetings(settings: Settings, limit: int) -> int:

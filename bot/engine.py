@@ -88,7 +88,10 @@ class Engine:
         """Process events until cancelled."""
         while True:
             try:
-                first = await asyncio.wait_for(self.queue.get(), RETRY_SECONDS)
+                # `timeout`, not `wait_for`: no extra task and loop turns between an
+                # event's arrival and its step.
+                async with asyncio.timeout(RETRY_SECONDS):
+                    first = await self.queue.get()
             except TimeoutError:
                 if self.backlog:
                     await self._persist([])

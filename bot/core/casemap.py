@@ -6,6 +6,8 @@ upper-case forms of `{}|^`; `strict-rfc1459` leaves out `~`/`^`; `ascii` folds o
 
 from __future__ import annotations
 
+import functools
+
 RFC1459 = "rfc1459"
 STRICT_RFC1459 = "strict-rfc1459"
 ASCII = "ascii"
@@ -25,6 +27,7 @@ def known(mapping: str) -> bool:
     return mapping.lower() in _TABLES
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred nicks and channels fold over and over
 def irc_lower(text: str, mapping: str = RFC1459) -> str:
     """Fold `text` to its canonical lower-case form under `mapping`."""
     table = _TABLES.get(mapping.lower(), _TABLES[RFC1459])

@@ -11,8 +11,9 @@ The library's own parsing (`ServerConnection._process_line`) is replaced because
   keeps at most `MAX_LINE_BYTES` of a line and drops the rest.
 
 Events keep the library's conventions (type names from `irc.events`, `target` = the first
-parameter, `arguments` = the rest, `tags` = list of `{"key", "value"}`), so
-`translate` reads them like any `irc.client.Event`.
+parameter, `arguments` = the rest), so `translate` reads them like any `irc.client.Event`;
+only `tags` is a dict (`tag_dict` also takes the library's list of `{"key", "value"}`).
+Every incoming line passes through here, so it avoids the library's per-line objects.
 
 Pure: no I/O and no logging.
 """
@@ -20,13 +21,12 @@ Pure: no I/O and no logging.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from irc.client import Event, NickMask
 from irc.events import Command
-from irc.message import Arguments, Tag
-from jaraco.stream.buffer import LenientDecodingLineBuffer
 
 MAX_LINE_BYTES = 16 * 1024
 """The longest incoming line kept; the rest of a longer line is dropped."""
@@ -38,12 +38,12 @@ _LINE = re.compile(
 )
 
 
-class CappedLineBuffer(LenientDecodingLineBuffer):  # type: ignore[misc]
-    """The library's lenient line buffer (UTF-8, else latin-1, which keeps every byte:
-    `line.encode("latin-1")` gives the raw bytes back), with a cap on line length."""
+class CappedLineBuffer:
+    """Bytes in, complete lines out: split on LF (a CR before it is dropped), decoded as
+    UTF-8, else latin-1, which keeps every byte (`line.encode("latin-1")` gives the raw
+    bytes back); at most `max_line` characters of a line are kept."""
 
     def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
-        super().__init__()
         self.buffer: bytes = b""
         self.max_line = max_line
         self._skipping = False  # dropping the overlong tail of the current line
@@ -55,20 +55,40 @@ class CappedLineBuffer(LenientDecodingLineBuffer):  # type: ignore[misc]
                 return
             self._skipping = False
             data = data[newline:]
-        buffer = self.buffer + data
+        buffer = self.buffer + data if self.buffer else data
         tail_start = buffer.rfind(b"\n") + 1
         if len(buffer) - tail_start > self.max_line:
             buffer = buffer[: tail_start + self.max_line]
             self._skipping = True
         self.buffer = buffer
 
-    def lines(self) -> Any:
-        for line in super().lines():
-            yield _cap_text(line, self.max_line)
+    def lines(self) -> list[str]:
+        """The complete lines fed so far (the unfinished one stays for the next feed)."""
+        end = self.buffer.rfind(b"\n") + 1
+        if not end:
+            return []
+        complete, self.buffer = self.buffer[:end], self.buffer[end:]
+        try:  # the usual case: the whole chunk is UTF-8, decoded in one call
+            texts = complete.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            texts = [_decode(raw) for raw in complete.split(b"\n")]
+        texts.pop()  # the empty string after the last LF
+        cap = self.max_line
+        return [_cap_text(t[:-1] if t.endswith("\r") else t, cap) for t in texts]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.lines())
 
     def pending(self) -> int:
         """Bytes held for an unfinished line."""
         return len(self.buffer)
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _cap_text(line: str, max_line: int) -> str:
@@ -81,13 +101,55 @@ def parse(line: str) -> Any:
     match = _LINE.match(line.lstrip(" "))
     if match is None:
         return None
-    command = str(Command.lookup(match.group("command")))
-    source = NickMask.from_group(match.group("prefix"))
-    arguments = [str(a) for a in Arguments.from_group(match.group("argument") or "")]
-    tags = Tag.from_group(match.group("tags"))
+    raw_tags, prefix, name, argument = match.group("tags", "prefix", "command", "argument")
+    command = command_name(name)
+    source = NickMask(prefix) if prefix else None
+    arguments = _arguments(argument)
+    tags = parse_tags(raw_tags) if raw_tags else None
     if command in ("privmsg", "notice"):
         return _message_event(command, source, arguments, tags)
     return _other_event(command, source, arguments, tags)
+
+
+_COMMAND_NAMES: dict[str, str] = {}
+_COMMAND_CACHE_SIZE = 512  # commands seen are few; hostile junk must not grow it
+
+
+def command_name(raw: str) -> str:
+    """The library's event type for a command or numeric (`001` -> `welcome`)."""
+    known = _COMMAND_NAMES.get(raw)
+    if known is None:
+        known = str(Command.lookup(raw))
+        if len(_COMMAND_NAMES) < _COMMAND_CACHE_SIZE:
+            _COMMAND_NAMES[raw] = known
+    return known
+
+
+def _arguments(group: str | None) -> list[str]:
+    """Parameters: space-separated, the last one after ` :` may hold spaces."""
+    if not group:
+        return []
+    main, colon, trailing = group.partition(" :")
+    arguments = main.split()
+    if colon:
+        arguments.append(trailing)
+    return arguments
+
+
+_TAG_ESCAPES = {":": ";", "s": " ", "n": "\n", "r": "\r", "\\": "\\"}
+_TAG_ESCAPE = re.compile(r"\\(.)")
+
+
+def parse_tags(group: str) -> dict[str, str | None]:
+    """IRCv3 message tags (`a=1;b;c=x\\sy`) as a dict, values unescaped; a tag without
+    a value (or with an empty one) maps to None."""
+    tags: dict[str, str | None] = {}
+    for item in group.split(";"):
+        key, _, value = item.partition("=")
+        if "\\" in value:
+            value = _TAG_ESCAPE.sub(lambda m: _TAG_ESCAPES.get(m.group(1), m.group(1)), value)
+        tags[key] = value or None
+    return tags
 
 
 def _message_event(command: str, source: Any, arguments: list[str], tags: Any) -> Any:
@@ -115,7 +177,10 @@ def is_channel(name: str) -> bool:
 
 
 def tag_dict(tags: Any) -> dict[str, str | None]:
-    """The library's list of `{"key", "value"}` tags as a dict."""
+    """An event's tags as a dict: `parse` already gives one; the library's own form, a
+    list of `{"key", "value"}`, is converted."""
+    if isinstance(tags, dict):
+        return tags
     out: dict[str, str | None] = {}
     for tag in tags or ():
         out[str(tag["key"])] = None if tag["value"] is None else str(tag["value"])

@@ -12,24 +12,26 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import aiosqlite
 
 from bot.core.effects import Effect
 from bot.core.record import MeetingRecord
 from bot.store.codec import dt_to_text, opt_text_to_dt, text_to_dt
-from bot.store.db import Row, in_thread, rollback, run, run_many, scalar
+from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
 from bot.store.reads import load_meeting
 from bot.store.schema import migrate
 from bot.store.writes import Step, plan
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 CACHE_KIB = 512
@@ -103,8 +105,7 @@ class Store:
         # The whole transaction in one trip to the connection's thread: each await on
         # aiosqlite is a hand-off between threads, and a statement per await made the
         # hand-offs cost more than the commit itself on the way to every reply.
-        async with self._lock:
-            await in_thread(self._conn, _apply_steps, steps)
+        await self._write_in_thread(_apply_steps, steps)
 
     async def load_running(self) -> list[MeetingRecord]:
         """Every meeting that has not ended, fully loaded, oldest id first."""
@@ -141,17 +142,7 @@ class Store:
         stored and returned, and the meeting's old base, if any, is released."""
         if not candidate_base:
             raise StoreError("an empty output base path cannot be reserved")
-        async with self._write() as conn:
-            rows = await run(conn, "SELECT file_base FROM meetings WHERE id = ?", (meeting_id,))
-            if not rows:
-                raise StoreError(f"no meeting {meeting_id} to reserve a file base for")
-            held: str | None = rows[0][0]
-            if held is not None and _same_candidate(held, candidate_base):
-                return held
-            taken = await _bases_taken(conn, meeting_id, candidate_base)
-            base = _first_free(candidate_base, taken)
-            await run(conn, "UPDATE meetings SET file_base = ? WHERE id = ?", (base, meeting_id))
-            return base
+        return await self._write_in_thread(_reserve_base, meeting_id, candidate_base)
 
     async def pending_publishes(self) -> list[int]:
         """Meetings whose files must still be written (ended or saved, not yet published)."""
@@ -168,15 +159,22 @@ class Store:
         The meeting stays pending when lines came after `upto_line`: a later `#save` or
         `#endmeeting` may have asked for files while these were being written, and a crash
         before those are written must leave them to the next start."""
-        sql = "UPDATE meetings SET published_at = ? WHERE id = ?"
-        async with self._write() as conn:
-            changed = await run_many(conn, sql, [(dt_to_text(when), meeting_id)])
-            if changed != 1:
-                raise StoreError(f"no meeting {meeting_id} to mark published")
-            if upto_line is None:
-                await run(conn, CLEAR_PENDING, (meeting_id,))
-            else:
-                await run(conn, CLEAR_PENDING + CAUGHT_UP, (meeting_id, meeting_id, upto_line))
+        await self._write_in_thread(_mark_published, meeting_id, dt_to_text(when), upto_line)
+
+    async def record_published(
+        self, meeting_id: int, base: str, when: datetime, upto_line: int | None = None
+    ) -> str:
+        """`reserve_file_base` and `mark_published` in one transaction (one commit, one trip
+        to the database's thread): what the publisher does after writing a meeting's files."""
+        if not base:
+            raise StoreError("an empty output base path cannot be reserved")
+
+        def both(conn: sqlite3.Connection) -> str:
+            held = _reserve_base(conn, meeting_id, base)
+            _mark_published(conn, meeting_id, dt_to_text(when), upto_line)
+            return held
+
+        return await self._write_in_thread(both)
 
     async def published_at(self, meeting_id: int) -> datetime | None:
         """When the meeting's files were last written, or None if never."""
@@ -212,6 +210,11 @@ class Store:
         """A write transaction; taking the write lock at BEGIN avoids a late SQLITE_BUSY."""
         async with self._lock, _transaction(self._conn, "BEGIN IMMEDIATE"):
             yield self._conn
+
+    async def _write_in_thread(self, work: Callable[..., T], *args: object) -> T:
+        """`work(connection, *args)` in one write transaction, in one trip to the thread."""
+        async with self._lock:
+            return await in_thread(self._conn, _in_transaction, work, *args)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -264,21 +267,50 @@ async def _transaction(conn: aiosqlite.Connection, begin: str) -> AsyncIterator[
         raise
 
 
-def _apply_steps(conn: sqlite3.Connection, steps: list[Step]) -> None:
-    """Run `steps` in one write transaction (on the connection's own thread); on any error
-    roll back and re-raise it."""
+def _in_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: object) -> T:
+    """Run `work(conn, *args)` in one write transaction (on the connection's own thread);
+    on any error roll back and re-raise it."""
     conn.execute("BEGIN IMMEDIATE")  # the write lock at BEGIN avoids a late SQLITE_BUSY
     try:
-        for step in steps:
-            changed = conn.executemany(step.sql, step.rows).rowcount
-            if step.must_match and changed != len(step.rows):
-                missed = len(step.rows) - changed
-                raise StoreError(f"{step.what} ({missed} of {len(step.rows)} missed)")
+        result = work(conn, *args)
         conn.execute("COMMIT")
     except BaseException:
         with suppress(sqlite3.Error):  # SQLite may have rolled back by itself already
             conn.execute("ROLLBACK")
         raise
+    return result
+
+
+def _apply_steps(conn: sqlite3.Connection, steps: list[Step]) -> None:
+    for step in steps:
+        changed = conn.executemany(step.sql, step.rows).rowcount
+        if step.must_match and changed != len(step.rows):
+            missed = len(step.rows) - changed
+            raise StoreError(f"{step.what} ({missed} of {len(step.rows)} missed)")
+
+
+def _reserve_base(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> str:
+    row = conn.execute("SELECT file_base FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"no meeting {meeting_id} to reserve a file base for")
+    held: str | None = row[0]
+    if held is not None and _same_candidate(held, candidate):
+        return held
+    base = _first_free(candidate, _bases_taken(conn, meeting_id, candidate))
+    conn.execute("UPDATE meetings SET file_base = ? WHERE id = ?", (base, meeting_id))
+    return base
+
+
+def _mark_published(
+    conn: sqlite3.Connection, meeting_id: int, when: str, upto_line: int | None
+) -> None:
+    sql = "UPDATE meetings SET published_at = ? WHERE id = ?"
+    if conn.execute(sql, (when, meeting_id)).rowcount != 1:
+        raise StoreError(f"no meeting {meeting_id} to mark published")
+    if upto_line is None:
+        conn.execute(CLEAR_PENDING, (meeting_id,))
+    else:
+        conn.execute(CLEAR_PENDING + CAUGHT_UP, (meeting_id, meeting_id, upto_line))
 
 
 async def _must_load(conn: aiosqlite.Connection, meeting_id: int) -> MeetingRecord:
@@ -307,7 +339,7 @@ def _same_candidate(held: str, candidate: str) -> bool:
     return held == candidate or re.fullmatch(re.escape(candidate) + r"-[1-9]\d*", held) is not None
 
 
-async def _bases_taken(conn: aiosqlite.Connection, meeting_id: int, candidate: str) -> set[str]:
+def _bases_taken(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> set[str]:
     """Bases held by other meetings that are `candidate` or start with `candidate-`.
 
     SQLite compares text by its UTF-8 bytes, which orders like code points, so every string
@@ -316,7 +348,7 @@ async def _bases_taken(conn: aiosqlite.Connection, meeting_id: int, candidate: s
     SELECT file_base FROM meetings WHERE id != ?
         AND (file_base = ? OR (file_base >= ? AND file_base < ?))
     """
-    rows = await run(conn, sql, (meeting_id, candidate, candidate + "-", candidate + "."))
+    rows = conn.execute(sql, (meeting_id, candidate, candidate + "-", candidate + "."))
     return {str(row[0]) for row in rows}
 
 

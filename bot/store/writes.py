@@ -86,9 +86,20 @@ def plan(effects: Iterable[Effect]) -> list[Step]:
     """The statements that persist `effects`, merged where consecutive and identical."""
     steps: list[Step] = []
     for effect in effects:
+        if type(effect) is LineRecorded:  # most effects: skip the general dispatch
+            _append_line(steps, line_row(effect.meeting_id, effect.line))
+            continue
         for step in steps_for(effect):
             _append(steps, step)
     return steps
+
+
+def _append_line(steps: list[Step], row: Params) -> None:
+    last = steps[-1] if steps else None
+    if last is not None and last.sql == INSERT_LINE:
+        last.rows.append(row)
+    else:
+        steps.append(Step(INSERT_LINE, [row]))
 
 
 def _append(steps: list[Step], step: Step) -> None:

@@ -48,7 +48,10 @@ _TEMP_WRITER = re.compile(r"^\.gavel-(\d+)-")  # the pid of the process writing 
 # A temporary file this old is left over whoever made it: no write takes an hour.
 STALE_TEMP_SECONDS = 3600.0
 _BLOCK = 1 << 16
-_PUBLISHING = threading.Lock()
+_PUBLISHING = threading.Lock()  # held while a base is chosen and claimed, not while writing
+# Bases chosen by publications still writing: (root, base) -> (meeting, how many writers).
+_MAKING_DIRS = threading.Lock()
+_CLAIMS: dict[tuple[str, str], tuple[tuple[object, ...], int]] = {}
 _IDENTITY_LINES = 8  # the identifying keys are on the first lines of our JSON
 
 
@@ -133,7 +136,13 @@ def _fsync_dir(directory: Path) -> None:
 
 def _make_dirs(root: Path, directory: Path) -> None:
     """Create `directory` under `root`, syncing each parent that gains an entry, so the
-    new files stay reachable after a crash."""
+    new files stay reachable after a crash. One writer at a time: another must not use a
+    directory whose entry in its parent is not yet synced."""
+    with _MAKING_DIRS:
+        _make_dirs_locked(root, directory)
+
+
+def _make_dirs_locked(root: Path, directory: Path) -> None:
     if not root.is_dir():
         root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         _fsync_dir(root.parent)
@@ -259,9 +268,35 @@ def publish_meeting(
 ) -> PublishedFiles:
     """Choose the base and write the files, as one step: the engine's entry point.
 
-    Publishing runs in worker threads; holding one lock from choosing a name to writing
-    the files keeps two meetings that end in the same minute from taking the same name.
+    Publishing runs in worker threads. Choosing a name happens under one lock, and the
+    chosen base stays claimed until its files exist, so two meetings that end in the same
+    minute never take the same name; the writing itself runs in parallel, so meetings that
+    end together do not wait for each other's fsyncs.
     """
+    root = _root(output, private)
+    owner = _owner(record)
     with _PUBLISHING:
-        base = choose_base(record, output, private=private)
+        base = unique_base(
+            relative_base(record, output.pattern),
+            lambda b: _claimed_by_another(root, b, owner) or _taken_by_another(root, b, record),
+        )
+        key = (str(root), base)
+        _CLAIMS[key] = (owner, _CLAIMS.get(key, (owner, 0))[1] + 1)
+    try:
         return write_meeting_files(record, output, base, private=private)
+    finally:
+        with _PUBLISHING:
+            holder, writers = _CLAIMS[key]
+            if writers > 1:
+                _CLAIMS[key] = (holder, writers - 1)
+            else:
+                del _CLAIMS[key]
+
+
+def _owner(record: MeetingRecord) -> tuple[object, ...]:
+    return (record.id, record.network, record.channel, record.start)
+
+
+def _claimed_by_another(root: Path, base: str, owner: tuple[object, ...]) -> bool:
+    claim = _CLAIMS.get((str(root), base))
+    return claim is not None and claim[0] != owner
