@@ -176,10 +176,13 @@ Everything is measured from outside the bots, by `bench/compare` (`python -m ben
   bots. Lines per second count the meeting lines sent
   (500 per meeting, probes included) over the time until the last meeting's files exist;
   `#endmeeting` is sent once every probe of the meeting has been answered, so every line is
-  in the meeting. The driver looks for the files 500 times a second in all, shared by
-  the meetings still waiting (50 meetings each looking every 2 ms kept one of the two
-  cores busy in the driver). CPU is the bot process's user + system time (all threads) over the
-  measured part, memory its `VmRSS`/`VmHWM` from `/proc`.
+  in the meeting. When a meeting's files existed is read from the files (the newest
+  status-change time among them: a file's changes when it is written and when it is
+  renamed into place), so it does not depend on how often the driver looks; it looks 500
+  times a second in all, shared by the meetings still waiting (50 meetings each looking
+  every 2 ms kept one of the two cores busy in the driver). CPU is the bot process's
+  user + system time (all threads) over the measured part, memory its `VmRSS`/`VmHWM`
+  from `/proc`.
 - **Probes** are `#chair <a speaker of the meeting>`: both bots answer with `Current chairs`.
   Gavel lets each person trigger at most ten replies to state changes a minute
   (`bot/core/limits.py`), so probes rotate over the three speakers of each meeting and every

@@ -64,8 +64,9 @@ class Bot(ABC):
     def write_config(self) -> None: ...
 
     @abstractmethod
-    def files_ready(self, name: str, channel: str) -> bool:
-        """Whether every file of the meeting `name` held in `channel` exists."""
+    def files_written(self, name: str, channel: str) -> float | None:
+        """When (wall clock) the last file of the meeting `name` held in `channel` appeared:
+        the newest status-change time among them, or None while one is still missing."""
 
     def durable_lines(self, name: str) -> int | None:
         """People's lines of the meeting `name` committed to disk (None: not persisted)."""
@@ -161,8 +162,8 @@ format = "json"
             encoding="utf-8",
         )
 
-    def files_ready(self, name: str, channel: str) -> bool:
-        return _complete(_files_under(self.meetings / name, name + "."), self.suffixes)
+    def files_written(self, name: str, channel: str) -> float | None:
+        return _written(_files_under(self.meetings / name, name + "."), self.suffixes)
 
     def durable_lines(self, name: str) -> int | None:
         """Read as another process would: what is committed is there (-1: no such meeting)."""
@@ -234,28 +235,39 @@ supybot.plugins.HcoopMeetbot: True
             encoding="utf-8",
         )
 
-    def files_ready(self, name: str, channel: str) -> bool:
-        return _complete(_files_under(self.meetings, channel.lstrip("#") + "."), self.suffixes)
+    def files_written(self, name: str, channel: str) -> float | None:
+        return _written(_files_under(self.meetings, channel.lstrip("#") + "."), self.suffixes)
 
 
-def _files_under(directory: Path, prefix: str, depth: int = 2) -> list[str]:
-    """Names of files under `directory` (at most `depth` levels down) starting with `prefix`."""
-    names: list[str] = []
+def _files_under(directory: Path, prefix: str, depth: int = 2) -> list[os.DirEntry[str]]:
+    """Files under `directory` (at most `depth` levels down) whose names start with `prefix`."""
+    found: list[os.DirEntry[str]] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(directory):
             if entry.is_dir():
                 if depth:
-                    names += _files_under(Path(entry.path), prefix, depth - 1)
+                    found += _files_under(Path(entry.path), prefix, depth - 1)
             elif entry.name.startswith(prefix):
-                names.append(entry.name)
-    return names
+                found.append(entry)
+    return found
 
 
-def _complete(names: list[str], suffixes: tuple[str, ...]) -> bool:
-    """Whether `names` hold a file for each suffix (`.txt` is not taken for `.log.txt`)."""
+def _written(files: list[os.DirEntry[str]], suffixes: tuple[str, ...]) -> float | None:
+    """The newest status-change time of `files` once they hold a file for each suffix
+    (`.txt` is not taken for `.log.txt`), else None. A file's status changes when it is
+    written and when it is renamed into place, so this is the moment the set was complete,
+    however late the driver looked."""
     longest_first = sorted(suffixes, key=len, reverse=True)
-    kinds = {next((s for s in longest_first if n.endswith(s)), "") for n in names}
-    return kinds >= set(suffixes)
+    newest: dict[str, float] = {}
+    for entry in files:
+        kind = next((s for s in longest_first if entry.name.endswith(s)), "")
+        if kind:
+            with contextlib.suppress(FileNotFoundError):
+                changed = entry.stat(follow_symlinks=False).st_ctime
+                newest[kind] = max(changed, newest.get(kind, 0.0))
+    if set(newest) < set(suffixes):
+        return None
+    return max(newest.values())
 
 
 def peer_versions() -> dict[str, str]:

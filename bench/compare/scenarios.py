@@ -325,22 +325,23 @@ _FILE_WAITERS = [0]  # meetings whose files are being waited for, across all end
 async def end_meeting(bot: Bot, m: Meeting, deadline: float, poll: float = 0.002) -> bool:
     """#endmeeting; note when the reply came and when every file existed.
 
-    The driver looks for files `1 / poll` times a second in all, shared between the
-    meetings still waiting: 50 meetings each looking every 2 ms kept a core busy in the
-    driver, taken from the bots on a two-core machine. The last meetings, which decide
-    the figure, are looked at nearly every `poll`."""
+    When the files appeared is read from the files themselves (their newest status-change
+    time, on this process's clock), so it does not depend on how often the driver looks.
+    The driver looks `1 / poll` times a second in all, shared by the meetings still
+    waiting: 50 meetings each looking every 2 ms kept one of the two cores busy."""
     lines = m.owner.bot_lines(m.channel)
     before = len(lines)
     m.end_sent = m.owner.say(m.channel, "#endmeeting")
     _FILE_WAITERS[0] += 1
     try:
         while not (m.files_at and m.end_reply):
-            now = time.perf_counter()
             if time.monotonic() > deadline:
                 return False
-            if not m.files_at and bot.files_ready(m.name, m.channel):
-                m.files_at = now
-                _FILE_WAITERS[0] -= 1
+            if not m.files_at:
+                written = bot.files_written(m.name, m.channel)
+                if written is not None:
+                    m.files_at = time.perf_counter() - (time.time() - written)
+                    _FILE_WAITERS[0] -= 1
             if not m.end_reply:
                 for heard in lines[before:]:
                     if bot.end_marker in heard.text:
