@@ -30,7 +30,9 @@ log = structlog.get_logger("gavel.engine")
 # that the meeting's files are owed, so a crash before they are written is made good by
 # the next start.
 PERSISTED_EFFECTS = (*RECORDING_EFFECTS, Publish)
-MAX_BATCH = 512
+# Events stepped and committed together: as many as the IRC side queues before it stops
+# reading (bot/irc/client.py `_PAUSE_AT`), so a busy bot pays one commit per burst.
+MAX_BATCH = 2048
 # Recording effects kept in memory while the database cannot take them (disk full...).
 MAX_BACKLOG = 200_000
 RETRY_SECONDS = 5.0  # how often the journal and failed publishes are tried again when idle
