@@ -37,6 +37,7 @@ def hrefs(root: ET.Element) -> list[str]:
         "ircs://irc.example.org:6697/chan",
         "ftp://ftp.example.org/pub/",
         "mailto:alice@example.org",
+        "MailTo:alice@example.org",
         "HTTPS://EXAMPLE.ORG/UPPER",
     ],
 )
@@ -77,6 +78,10 @@ def test_trailing_punctuation_is_not_part_of_the_link() -> None:
         "http://x.org/a_(b)",
         "http://y.org/",
     ]
+
+
+def test_a_line_without_a_link_is_only_escaped() -> None:
+    assert linkify("alice: a < b & 'c'") == "alice: a &lt; b &amp; &#x27;c&#x27;"
 
 
 def test_a_scheme_alone_is_not_a_link() -> None:

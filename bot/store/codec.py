@@ -17,9 +17,11 @@ from bot.store.errors import StoreError
 def dt_to_text(value: datetime) -> str:
     """Aware datetime -> `2024-05-01T12:00:00.000000+00:00`. Naive datetimes are refused
     because their instant is unknown."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise StoreError(f"naive datetime {value!r} cannot be stored; give it a time zone")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:  # lines stamped by the server are in UTC already
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise StoreError(f"naive datetime {value!r} cannot be stored; give it a time zone")
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 def opt_dt_to_text(value: datetime | None) -> str | None:

@@ -47,7 +47,9 @@ def _has_body(url: str) -> bool:
 
 def linkify(text: str) -> str:
     """Escape `text` (already `displayable`) and turn URLs of allowed schemes into links."""
-    if ":" not in text:
+    # Every link has `://` or `mailto:`; most lines have neither (many have a colon, as in
+    # "alice: see above"), and skip the pattern search.
+    if "://" not in text and "mailto:" not in text.lower():
         return escape(text)
     parts: list[str] = []
     pos = 0
