@@ -9,6 +9,7 @@
 - `FakeServer`: a scripted asyncio server on 127.0.0.1 for what ngircd cannot do
   (CAP/SASL, server-time, going silent, TLS): the test reads the client's lines and
   writes the server's answers.
+- `next_event`: the next core event of a kind a `NetworkClient` put on its queue.
 
 Every loop here is bounded in count or time; only processes started here are stopped.
 """
@@ -25,12 +26,32 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+from bot.core.events import Event
 
 NGIRCD = "/usr/sbin/ngircd"
 HOST = "127.0.0.1"
 SERVER_NAME = "irc.test.local"
 
 Match = str | re.Pattern[str] | Callable[[str], bool]
+
+
+E = TypeVar("E")
+
+
+async def next_event(
+    queue: asyncio.Queue[Event],
+    kind: type[E],
+    where: Callable[[E], bool] = lambda _e: True,
+    timeout: float = 5.0,
+) -> E:
+    """The next event of `kind` matching `where`; others are skipped (bounded wait)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await queue.get()
+            if isinstance(event, kind) and where(event):
+                return event
 
 
 def free_port() -> int:

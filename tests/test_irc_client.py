@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import structlog
@@ -24,11 +24,10 @@ from bot.irc import ClientOptions, NetworkClient, Timings
 from bot.irc.client import redact
 from bot.irc.connection import TlsPinError, tls_context
 from bot.settings import ChannelConfig, Identity, NetworkConfig, SaslConfig, TlsConfig
-from tests.ircserver import HOST, FakeServer, Ngircd, RawClient
+from tests.ircserver import HOST, FakeServer, Ngircd, RawClient, next_event
 
 IDENTITY = Identity(nick="gavel", alt_nicks=("gavel2",), username="gavel", realname="Gavel")
 FAST = ClientOptions(timings=Timings(kick_rejoin=0.3, join_retry=30, regain_nick=30))
-E = TypeVar("E")
 
 
 def network(port: int, *channels: ChannelConfig, **kw: Any) -> NetworkConfig:
@@ -42,20 +41,6 @@ def make_client(config: NetworkConfig) -> tuple[NetworkClient, asyncio.Queue[Eve
     ids = itertools.count(1)
     client = NetworkClient(config, IDENTITY, queue, ids=lambda: next(ids), options=FAST)
     return client, queue
-
-
-async def next_event(
-    queue: asyncio.Queue[Event],
-    kind: type[E],
-    where: Callable[[E], bool] = lambda _e: True,
-    timeout: float = 5.0,
-) -> E:
-    """The next event of `kind` matching `where`; others are skipped (bounded wait)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            event = await queue.get()
-            if isinstance(event, kind) and where(event):
-                return event
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:

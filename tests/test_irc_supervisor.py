@@ -8,7 +8,6 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -16,9 +15,8 @@ from bot.core.events import Disconnected, Event, Joined, MessageSeen
 from bot.irc import Backoff, ClientOptions, NetworkClient, Supervisor, Timings
 from bot.irc.supervisor import Watchdog
 from bot.settings import ChannelConfig, Identity, NetworkConfig
-from tests.ircserver import HOST, FakeServer, Ngircd, RawClient, free_port
+from tests.ircserver import HOST, FakeServer, Ngircd, RawClient, free_port, next_event
 
-E = TypeVar("E")
 IDENTITY = Identity(nick="gavel", username="gavel")
 
 
@@ -59,19 +57,6 @@ def test_watchdog_needs_sane_intervals() -> None:
 
 
 # -- live ------------------------------------------------------------------------------
-
-
-async def next_event(
-    queue: asyncio.Queue[Event],
-    kind: type[E],
-    where: Callable[[E], bool] = lambda _e: True,
-    timeout: float = 5.0,
-) -> E:
-    async with asyncio.timeout(timeout):
-        while True:
-            event = await queue.get()
-            if isinstance(event, kind) and where(event):
-                return event
 
 
 def supervised(

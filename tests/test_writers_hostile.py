@@ -1,9 +1,7 @@
 """Hostile IRC text through every writer: the HTML stays inert, the text stays the text.
 
-`hostile_corpus.txt` holds one line per message. Lines starting `;; ` are section notes.
-Escapes: `\\xNN` is a raw byte (so invalid UTF-8 can be written), `\\uNNNN` and
-`\\UNNNNNNNN` a character, `\\t` `\\n` `\\r` those characters, `\\\\` a backslash. Each line
-is then decoded as UTF-8 with errors="replace", as the IRC adapter decodes leniently.
+The corpus (`tests/corpus.py`) is decoded as UTF-8 with errors="replace", as the IRC
+adapter decodes leniently.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import html5lib
@@ -37,12 +34,10 @@ from bot.writers.htmlsafe import LINK_SCHEMES
 from bot.writers.irctext import strip_formatting
 from bot.writers.paths import log_href
 from bot.writers.render import render_all
+from tests.corpus import corpus_lines
 from tests.example_meeting import START, meeting
 
-CORPUS = Path(__file__).parent / "hostile_corpus.txt"
 BASE = "x/2013/x.2013-01-09-20.01"
-_ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[tnr\\])")
-_SIMPLE = {b"t": b"\t", b"n": b"\n", b"r": b"\r", b"\\": b"\\"}
 
 ELEMENTS = {"html", "head", "meta", "title", "style", "body", "pre", "a", "span", "h1", "h3"}
 ELEMENTS |= {"p", "ol", "li", "b", "i"}
@@ -50,22 +45,8 @@ ATTRIBUTES = {"href", "id", "class", "lang", "charset", "name", "content", "type
 NICKS = ("alice", "bob", "<script>", 'a"b', "e\u202evil", "nick\x02", "x'y", "[dev]", "jon")
 
 
-def _unescape(match: re.Match[bytes]) -> bytes:
-    code = match.group(1)
-    if code[:1] == b"x":
-        return bytes([int(code[1:], 16)])
-    if code[:1] in (b"u", b"U"):
-        return chr(int(code[1:], 16)).encode("utf-8", "surrogatepass")
-    return _SIMPLE[code]
-
-
 def load_corpus() -> list[str]:
-    texts = []
-    for raw in CORPUS.read_bytes().split(b"\n")[:-1]:
-        if raw.startswith(b";; "):
-            continue
-        texts.append(_ESCAPE.sub(_unescape, raw).decode("utf-8", errors="replace"))
-    return texts
+    return [raw.decode("utf-8", errors="replace") for raw in corpus_lines()]
 
 
 TEXTS = load_corpus()

@@ -241,21 +241,23 @@ async def make_meetings(
 
 async def set_up(bot: Bot, m: Meeting, timeout: float) -> None:
     """#startmeeting, then #chair the other two; both latencies are kept."""
-    owner, lines = m.owner, m.owner.bot_lines(m.channel)
-    before = len(lines)
-    sent = owner.say(m.channel, f"#startmeeting {m.name}")
-    got = await owner.wait_reply(m.channel, bot.start_marker, before, timeout)
+    await start_only(bot, m, timeout)
+    chair = f"#chair {m.people[1].nick} {m.people[2].nick}"
+    at, m.chair_latency = await _ask(bot, m, chair, bot.chair_marker, timeout)
+    m.mark = at + 1
+
+
+async def _ask(
+    bot: Bot, m: Meeting, command: str, marker: str, timeout: float
+) -> tuple[int, float]:
+    """The owner says `command`; the index of the bot's answer among the lines the owner
+    heard in the channel, and how long it took."""
+    before = len(m.owner.bot_lines(m.channel))
+    sent = m.owner.say(m.channel, command)
+    got = await m.owner.wait_reply(m.channel, marker, before, timeout)
     if got is None:
-        raise TimeoutError(f"{bot.label}: no start reply in {m.channel}")
-    m.start_latency = got[1].at - sent
-    await owner.wait_until(lambda: len(lines) >= got[0] + bot.start_lines, timeout)
-    before = len(lines)
-    sent = owner.say(m.channel, f"#chair {m.people[1].nick} {m.people[2].nick}")
-    got = await owner.wait_reply(m.channel, bot.chair_marker, before, timeout)
-    if got is None:
-        raise TimeoutError(f"{bot.label}: no chair reply in {m.channel}")
-    m.chair_latency = got[1].at - sent
-    m.mark = got[0] + 1
+        raise TimeoutError(f"{bot.label}: no answer to {command.split()[0]} in {m.channel}")
+    return got[0], got[1].at - sent
 
 
 def probe_positions(lines: int, every: int) -> set[int]:
@@ -603,13 +605,10 @@ def _answered(lines: list[Heard], start: int, marker: str, count: int) -> bool:
 
 
 async def start_only(bot: Bot, m: Meeting, timeout: float) -> None:
+    """#startmeeting, its latency kept, and wait for the whole of its answer."""
     lines = m.owner.bot_lines(m.channel)
-    sent = m.owner.say(m.channel, f"#startmeeting {m.name}")
-    got = await m.owner.wait_reply(m.channel, bot.start_marker, 0, timeout)
-    if got is None:
-        raise TimeoutError(f"{bot.label}: no start reply in {m.channel}")
-    m.start_latency = got[1].at - sent
-    await m.owner.wait_until(lambda: len(lines) >= got[0] + bot.start_lines, timeout)
+    at, m.start_latency = await _ask(bot, m, f"#startmeeting {m.name}", bot.start_marker, timeout)
+    await m.owner.wait_until(lambda: len(lines) >= at + bot.start_lines, timeout)
 
 
 def gavel(default_flood: bool) -> MakeBot:

@@ -29,11 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bot.writers.htmlsafe import LINK_SCHEMES
-
-ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "tests" / "hostile_corpus.txt"
-_ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[tnr\\])")
-_SIMPLE = {b"t": b"\t", b"n": b"\n", b"r": b"\r", b"\\": b"\\"}
+from tests.corpus import corpus_lines
 
 MAX_CLIENT_LINE = 510  # what a client may send, without CR LF (ngircd closes on more)
 
@@ -68,28 +64,14 @@ PATH_CHANNELS = (
 )
 
 
-def _unescape(match: re.Match[bytes]) -> bytes:
-    code = match.group(1)
-    if code[:1] == b"x":
-        return bytes([int(code[1:], 16)])
-    if code[:1] in (b"u", b"U"):
-        return chr(int(code[1:], 16)).encode("utf-8", "surrogatepass")
-    return _SIMPLE[code]
-
-
 @functools.cache
-def _corpus() -> tuple[bytes, ...]:
-    texts = []
-    for raw in CORPUS.read_bytes().split(b"\n")[:-1]:
-        if raw.startswith(b";; "):
-            continue
-        texts.append(_ESCAPE.sub(_unescape, raw))
-    return (*texts, *EXTRA)
+def _cases() -> tuple[bytes, ...]:
+    return (*corpus_lines(), *EXTRA)
 
 
 def corpus() -> list[bytes]:
     """Every corpus line as the raw bytes someone would send, then the extra cases."""
-    return list(_corpus())
+    return list(_cases())
 
 
 def client_line(target: str, text: bytes, action: bool = False) -> bytes:
@@ -192,7 +174,7 @@ def _argument(draw: st.DrawFn) -> bytes:
             unit = draw(st.sampled_from([b"a", b"\xc3\xa4", b"\xf0\x9f\x9a\x80", b"\xff", b"<"]))
             parts.append(unit * draw(st.sampled_from((100, 127, 255, 510, 520))))
         else:
-            parts.append(draw(st.sampled_from(_corpus())))
+            parts.append(draw(st.sampled_from(_cases())))
     return b" ".join(parts)
 
 

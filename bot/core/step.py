@@ -162,22 +162,24 @@ def _bot_left(chan: ChannelState, time: datetime, reason: str) -> None:
 
 
 def on_part(world: World, event: Parted) -> list[Effect]:
-    net = world.network(event.network)
-    chan = net.channel(event.channel)
-    effects = _presence(chan, event.time, "part", event.nick, event.reason)
-    if same(event.nick, event.bot_nick, net.casemapping):
-        _bot_left(chan, event.time, "parted")
-    else:
-        chan.members.pop(net.fold(event.nick), None)
-    return effects
+    return _left_channel(world, event, "part", event.reason, "parted")
 
 
 def on_kick(world: World, event: Kicked) -> list[Effect]:
+    detail = f"by {event.by}: {event.reason}"
+    return _left_channel(world, event, "kick", detail, f"kicked by {event.by}")
+
+
+def _left_channel(
+    world: World, event: Parted | Kicked, kind: str, detail: str, bot_reason: str
+) -> list[Effect]:
+    """Someone is no longer in the channel: recorded as presence; the bot leaving opens
+    a gap (`bot_reason`), anyone else leaves the member list."""
     net = world.network(event.network)
     chan = net.channel(event.channel)
-    effects = _presence(chan, event.time, "kick", event.nick, f"by {event.by}: {event.reason}")
+    effects = _presence(chan, event.time, kind, event.nick, detail)
     if same(event.nick, event.bot_nick, net.casemapping):
-        _bot_left(chan, event.time, f"kicked by {event.by}")
+        _bot_left(chan, event.time, bot_reason)
     else:
         chan.members.pop(net.fold(event.nick), None)
     return effects

@@ -91,6 +91,10 @@ class Translator:
     def _time(self, event: Any, ctx: Context) -> datetime:
         return server_time(event.tags) or ctx.received
 
+    def _stamp(self, event: Any, ctx: Context) -> tuple[str, datetime, int]:
+        """The first three fields of every core event: network, time, id."""
+        return ctx.network, self._time(event, ctx), ctx.next_id()
+
     # -- messages -------------------------------------------------------------------
 
     def _message(self, event: Any, ctx: Context) -> list[Event]:
@@ -112,9 +116,7 @@ class Translator:
         replayed = tags.get("batch") in self._history_batches
         return [
             MessageSeen(
-                network=ctx.network,
-                time=self._time(event, ctx),
-                id=ctx.next_id(),
+                *self._stamp(event, ctx),
                 channel=channel,
                 nick=nick,
                 text=text,
@@ -143,9 +145,7 @@ class Translator:
             account = _account(tag_dict(event.tags).get("account"))
         return [
             Joined(
-                network=ctx.network,
-                time=self._time(event, ctx),
-                id=ctx.next_id(),
+                *self._stamp(event, ctx),
                 channel=str(event.target),
                 nick=_nick(event.source),
                 bot_nick=ctx.bot_nick,
@@ -156,9 +156,7 @@ class Translator:
     def _part(self, event: Any, ctx: Context) -> list[Event]:
         return [
             Parted(
-                network=ctx.network,
-                time=self._time(event, ctx),
-                id=ctx.next_id(),
+                *self._stamp(event, ctx),
                 channel=str(event.target),
                 nick=_nick(event.source),
                 bot_nick=ctx.bot_nick,
@@ -171,9 +169,7 @@ class Translator:
             return []
         return [
             Kicked(
-                network=ctx.network,
-                time=self._time(event, ctx),
-                id=ctx.next_id(),
+                *self._stamp(event, ctx),
                 channel=str(event.target),
                 nick=str(event.arguments[0]),
                 by=_nick(event.source),
@@ -186,17 +182,14 @@ class Translator:
         nick = _nick(event.source)
         if self.same(nick, ctx.bot_nick):
             return []
-        time, id_ = self._time(event, ctx), ctx.next_id()
-        return [Quit(network=ctx.network, time=time, id=id_, nick=nick, reason=_arg(event, 0))]
+        return [Quit(*self._stamp(event, ctx), nick=nick, reason=_arg(event, 0))]
 
     def _nick(self, event: Any, ctx: Context) -> list[Event]:
         if not event.target:
             return []
         return [
             NickChanged(
-                network=ctx.network,
-                time=self._time(event, ctx),
-                id=ctx.next_id(),
+                *self._stamp(event, ctx),
                 old=_nick(event.source),
                 new=str(event.target),
             )
@@ -205,9 +198,7 @@ class Translator:
     def _account(self, event: Any, ctx: Context) -> list[Event]:
         return [
             AccountChanged(
-                network=ctx.network,
-                time=self._time(event, ctx),
-                id=ctx.next_id(),
+                *self._stamp(event, ctx),
                 nick=_nick(event.source),
                 account=_account(str(event.target or "*")),
             )
@@ -220,12 +211,9 @@ class Translator:
             str(event.arguments[0]), [str(a) for a in event.arguments[1:]], self.features
         )
         op_modes = {m for m, sym in self.features.prefix_modes.items() if sym in OP_SYMBOLS}
-        time = self._time(event, ctx)
         return [
             OpChanged(
-                network=ctx.network,
-                time=time,
-                id=ctx.next_id(),
+                *self._stamp(event, ctx),
                 channel=str(event.target),
                 nick=param,
                 op=adding,
@@ -255,9 +243,7 @@ class Translator:
         members = self._names.pop(self._fold(channel), [])
         return [
             MembersListed(
-                network=ctx.network,
-                time=self._time(event, ctx),
-                id=ctx.next_id(),
+                *self._stamp(event, ctx),
                 channel=channel,
                 members=tuple(members),
             )
@@ -280,9 +266,7 @@ class Translator:
         self.features.casemapping = tokens["CASEMAPPING"].lower()
         return [
             ServerInfo(
-                network=ctx.network,
-                time=self._time(event, ctx),
-                id=ctx.next_id(),
+                *self._stamp(event, ctx),
                 casemapping=self.features.casemapping,
             )
         ]
