@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import os
 import platform
 import shutil
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.compare import ircd, report, scenarios
-from bench.compare.bots import gavel_version, peer_versions
+from bench.compare.bots import ROOT, gavel_version, peer_versions
 from bench.compare.scenarios import Figures, MakeBot
 
 SCENARIO_SECONDS = 300.0  # one bot in one scenario; the whole run stays under 15 minutes
@@ -275,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: /usr/sbin/inspircd is missing (apt-get install inspircd)", file=sys.stderr)
         return 2
     only = {name for name in args.only.split(",") if name}
+    # The working tree is not installed: compile it as an install would, so no bot start
+    # compiles (the peer's packages were compiled by pip).
+    compileall.compile_dir(ROOT / "bot", quiet=1)
     started, clock, load_before = datetime.now(UTC), time.monotonic(), load_average()
     workdir = Path(tempfile.mkdtemp(prefix="gavel-bench-"))
     try:

@@ -7,8 +7,13 @@ meeting state whenever files are to be written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # linelog builds on LogLine, defined here
+    from bot.core.linelog import LineLog
 
 LINE_MESSAGE = "message"
 LINE_ACTION = "action"
@@ -137,10 +142,17 @@ class MeetingRecord:
     casemapping: str
     restricted: bool
     lurking: bool
-    lines: tuple[LogLine, ...]
+    lines: LineLog
     items: tuple[Item, ...]
     votes: tuple[VoteRecord, ...]
     named: tuple[Named, ...]
     presence: tuple[Presence, ...]
     gaps: tuple[Gap, ...]
     owner_account: str | None = None
+
+    def __post_init__(self) -> None:
+        from bot.core.linelog import frozen_lines
+
+        # Any sequence of lines is accepted and kept as an unchangeable `LineLog`.
+        lines: Sequence[LogLine] = self.lines
+        object.__setattr__(self, "lines", frozen_lines(lines))

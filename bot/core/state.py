@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 from bot.core.casemap import RFC1459, irc_lower
 from bot.core.events import Member
 from bot.core.limits import ReplyLimiter
+from bot.core.linelog import LineLog
 from bot.core.record import (
     Ballot,
     Chair,
     Gap,
     Item,
-    LogLine,
     MeetingRecord,
     Named,
     Presence,
@@ -82,7 +82,7 @@ class Meeting:
     chairs: list[Chair] = field(default_factory=list)  # not including the owner
     restricted: bool = False
     lurking: bool = False
-    lines: list[LogLine] = field(default_factory=list)
+    lines: LineLog = field(default_factory=LineLog)
     items: list[Item] = field(default_factory=list)
     votes: list[Vote] = field(default_factory=list)
     named: list[Named] = field(default_factory=list)
@@ -127,7 +127,7 @@ class Meeting:
             casemapping=self.casemapping,
             restricted=self.restricted,
             lurking=self.lurking,
-            lines=tuple(self.lines) if with_content else (),
+            lines=self.lines.snapshot() if with_content else LineLog(),
             items=tuple(self.items) if with_content else (),
             votes=tuple(v.to_record() for v in self.votes) if with_content else (),
             named=tuple(self.named) if with_content else (),
@@ -155,7 +155,7 @@ class Meeting:
             chairs=[c for c in record.chairs if c != owner],
             restricted=record.restricted,
             lurking=record.lurking,
-            lines=list(record.lines),
+            lines=LineLog(record.lines),
             items=list(record.items),
             named=list(record.named),
             presence=list(record.presence),
@@ -175,7 +175,7 @@ class Meeting:
             for b in v.ballots:
                 vote.ballots[voter_key(b.nick, b.account, record.casemapping)] = b
             meeting.votes.append(vote)
-        meeting.present = {meeting.fold(line.nick) for line in record.lines}
+        meeting.present = {meeting.fold(nick) for _, nick, _, _ in record.lines.rows()}
         meeting.present.update(meeting.fold(n.nick) for n in record.named)
         return meeting
 

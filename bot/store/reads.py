@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import aiosqlite
 
+from bot.core.linelog import LineLog
 from bot.core.record import (
     Chair,
     Gap,
     Item,
-    LogLine,
     MeetingRecord,
     Named,
     Presence,
@@ -68,7 +68,7 @@ async def load_meeting(conn: aiosqlite.Connection, meeting_id: int) -> MeetingRe
         restricted=bool(h[14]),
         lurking=bool(h[15]),
         chairs=tuple(Chair(nick=r[0], account=r[1]) for r in await run(conn, SELECT_CHAIRS, key)),
-        lines=tuple(to_line(r) for r in await run(conn, SELECT_LINES, key)),
+        lines=to_lines(await run(conn, SELECT_LINES, key)),
         items=tuple(to_item(r) for r in await run(conn, SELECT_ITEMS, key)),
         votes=tuple(to_vote(r) for r in await run(conn, SELECT_VOTES, key)),
         named=tuple(Named(nick=r[0], line=r[1]) for r in await run(conn, SELECT_NAMED, key)),
@@ -77,8 +77,11 @@ async def load_meeting(conn: aiosqlite.Connection, meeting_id: int) -> MeetingRe
     )
 
 
-def to_line(r: Row) -> LogLine:
-    return LogLine(n=r[0], time=text_to_dt(r[1]), nick=r[2], kind=r[3], text=r[4])
+def to_lines(rows: list[Row]) -> LineLog:
+    lines = LineLog()
+    for r in rows:
+        lines.add(r[0], text_to_dt(r[1]), r[2], r[3], r[4])
+    return lines
 
 
 def to_item(r: Row) -> Item:

@@ -16,7 +16,8 @@ from functools import partial
 from typing import Any
 
 from bot import __version__
-from bot.core.record import Gap, LogLine, MeetingRecord, Presence, VoteRecord
+from bot.core.linelog import LineLog
+from bot.core.record import Gap, MeetingRecord, Presence, VoteRecord
 from bot.core.timefmt import zone
 from bot.writers.projection import attendees
 from bot.writers.times import iso as in_zone
@@ -101,12 +102,12 @@ def _files(base: str) -> dict[str, str]:
     }
 
 
-def _line_rows(lines: Iterable[LogLine], times: Iterable[str]) -> Iterator[str]:
+def _line_rows(lines: LineLog, times: Iterable[str]) -> Iterator[str]:
     string = _string
-    for line, time in zip(lines, times, strict=True):
+    for (n, nick, kind, text), time in zip(lines.rows(), times, strict=True):
         yield (
-            f'{{"n": {line.n}, "time": "{time}", "nick": {string(line.nick)}, '
-            f'"kind": {string(line.kind)}, "text": {string(line.text)}}}'
+            f'{{"n": {n}, "time": "{time}", "nick": {string(nick)}, '
+            f'"kind": {string(kind)}, "text": {string(text)}}}'
         )
 
 

@@ -69,19 +69,18 @@ def iter_log_html(record: MeetingRecord, times: Sequence[str] | None = None) -> 
     # A nick's markup is the same on every line it says, so it is built once.
     said: dict[str, str] = {}
     did: dict[str, str] = {}
-    for line, stamp in zip(record.lines, stamps, strict=True):
-        n = line.n
+    for (n, who, kind, text), stamp in zip(record.lines.rows(), stamps, strict=True):
         anchor = f'<a href="#l-{n}" id="l-{n}" class="tm">{stamp[CLOCK]}</a> '
-        if line.kind == LINE_ACTION:
-            nick = did.get(line.nick)
+        if kind == LINE_ACTION:
+            nick = did.get(who)
             if nick is None:
-                nick = did[line.nick] = f'<span class="nka">* {plain_html(line.nick)}</span> '
-            yield f'{anchor}{nick}<span class="ac">{text_html(line.text)}</span>\n'
+                nick = did[who] = f'<span class="nka">* {plain_html(who)}</span> '
+            yield f'{anchor}{nick}<span class="ac">{text_html(text)}</span>\n'
         else:
-            nick = said.get(line.nick)
+            nick = said.get(who)
             if nick is None:
-                nick = said[line.nick] = f'<span class="nk">&lt;{plain_html(line.nick)}&gt;</span> '
-            yield f"{anchor}{nick}{message_html(line.text)}\n"
+                nick = said[who] = f'<span class="nk">&lt;{plain_html(who)}&gt;</span> '
+            yield f"{anchor}{nick}{message_html(text)}\n"
     yield "</pre>\n"
     yield PAGE_TAIL
 

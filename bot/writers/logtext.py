@@ -15,11 +15,11 @@ from bot.writers.times import CLOCK, line_times
 def iter_log_text(record: MeetingRecord, times: Sequence[str] | None = None) -> Iterator[str]:
     """The `.log.txt`, one newline-terminated line at a time; `times` as `line_times`."""
     stamps = line_times(record) if times is None else times
-    for line, stamp in zip(record.lines, stamps, strict=True):
-        if line.kind == LINE_ACTION:
-            yield f"{stamp[CLOCK]} * {line.nick} {line.text}\n"
+    for (_, nick, kind, text), stamp in zip(record.lines.rows(), stamps, strict=True):
+        if kind == LINE_ACTION:
+            yield f"{stamp[CLOCK]} * {nick} {text}\n"
         else:
-            yield f"{stamp[CLOCK]} <{line.nick}> {line.text}\n"
+            yield f"{stamp[CLOCK]} <{nick}> {text}\n"
 
 
 def render_log_text(record: MeetingRecord) -> str:

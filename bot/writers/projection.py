@@ -106,11 +106,11 @@ def attendees(record: MeetingRecord) -> tuple[Attendee, ...]:
             spelling[key] = nick
         return key
 
-    for line in record.lines:
+    for n, nick, _, _ in record.lines.rows():
         # Lines come in order, so a spelling already seen needs no first-appearance update.
-        key = folded_of.get(line.nick)
+        key = folded_of.get(nick)
         if key is None:
-            key = seen(line.nick, line.n)
+            key = seen(nick, n)
         counts[key] += 1
     for named in record.named:
         seen(named.nick, named.line)

@@ -25,4 +25,14 @@ def iso(moment: datetime, tz: tzinfo) -> str:
 def line_times(record: MeetingRecord) -> list[str]:
     """ISO 8601 time of every line in the meeting's zone; `[CLOCK]` of each is its clock."""
     tz = zone(record.timezone)
-    return [line.time.astimezone(tz).isoformat() for line in record.lines]
+    stamps: list[str] = []
+    second, head, offset = None, "", ""
+    for micros in record.lines.micros():
+        whole, fraction = divmod(micros, 1_000_000)
+        # A busy meeting says many lines a second: the zone is looked up once a second, and
+        # a line's stamp is that second's text with its microseconds put in.
+        if whole != second:
+            text = datetime.fromtimestamp(whole, tz).isoformat()
+            second, head, offset = whole, text[:19], text[19:]
+        stamps.append(f"{head}.{fraction:06d}{offset}" if fraction else f"{head}{offset}")
+    return stamps

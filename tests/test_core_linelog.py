@@ -1,0 +1,103 @@
+"""The column-wise line log: what goes in comes out, snapshots stay as they were taken."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.linelog import LineLog
+from bot.core.record import LINE_ACTION, LINE_MESSAGE, LogLine
+from bot.writers.times import line_times
+from tests.recordkit import blank_record
+
+T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+
+
+def some_lines(count: int, start: datetime = T0) -> list[LogLine]:
+    rng = random.Random(count)
+    steps = [0, 1, 999_999, 1_000_000, 123_456, 514_285_714]
+    lines, moment = [], start
+    for n in range(1, count + 1):
+        moment += timedelta(microseconds=rng.choice(steps))
+        kind = LINE_ACTION if n % 7 == 0 else LINE_MESSAGE
+        lines.append(LogLine(n, moment, f"nick{n % 3}", kind, f"line {n} \u00e9\U0001f600"))
+    return lines
+
+
+def test_lines_come_back_as_they_went_in() -> None:
+    lines = some_lines(500)
+    log = LineLog(lines)
+    assert list(log) == lines
+    assert [log[i] for i in range(len(lines))] == lines
+    assert log[-1] == lines[-1] and log[-500] == lines[0]
+    assert log[10:20] == tuple(lines[10:20]) and log[::-50] == tuple(lines[::-50])
+    assert list(log.rows()) == [(x.n, x.nick, x.kind, x.text) for x in lines]
+    assert list(log.times()) == [x.time for x in lines]
+    assert all(t.tzinfo is UTC for t in log.times())
+    with pytest.raises(IndexError):
+        log[500]
+    with pytest.raises(IndexError):
+        log[-501]
+
+
+def test_times_keep_every_microsecond_far_from_1970() -> None:
+    moments = [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2026, 10, 25, 2, 30, 0, 1, tzinfo=ZoneInfo("Europe/Prague")),
+    ]
+    log = LineLog(LogLine(n, m, "a", LINE_MESSAGE, "x") for n, m in enumerate(moments, 1))
+    # The same instants, in UTC (the last one is in the hour Prague lives twice).
+    assert list(log.times()) == [m.astimezone(UTC) for m in moments]
+    assert [t.utcoffset() for t in log.times()] == [timedelta(0)] * 4
+
+
+def test_a_snapshot_does_not_see_later_lines_and_cannot_grow() -> None:
+    lines = some_lines(30)
+    log = LineLog(lines[:20])
+    snap = log.snapshot()
+    for line in lines[20:]:
+        log.append(line)
+    assert len(snap) == 20 and list(snap) == lines[:20]
+    assert list(snap.rows()) == [(x.n, x.nick, x.kind, x.text) for x in lines[:20]]
+    assert list(log) == lines
+    with pytest.raises(ValueError, match="cannot grow"):
+        snap.append(lines[0])
+
+
+def test_a_record_keeps_its_lines_unchangeable() -> None:
+    lines = some_lines(5)
+    record = blank_record(lines=tuple(lines))
+    assert isinstance(record.lines, LineLog) and record.lines == tuple(lines)
+    with pytest.raises(ValueError, match="cannot grow"):
+        record.lines.append(lines[0])
+
+
+def test_equal_logs_compare_and_hash_equal() -> None:
+    lines = some_lines(12)
+    assert LineLog(lines) == LineLog(lines)
+    assert LineLog(lines) == lines and LineLog(lines) == tuple(lines)
+    assert hash(LineLog(lines).snapshot()) == hash(LineLog(lines).snapshot())
+    assert LineLog(lines) != LineLog(lines[:-1])
+    assert LineLog(lines) != [*lines[:-1], lines[0]]
+
+
+def test_each_nick_is_stored_once() -> None:
+    log = LineLog()
+    for n in range(1, 4):
+        log.add(n, T0, "".join(["al", "ice"]), LINE_MESSAGE, "hi")
+    nicks = [nick for _, nick, _, _ in log.rows()]
+    assert nicks == ["alice"] * 3 and nicks[0] is nicks[1] is nicks[2]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Prague", "America/St_Johns", "Asia/Kolkata"])
+def test_line_times_match_a_conversion_line_by_line(zone: str) -> None:
+    # Many lines a second, whole seconds, and both of 2026's daylight-saving changes.
+    lines = some_lines(3000) + some_lines(3000, datetime(2026, 10, 25, 0, 0, tzinfo=UTC))
+    lines = [LogLine(n, x.time, x.nick, x.kind, x.text) for n, x in enumerate(lines, 1)]
+    record = blank_record(lines=tuple(lines), timezone=zone)
+    assert line_times(record) == [x.time.astimezone(ZoneInfo(zone)).isoformat() for x in lines]
