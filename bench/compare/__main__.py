@@ -168,7 +168,9 @@ Everything is measured from outside the bots, by `bench/compare` (`python -m ben
   hcoop-meetbot: Limnoria (`supybot`) with a generated registry file that loads the
   HcoopMeetbot plugin with its defaults; only `logDir` is set (its default is the home
   directory). `supybot.protocols.irc.throttleTime` is 0 for the unthrottled runs and left
-  at Limnoria's default (1.0 s) for scenario 5.
+  at Limnoria's default (1.0 s) for scenario 5. Both run with their modules' bytecode
+  cached, as installed programs do (pip compiled the peer's; the driver compiles Gavel's
+  working tree before the first start).
 - **Speakers.** Plain IRC connections from the driver (`bench/compare/client.py`). Lines are
   written as fast as the socket takes them; a reply's latency runs from handing the command
   to the socket to reading the bot's answer. InspIRCd uses Nagle's algorithm, so the

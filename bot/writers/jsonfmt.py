@@ -19,7 +19,7 @@ from bot import __version__
 from bot.core.linelog import LineLog
 from bot.core.record import Gap, MeetingRecord, Presence, VoteRecord
 from bot.core.timefmt import zone
-from bot.writers.projection import attendees
+from bot.writers.projection import Attendee, attendees
 from bot.writers.times import iso as in_zone
 from bot.writers.times import line_times
 
@@ -112,12 +112,16 @@ def _line_rows(lines: LineLog, times: Iterable[str]) -> Iterator[str]:
 
 
 def iter_json(
-    record: MeetingRecord, base: str, times: Sequence[str] | None = None
+    record: MeetingRecord,
+    base: str,
+    times: Sequence[str] | None = None,
+    people: Sequence[Attendee] | None = None,
 ) -> Iterator[str]:
     """The `.json` file in pieces; `base` is the files' relative path without extension,
-    `times` as `line_times`."""
+    `times` as `line_times`, `people` as `attendees` when the caller has them already."""
     iso = partial(in_zone, tz=zone(record.timezone))
     stamps = line_times(record) if times is None else times
+    present = attendees(record) if people is None else people
     items = [
         {
             "id": item.id,
@@ -151,7 +155,7 @@ def iter_json(
             ("info_url", record.info_url),
             ("generator", {"name": "Gavel", "version": __version__}),
             ("files", _files(base)),
-            ("attendees", [{"nick": a.nick, "lines": a.lines} for a in attendees(record)]),
+            ("attendees", [{"nick": a.nick, "lines": a.lines} for a in present]),
             ("named", [{"nick": n.nick, "line": n.line} for n in record.named]),
             ("items", items),
             ("votes", [_vote(v, iso) for v in record.votes]),

@@ -60,14 +60,17 @@ def _by_person(minutes: Minutes) -> str:
     return _section("Action items, by person", _list(lis))
 
 
-def render_html_minutes(record: MeetingRecord, log_url: str, log_href: str) -> str:
+def render_html_minutes(
+    record: MeetingRecord, log_url: str, log_href: str, minutes: Minutes | None = None
+) -> str:
     """The whole `.html` minutes page.
 
     `log_url` is the "full logs" link of the header; `log_href` is the relative link to the
-    `.log.html` that item anchors are appended to (already URL-quoted).
+    `.log.html` that item anchors are appended to (already URL-quoted); `minutes` the
+    record's `project`ion when the caller has it already.
     """
     tz = zone(record.timezone)
-    minutes = project(record)
+    minutes = project(record) if minutes is None else minutes
     title = plain_html(minutes.title)
     summary: list[str] = []
     for block in minutes.summary:

@@ -90,10 +90,11 @@ def ended_line(record: MeetingRecord, tz: tzinfo) -> str:
     return "Meeting still in progress."
 
 
-def render_text_minutes(record: MeetingRecord, log_url: str) -> str:
-    """The whole `.txt` minutes; `log_url` is where the `.log.html` can be read."""
+def render_text_minutes(record: MeetingRecord, log_url: str, minutes: Minutes | None = None) -> str:
+    """The whole `.txt` minutes; `log_url` is where the `.log.html` can be read, `minutes`
+    the record's `project`ion when the caller has it already."""
     tz = zone(record.timezone)
-    minutes = project(record)
+    minutes = project(record) if minutes is None else minutes
     title = strip_formatting(minutes.title)
     started = (
         f"Meeting started by {record.owner} at {clock(record.start, tz)} "

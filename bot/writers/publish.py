@@ -47,7 +47,9 @@ _TEMP_SUFFIX = ".tmp"
 _TEMP_WRITER = re.compile(r"^\.gavel-(\d+)-")  # the pid of the process writing it
 # A temporary file this old is left over whoever made it: no write takes an hour.
 STALE_TEMP_SECONDS = 3600.0
-_BLOCK = 1 << 16
+# Pieces encoded and written at a time: a piece is a line of the log at most (16 KiB), so
+# a block stays well under the memory a meeting already takes.
+_PIECES = 128
 _PUBLISHING = threading.Lock()  # held while a base is chosen and claimed, not while writing
 # Bases chosen by publications still writing: (root, base) -> (meeting, how many writers).
 _MAKING_DIRS = threading.Lock()
@@ -157,19 +159,12 @@ def _make_dirs_locked(root: Path, directory: Path) -> None:
 
 
 def _encoded(pieces: Iterable[str]) -> Iterator[bytes]:
-    """UTF-8 in blocks of about `_BLOCK` characters, whatever the size of the pieces."""
-    batch: list[str] = []
-    size = 0
-    for piece in pieces:
-        batch.append(piece)
-        size += len(piece)
-        if size >= _BLOCK:
-            # Text from IRC is decoded leniently, so "replace" only ever meets a stray lone
-            # surrogate; it keeps one odd character from losing a whole file.
-            yield "".join(batch).encode("utf-8", "replace")
-            batch.clear()
-            size = 0
-    if batch:
+    """UTF-8 in blocks of `_PIECES` pieces (a piece is at most a line of the log, so a block
+    stays small); taking them in blocks keeps the per-piece work in C."""
+    stream = iter(pieces)
+    while batch := list(itertools.islice(stream, _PIECES)):
+        # Text from IRC is decoded leniently, so "replace" only ever meets a stray lone
+        # surrogate; it keeps one odd character from losing a whole file.
         yield "".join(batch).encode("utf-8", "replace")
 
 

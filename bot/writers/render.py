@@ -23,6 +23,7 @@ from bot.writers.paths import (
     log_href,
     log_url,
 )
+from bot.writers.projection import project
 from bot.writers.times import line_times
 
 
@@ -36,12 +37,14 @@ def render_files(
     leaves files that are recognisably this meeting's.
     """
     full_log = log_url(url_prefix, base)
+    # What several files share is worked out once: the lines' times and the minutes.
     times = line_times(record)
-    yield JSON, iter_json(record, base, times)
+    minutes = project(record)
+    yield JSON, iter_json(record, base, times, minutes.attendees)
     yield LOG_TEXT, iter_log_text(record, times)
     yield LOG_HTML, iter_log_html(record, times)
-    yield MINUTES_TEXT, (render_text_minutes(record, full_log),)
-    yield MINUTES_HTML, (render_html_minutes(record, full_log, log_href(base)),)
+    yield MINUTES_TEXT, (render_text_minutes(record, full_log, minutes),)
+    yield MINUTES_HTML, (render_html_minutes(record, full_log, log_href(base), minutes),)
 
 
 def render_all(record: MeetingRecord, base: str, url_prefix: str) -> dict[str, str]:
