@@ -19,6 +19,46 @@ ROOT = Path(__file__).parent.parent
 URL_PREFIX = "http://eavesdrop.example.org/meetings/"
 
 
+def config_text(
+    *,
+    nick: str,
+    network: str,
+    port: int,
+    channels: list[str],
+    meetings: Path,
+    database: Path,
+    url_prefix: str,
+    rate: float | None = None,
+    alt_nicks: tuple[str, ...] = (),
+    extra_network: str = "",
+    log_level: str = "info",
+) -> str:
+    """A Gavel configuration for one plain-text network on 127.0.0.1, logging JSON; `rate`
+    None leaves the network's default send bucket. Used by the tests and the benchmarks."""
+    quoted = ", ".join(f'"{c}"' for c in channels)
+    alts = ", ".join(f'"{n}"' for n in alt_nicks)
+    rate_line = "" if rate is None else f"rate = {rate}\n"
+    return f"""[bot]
+nick = "{nick}"
+alt_nicks = [{alts}]
+[[networks]]
+name = "{network}"
+host = "127.0.0.1"
+port = {port}
+tls = false
+{rate_line}channels = [{quoted}]
+{extra_network}
+[output]
+dir = "{meetings}"
+url_prefix = "{url_prefix}"
+[storage]
+path = "{database}"
+[logging]
+level = "{log_level}"
+format = "json"
+"""
+
+
 @dataclass
 class BotProcess:
     workdir: Path
@@ -47,32 +87,21 @@ class BotProcess:
         return self.workdir / "gavel.log"
 
     def write_config(self) -> None:
-        channels = ", ".join(f'"{c}"' for c in self.channels)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(
-            f"""
-[bot]
-nick = "{self.nick}"
-alt_nicks = ["{self.nick}_"]
-[[networks]]
-name = "local"
-host = "127.0.0.1"
-port = {self.port}
-tls = false
-rate = {self.rate}
-channels = [{channels}]
-{self.extra_network}
-[output]
-dir = "{self.meetings}"
-url_prefix = "{URL_PREFIX}"
-[storage]
-path = "{self.database}"
-[logging]
-level = "debug"
-format = "json"
-""",
-            encoding="utf-8",
+        text = config_text(
+            nick=self.nick,
+            network="local",
+            port=self.port,
+            channels=self.channels,
+            meetings=self.meetings,
+            database=self.database,
+            url_prefix=URL_PREFIX,
+            rate=self.rate,
+            alt_nicks=(f"{self.nick}_",),
+            extra_network=self.extra_network,
+            log_level="debug",
         )
+        self.config.write_text(text, encoding="utf-8")
 
     def start(self) -> None:
         if not self.config.exists():

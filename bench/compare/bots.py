@@ -22,6 +22,7 @@ import subprocess
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+from tests.botproc import config_text
 from tests.ircserver import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -143,27 +144,17 @@ class Gavel(Bot):
         return {**super().environment(), "PYTHONPATH": str(ROOT)}  # the working tree
 
     def write_config(self) -> None:
-        channels = ", ".join(f'"{c}"' for c in self.channels)
-        rate = "" if self.default_flood else "rate = 0\n"
-        self.config.write_text(
-            f"""[bot]
-nick = "{self.nick}"
-[[networks]]
-name = "bench"
-host = "127.0.0.1"
-port = {self.port}
-tls = false
-{rate}channels = [{channels}]
-[output]
-dir = "{self.meetings}"
-url_prefix = "{URL_PREFIX}"
-[storage]
-path = "{self.database}"
-[logging]
-format = "json"
-""",
-            encoding="utf-8",
+        text = config_text(
+            nick=self.nick,
+            network="bench",
+            port=self.port,
+            channels=self.channels,
+            meetings=self.meetings,
+            database=self.database,
+            url_prefix=URL_PREFIX,
+            rate=None if self.default_flood else 0,
         )
+        self.config.write_text(text, encoding="utf-8")
 
     def files_written(self, name: str, channel: str) -> float | None:
         return _written(_files_under(self.meetings / name, name + "."), self.suffixes)
