@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.archive.series import build_aliases
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
 from bot.settings import (
     DEFAULT_PATTERN,
+    ArchiveSettings,
     ChannelConfig,
     ConfigError,
     ConnectionTiming,
@@ -125,6 +127,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     output = _output(_table(top, "output"), "output", problems, OutputSettings())
     storage = _storage(_table(top, "storage"), problems)
     logging = _logging(_table(top, "logging"), problems)
+    archive = _archive(_table(top, "archive"))
     networks_raw = top.get("networks", list, [])
     if not networks_raw:
         problems.append("networks: at least one [[networks]] entry is required")
@@ -139,7 +142,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     top.unknown_keys()
     if problems:
         raise ConfigError(problems)
-    return Settings(identity, networks, output, storage, logging)
+    return Settings(identity, networks, output, storage, logging, archive)
 
 
 def _is_table(value: Any, where: str, problems: list[str]) -> bool:
@@ -205,6 +208,19 @@ def _storage(r: _Reader, problems: list[str]) -> StorageSettings:
     path = r.text("path")
     r.unknown_keys()
     return StorageSettings(Path(path)) if path else StorageSettings()
+
+
+def _archive(r: _Reader) -> ArchiveSettings:
+    table = r.get("aliases", dict, {})
+    for series, aliases in table.items():
+        if not isinstance(aliases, list):
+            r.problem(f"aliases.{series}", f"expected a list of names, got {aliases!r}")
+    lists = {k: v for k, v in table.items() if isinstance(v, list)}
+    aliases, problems = build_aliases(lists)
+    for problem in problems:
+        r.problems.append(f"{r.key('aliases')}.{problem}")
+    r.unknown_keys()
+    return ArchiveSettings(aliases)
 
 
 def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.archive.series import SeriesAliases
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
 
 DEFAULT_PATTERN = "{meetingname}/%Y/{meetingname}.%Y-%m-%d-%H.%M"
@@ -100,12 +101,20 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ArchiveSettings:
+    """How past meetings are grouped and found."""
+
+    aliases: SeriesAliases = field(default_factory=SeriesAliases)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     identity: Identity
     networks: tuple[NetworkConfig, ...]
     output: OutputSettings = field(default_factory=OutputSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
 
 
 class ConfigError(Exception):
