@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from bot.core.record import PreviousMeeting
+
 DEFAULT_INFO_URL = "http://wiki.debian.org/MeetBot"
 
 
@@ -23,6 +25,12 @@ class ChannelSettings:
     set_channel_topic: bool = True
     ops_are_chairs: bool = True
     info_url: str = DEFAULT_INFO_URL
+    # Between meetings: #success, #thanks and #previous answer here (False: ignored), the
+    # pages their replies point to, and whether #startmeeting also tells last time's actions.
+    followup: bool = True
+    successes_url: str = ""
+    thanks_url: str = ""
+    previous_at_start: bool = False
 
     @property
     def timezone_name(self) -> str:
@@ -170,6 +178,23 @@ class Disconnected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class PreviousFound:
+    """The answer to a `LookUpPrevious`: the previous meeting of `series` (None: there was
+    none), for the meeting `meeting_id` in `channel`. `time`, `bot_nick` and
+    `echoes_own_lines` are those of the line that asked."""
+
+    network: str
+    time: datetime
+    id: int
+    channel: str
+    meeting_id: int
+    series: str
+    found: PreviousMeeting | None
+    bot_nick: str
+    echoes_own_lines: bool = False
+
+
 Event = (
     MessageSeen
     | MembersListed
@@ -182,4 +207,5 @@ Event = (
     | AccountChanged
     | ServerInfo
     | Disconnected
+    | PreviousFound
 )

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 ERROR = "error"
 INFO = "info"
 STATE = "state"
+FOLLOWUP = "followup"  # a #success or #thanks accepted (one per person per minute)
 
 _WINDOW = timedelta(minutes=1)
-_ALLOWANCE = {ERROR: 1, INFO: 3, STATE: 10}
+_ALLOWANCE = {ERROR: 1, INFO: 3, STATE: 10, FOLLOWUP: 1}
 _MAX_TRACKED = 10_000  # forget the oldest people beyond this, so memory stays bounded
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.core import messages
 from bot.core.casemap import same
-from bot.core.commands import COMMANDS, add_item, permitted
+from bot.core.commands import COMMANDS, add_item, permitted, previous_lines
 from bot.core.effects import Effect, GapRecorded, PresenceRecorded, Say, VoteChanged
 from bot.core.events import (
     AccountChanged,
@@ -29,6 +29,7 @@ from bot.core.events import (
     NickChanged,
     OpChanged,
     Parted,
+    PreviousFound,
     Quit,
     ServerInfo,
 )
@@ -291,6 +292,28 @@ def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
     return []
 
 
+def on_previous_found(world: World, event: PreviousFound) -> list[Effect]:
+    """Say what the store found for `#previous`, if the meeting that asked still runs."""
+    net = world.network(event.network)
+    chan = net.channel(event.channel)
+    meeting = chan.meeting
+    if meeting is None or meeting.id != event.meeting_id:
+        return []
+    asked = MessageSeen(
+        network=event.network,
+        time=event.time,
+        id=event.id,
+        channel=event.channel,
+        nick=event.bot_nick,
+        text="",
+        bot_nick=event.bot_nick,
+        echoes_own_lines=event.echoes_own_lines,
+    )
+    turn = Turn(world, net, chan, asked)
+    turn.say(previous_lines(event.series, event.found))
+    return turn.effects
+
+
 _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     MessageSeen: on_message,
     MembersListed: on_members,
@@ -303,4 +326,5 @@ _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     AccountChanged: on_account,
     ServerInfo: on_server_info,
     Disconnected: on_disconnect,
+    PreviousFound: on_previous_found,
 }

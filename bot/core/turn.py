@@ -50,6 +50,14 @@ class Turn:
         person = self.net.fold(self.event.nick)
         if not self.world.limiter.allow(self.net.name, person, kind, self.event.time):
             return
+        self.say(lines)
+
+    def say(self, lines: list[str]) -> None:
+        """Say `lines` in the channel (and record them in a running meeting) unless lurking;
+        for answers whose allowance was counted when they were asked for."""
+        meeting = self.chan.meeting
+        if meeting is not None and meeting.lurking:
+            return
         for text in lines:
             self.effects.append(Say(self.net.name, self.chan.name, text))
             if meeting is not None and not self.event.echoes_own_lines:
