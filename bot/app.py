@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from bot.announce.sender import Sender as AnnouncementSender
 from bot.core.casemap import same
 from bot.core.effects import Publish
 from bot.core.events import Disconnected, Event
@@ -26,11 +27,13 @@ from bot.core.record import MeetingRecord
 from bot.core.state import World
 from bot.core.step import step
 from bot.engine import Engine, Sender
+from bot.followup import Followup
 from bot.irc.client import NetworkClient
 from bot.irc.supervisor import Backoff, Supervisor
 from bot.logs import configure
 from bot.settings import OutputSettings, Settings
 from bot.store import Store
+from bot.writers.paths import EXTENSIONS, MINUTES_TEXT
 from bot.writers.publish import PublishedFiles, publish_meeting
 
 log = structlog.get_logger("gavel.app")
@@ -62,9 +65,10 @@ class Publisher:
     """Writes a meeting's files off the event loop, in its own threads, and notes it in the
     store."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, followup: Followup | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.followup = followup
         self._threads = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="publish")
 
     def close(self) -> None:
@@ -72,16 +76,25 @@ class Publisher:
         whole or not at all) and the process waits for it at exit."""
         self._threads.shutdown(wait=False)
 
-    async def write(self, record: MeetingRecord) -> PublishedFiles:
+    async def write(self, record: MeetingRecord, *, complete: bool = False) -> PublishedFiles:
+        """Write the files; when `complete` (an ended meeting's final publish), queue its
+        announcements in the same transaction that records the files as written."""
         output, private = output_for(self.settings, record.network, record.channel)
         work = functools.partial(publish_meeting, record, output, private=private)
         files = await asyncio.get_running_loop().run_in_executor(self._threads, work)
         upto = record.lines[-1].n if record.lines else 0
-        await self.store.record_published(record.id, files.base, datetime.now(UTC), upto)
+        announce = []
+        if complete and self.followup is not None and record.end is not None:
+            text = files.paths[EXTENSIONS.index(MINUTES_TEXT)].read_text(encoding="utf-8")
+            announce = self.followup.completion(record, files.url_base, text)
+        when = datetime.now(UTC)
+        await self.store.record_published(record.id, files.base, when, upto, announce)
+        if announce and self.followup is not None:
+            self.followup.wake()
         return files
 
     async def __call__(self, effect: Publish) -> str:
-        return (await self.write(effect.meeting)).url_base
+        return (await self.write(effect.meeting, complete=effect.final)).url_base
 
 
 def supervisor_for(client: NetworkClient) -> Supervisor:
@@ -121,7 +134,7 @@ async def finish_interrupted_publishing(store: Store, publisher: Publisher) -> N
         if record is None:
             continue
         try:
-            await publisher.write(record)
+            await publisher.write(record, complete=record.end is not None)
             log.info("publish_finished_after_restart", meeting=meeting_id)
         except Exception:
             log.exception("publish_failed", meeting=meeting_id)
@@ -147,24 +160,32 @@ async def _serve(settings: Settings, store: Store) -> int:
         for net in settings.networks
     }
     supervisors = [supervisor_for(client) for client in clients.values()]
-    publisher = Publisher(settings, store)
+    announcer = AnnouncementSender(settings.announce, store) if settings.announce.enabled else None
+    followup = Followup(settings, store, queue, announcer)
+    publisher = Publisher(settings, store, followup)
     senders: dict[str, Sender] = dict(clients)
-    engine = Engine(world, queue, store, senders, publisher)
+    engine = Engine(world, queue, store, senders, publisher, followup)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     engine_task = asyncio.create_task(engine.run(), name="engine")
+    announcing = None if announcer is None else asyncio.create_task(announcer.run())
     for supervisor in supervisors:
         supervisor.start()
     log.info("started", networks=[n.name for n in settings.networks], db=str(store.path))
     await finish_interrupted_publishing(store, publisher)
+    await followup.write_all_pages()  # also makes good a page a crash left behind
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({stopped, engine_task}, return_when=asyncio.FIRST_COMPLETED)
     failed = engine_task.done()
     if failed and not engine_task.cancelled() and engine_task.exception() is not None:
         log.error("engine_failed", exc_info=engine_task.exception())
     await _shut_down(supervisors, engine, engine_task)
+    if announcing is not None:
+        announcing.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await announcing
     publisher.close()
     return 1 if failed else 0
 

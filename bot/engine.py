@@ -42,6 +42,15 @@ class Journal(Protocol):
     async def apply(self, effects: Sequence[Effect]) -> None: ...
 
 
+class Companion(Protocol):
+    """What happens between meetings (bot/followup.py): the announcements a batch causes,
+    persisted with it, and the work that follows once it is persisted."""
+
+    def outbox_for(self, effects: Sequence[Effect]) -> list[Effect]: ...
+
+    def after(self, effects: Sequence[Effect]) -> None: ...
+
+
 class Sender(Protocol):
     """One network's outgoing side: sends a reply or sets a topic, paced by its outbox."""
 
@@ -69,12 +78,14 @@ class Engine:
         journal: Journal,
         senders: dict[str, Sender],
         publish_files: PublishFiles,
+        companion: Companion | None = None,
     ) -> None:
         self.world = world
         self.queue = queue
         self.journal = journal
         self.senders = senders
         self.publish_files = publish_files
+        self.companion = companion
         self.backlog: deque[Effect] = deque()
         self.publishing: set[asyncio.Task[None]] = set()
         # One lock per meeting keeps its publishes in order: a #save's older snapshot
@@ -130,9 +141,16 @@ class Engine:
         for event in batch:
             effects += self._step(event)
         self.stats.batches += 1
-        await self._persist([e for e in effects if isinstance(e, PERSISTED_EFFECTS)])
+        persisted: list[Effect] = [e for e in effects if isinstance(e, PERSISTED_EFFECTS)]
+        if self.companion is not None:
+            queued = self.companion.outbox_for(effects)
+            persisted += queued
+            effects += queued
+        await self._persist(persisted)
         for effect in effects:
             self._carry_out(effect)
+        if self.companion is not None:
+            self.companion.after(effects)
 
     async def drain(self) -> None:
         """Process whatever is queued now, then wait (bounded by the caller) for files."""
