@@ -236,3 +236,58 @@ class Followup:
             echoes_own_lines=ask.echoes_own_lines,
         )
         await self.queue.put(answer)
+
+
+# --- the command line's reports ------------------------------------------------------
+
+
+async def successes_report(
+    settings: Settings, since: datetime | None, until: datetime | None, fmt: str, kind: str
+) -> str:
+    """`gavel successes`: the kept successes of the period, oldest first."""
+    async with await Store.open(settings.storage.path) as store:
+        kept = await store.successes(kind, since, until, limit=100_000, newest_first=False)
+    shown = entries(settings, kept)
+    if fmt == "json":
+        return pages.as_json(shown)
+    if fmt == "markdown":
+        return pages.markdown(shown)
+    return pages.newsletter(shown)
+
+
+async def announcements_report(settings: Settings, retry: str | None) -> tuple[int, str]:
+    """`gavel announcements`: pending and failed deliveries, or `--retry ID` sent now."""
+    async with await Store.open(settings.storage.path) as store:
+        if retry is not None:
+            if not await store.retry_delivery(retry, datetime.now(UTC)):
+                return 2, f"gavel: no delivery {retry}\n"
+            sender = Sender(settings.announce, store)
+            [delivery] = [
+                d
+                for d in await store.deliveries(("pending",))
+                if retry in (d.delivery_id, str(d.id))
+            ]
+            import aiohttp
+
+            async with aiohttp.ClientSession() as session:
+                try:
+                    await sender.send(session, delivery)
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                    await store.delivery_failed(
+                        delivery.id, error, delivery.next_attempt, give_up=False
+                    )
+                    return 1, f"{delivery.delivery_id}: failed again: {error}\n"
+            await store.delivery_sent(delivery.id, datetime.now(UTC))
+            return 0, f"{delivery.delivery_id}: sent\n"
+        rows = await store.deliveries(("pending", "failed"))
+    if not rows:
+        return 0, "nothing pending or failed\n"
+    out = [f"{'id':>6}  {'state':7}  {'tries':>5}  {'next try (UTC)':16}  event  receiver  error\n"]
+    for d in rows:
+        when = d.next_attempt.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        out.append(
+            f"{d.id:>6}  {d.state:7}  {d.attempts:>5}  {when:16}  {d.event}  {d.receiver}  "
+            f"{d.last_error or '-'}  ({d.delivery_id})\n"
+        )
+    return 0, "".join(out)
