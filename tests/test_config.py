@@ -136,6 +136,8 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAVEL_SASL_PASSWORD", "x")
     monkeypatch.setenv("GAVEL_TEAM_KEY", "y")
+    monkeypatch.setenv("GAVEL_SMTP_PASSWORD", "z")
+    monkeypatch.setenv("GAVEL_HOOK_SECRET", "w")
     settings = load_settings(ROOT / "config" / name)
     assert settings.networks
 
