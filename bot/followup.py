@@ -181,17 +181,21 @@ class Followup:
                 except Exception:
                     log.exception("success_page_failed", kind=kind)
 
-    async def write_pages(self, kind: str) -> None:
+    async def write_pages(self, kind: str, *, unless_none: bool = False) -> None:
         kept = await self.store.successes(kind, limit=PAGE_ENTRIES)
+        if unless_none and not kept:
+            return
         shown = entries(self.settings, kept)
         output = self.settings.output
         page_url = url_for(output.url_prefix, pages.PAGE[kind])
         await asyncio.to_thread(write_pages, output.dir, kind, shown, page_url)
 
     async def write_all_pages(self) -> None:
+        """At start-up: a page a crash left behind the database is made good (a bot that
+        never heard a #success writes none)."""
         for kind in (SUCCESS, THANKS):
             try:
-                await self.write_pages(kind)
+                await self.write_pages(kind, unless_none=True)
             except Exception:
                 log.exception("success_page_failed", kind=kind)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import html5lib
 import pytest
 
+from bench.reliability._hostile import html_findings
 from bot.announce import compose
 from bot.cli import main
 from bot.core.effects import ItemRemoved, MeetingEnded, MeetingStarted, SuccessRecorded
@@ -97,7 +98,11 @@ def test_page_escapes_and_links() -> None:
     assert "<script>x" not in page and "&lt;script&gt;x" in page
     assert '<a href="http://x/heat.log.html">bob (on #chan)</a>' in page
     assert page.index("eve (on #chan)") < page.index("bob (on #chan)")  # as given: newest first
-    assert "2026-11-30 15:00" in page
+    assert "2026-11-30 15:00 UTC" in page
+    assert page.endswith("</html>\n")
+    assert html_findings(page) == dict.fromkeys(
+        html_findings(page), 0
+    )  # as hostile input is checked
 
 
 def test_feed_is_atom_with_one_entry_each() -> None:

@@ -19,7 +19,6 @@ from bot.core.record import SUCCESS, THANKS
 PAGE = {SUCCESS: "successes.html", THANKS: "thanks.html"}
 FEED = {SUCCESS: "successes.atom", THANKS: "thanks.atom"}
 TITLE = {SUCCESS: "Successes", THANKS: "Thanks"}
-WHAT = {SUCCESS: "Success", THANKS: "Thanks"}
 FORMATS = ("newsletter", "markdown", "json")
 
 
@@ -56,6 +55,7 @@ def _environment() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(("html", "xml")),
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
 
 
@@ -66,9 +66,7 @@ def _atom_time(when: datetime) -> str:
 def render_page(kind: str, entries: Sequence[Entry]) -> str:
     """`successes.html` / `thanks.html`: `entries` as given (newest first)."""
     template = _environment().get_template("successes.html")
-    return template.render(
-        title=TITLE[kind], what=WHAT[kind], feed_href=FEED[kind], entries=list(entries)
-    )
+    return template.render(title=TITLE[kind], feed_href=FEED[kind], entries=list(entries))
 
 
 def render_feed(kind: str, entries: Sequence[Entry], page_url: str, now: datetime) -> str:
