@@ -15,8 +15,14 @@ import pytest
 from bench.reliability._hostile import html_findings
 from bot.announce import compose
 from bot.cli import main
-from bot.core.effects import ItemRemoved, MeetingEnded, MeetingStarted, SuccessRecorded
-from bot.core.record import Success
+from bot.core.effects import (
+    ItemRecorded,
+    ItemRemoved,
+    MeetingEnded,
+    MeetingStarted,
+    SuccessRecorded,
+)
+from bot.core.record import Item, Success
 from bot.settings import AnnounceSettings, EmailSettings, WebhookSettings
 from bot.store import Store, StoreError
 from bot.writers import successes as pages
@@ -210,3 +216,25 @@ to = ["l@example.org"]
     assert main(["announcements", "--config", str(path)]) == 0
     assert capsys.readouterr().out.endswith("nothing pending or failed\n")
     assert main(["announcements", "--config", str(path), "--retry", "nope"]) == 2
+
+
+async def test_previous_meeting_is_the_latest_finished_public_one_of_the_series(
+    tmp_path: Path,
+) -> None:
+    async with await Store.open(tmp_path / "g.sqlite3") as store:
+        older = await stored_meeting(store, DAY - timedelta(days=14))
+        await stored_meeting(store, DAY - timedelta(days=7), restricted=True)
+        actions = [Item(n, "action", f"do {n}", "bob", DAY, n) for n in (10, 11, 12)]
+        await store.apply([ItemRecorded(older, a) for a in actions] + [ItemRemoved(older, 11)])
+        found = await store.previous_meeting("net", ("heat", "heat_team"), DAY, exclude_id=-1)
+        assert found is not None and found.id == older  # the restricted one is skipped
+        assert found.actions == ("do 10", "do 12")  # an #undo'd action is not listed
+        assert await store.previous_meeting("net", ("nova",), DAY, exclude_id=-1) is None
+        assert await store.previous_meeting("other", ("heat",), DAY, exclude_id=-1) is None
+        assert (
+            await store.previous_meeting(
+                "net", ("heat",), DAY, exclude_id=-1, private_channels=frozenset({"#chan"})
+            )
+            is None
+        )
+        assert await store.previous_meeting("net", ("heat",), DAY - timedelta(days=20), -1) is None
