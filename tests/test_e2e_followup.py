@@ -40,13 +40,21 @@ secret_env = "GAVEL_TEST_HOOK_SECRET"
 """
 
 
-async def open_meeting(ircd: Ngircd, tmp_path: Path, extra: str) -> Meeting:
+async def open_meeting(
+    ircd: Ngircd, tmp_path: Path, extra: str, *, previous_at_start: bool = False
+) -> Meeting:
     people = await join_people(ircd, "alice", "bob", "carol", "watcher")
     observer = people.pop("watcher")
     bot = BotProcess(tmp_path / "bot", ircd.port)
     bot.write_config()
-    with bot.config.open("a", encoding="utf-8") as config:
-        config.write(extra)
+    text = bot.config.read_text(encoding="utf-8")
+    if previous_at_start:
+        plain = f'channels = ["{CHANNEL}"]'
+        assert plain in text
+        text = text.replace(
+            plain, f'channels = [{{ name = "{CHANNEL}", previous_at_start = true }}]'
+        )
+    bot.config.write_text(text + extra, encoding="utf-8")
     bot.start()
     await observer.expect(re.compile(rf"^:{bot.nick}!\S+ JOIN :?{CHANNEL}"), timeout=20)
     return Meeting(people, observer, bot)
@@ -106,27 +114,39 @@ async def test_success_and_thanks_in_and_out_of_a_meeting(followup: Meeting) -> 
     assert listed.stdout == "• bob: the gate is green <again>\n"
 
 
-async def test_previous_lists_ten_action_items_and_counts_the_rest(followup: Meeting) -> None:
-    m = followup
+@pytest.fixture
+async def previous_at_start(ircd: Ngircd, tmp_path: Path) -> AsyncIterator[Meeting]:
+    m = await open_meeting(ircd, tmp_path, FOLLOWUP, previous_at_start=True)
+    try:
+        yield m
+    finally:
+        await close_meeting(m)
+
+
+async def test_previous_lists_ten_action_items_and_counts_the_rest(
+    previous_at_start: Meeting,
+) -> None:
+    m = previous_at_start
     await m.say("alice", "#startmeeting heat")
-    await m.replies("The meeting name has been set to 'heat'")
-    await m.say("bob", "#previous")
-    await m.replies("No previous heat meeting found.")
+    # previous_at_start: the answer follows the start replies
+    await m.replies("The meeting name has been set to 'heat'", "No previous heat meeting found.")
     for n in range(1, 13):
         await m.say("carol", f"#action carol to do thing {n}")
     await m.say("alice", "#endmeeting")
     url = re.compile(rf"PRIVMSG {CHANNEL} :Minutes:        ({re.escape(URL_PREFIX)}\S+\.html)$")
     minutes_url = url.search(await m.observer.expect(url, timeout=10)).group(1)  # type: ignore[union-attr]
     day = time.strftime("%Y-%m-%d", time.gmtime())
-    await m.say("alice", "#startmeeting heat_team")  # an alias of the heat series
-    await m.replies("The meeting name has been set to 'heat_team'")
-    await m.say("bob", "#previous")
-    await m.replies(
+    answer = (
         f"Previous heat meeting: {minutes_url} ({day})",
         "Action items from it:",
         *[f"* carol to do thing {n}" for n in range(1, 11)],
         "… and 2 more in the minutes",
     )
+    await m.say("alice", "#startmeeting heat_team")  # an alias of the heat series
+    await m.replies("The meeting name has been set to 'heat_team'", *answer)
+    await m.say("bob", "#previous")
+    await m.replies(*answer)
+    assert m.bot_lines()[-13:] == list(answer)  # exactly these lines, nothing after
 
 
 async def test_a_hanging_receiver_never_delays_a_reply(
