@@ -52,6 +52,8 @@ class Room:
         account: str | None = None,
         action: bool = False,
         after: float = 1,
+        replayed: bool = False,
+        msgid: str | None = None,
     ) -> list[Effect]:
         self.tick(after)
         return self.feed(
@@ -67,6 +69,8 @@ class Room:
                 account=account,
                 settings=self.settings,
                 echoes_own_lines=self.echo,
+                replayed=replayed,
+                msgid=msgid,
             )
         )
 

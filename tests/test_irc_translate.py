@@ -113,13 +113,14 @@ def test_echo_message_marks_lines() -> None:
 def test_history_batch_lines_are_marked_replayed() -> None:
     out = run(
         ":srv BATCH +h1 chathistory #c",
-        "@batch=h1;time=2024-01-01T00:00:01.000Z :bob!b@h PRIVMSG #c :missed",
+        "@batch=h1;msgid=m1;time=2024-01-01T00:00:01.000Z :bob!b@h PRIVMSG #c :missed",
         ":srv BATCH -h1",
-        ":bob!b@h PRIVMSG #c :live",
+        "@msgid=m2 :bob!b@h PRIVMSG #c :live",
     )
-    assert [(m.text, m.echoes_own_lines) for m in out if isinstance(m, MessageSeen)] == [
-        ("missed", True),
-        ("live", False),
+    seen = [m for m in out if isinstance(m, MessageSeen)]
+    assert [(m.text, m.replayed, m.echoes_own_lines, m.msgid) for m in seen] == [
+        ("missed", True, False, "m1"),
+        ("live", False, False, "m2"),
     ]
 
 

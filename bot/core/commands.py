@@ -97,7 +97,8 @@ def end_meeting(turn: Turn) -> None:
         close_vote(turn)
     meeting.end = turn.event.time
     turn.effects.append(MeetingEnded(meeting.id, meeting.end))
-    turn.effects.append(Publish(meeting.to_record(), final=True, announce=not meeting.lurking))
+    announce = not meeting.lurking and not turn.event.replayed
+    turn.effects.append(Publish(meeting.to_record(), final=True, announce=announce))
     turn.chan.meeting = None
 
 

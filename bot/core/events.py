@@ -35,9 +35,17 @@ DEFAULT_SETTINGS = ChannelSettings()
 @dataclass(frozen=True, slots=True)
 class MessageSeen:
     """A PRIVMSG (or a `/me` action when `action`) to a channel, or to the bot when
-    `channel` is None. `echoes_own_lines` says the server relays the bot's own lines
-    back (IRCv3 echo-message, or a replayed log), so the core must not record its
-    replies itself."""
+    `channel` is None.
+
+    `echoes_own_lines`: the bot's own lines come back in the stream of lines (IRCv3
+    echo-message live, or a replayed log), so the core records them when they come and
+    must not record its replies itself.
+    `replayed`: history the server replays after a reconnect (an IRCv3 `chathistory`
+    batch): said minutes or hours ago, so it is recorded and changes the meeting as it
+    did when said, but the bot never answers it.
+    `msgid`: the IRCv3 `msgid` tag, when the server gives one; a replayed line already
+    recorded is known by it.
+    """
 
     network: str
     time: datetime
@@ -50,6 +58,8 @@ class MessageSeen:
     account: str | None = None
     settings: ChannelSettings = DEFAULT_SETTINGS
     echoes_own_lines: bool = False
+    replayed: bool = False
+    msgid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

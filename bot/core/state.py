@@ -60,6 +60,12 @@ class Vote:
         )
 
 
+MSGIDS_KEPT = 1024
+"""How many of a meeting's latest `msgid`s are kept. History replayed after a reconnect
+starts at the last line heard before it, so only the newest lines can come twice; the
+bound keeps a long meeting's memory from growing with every line."""
+
+
 def voter_key(nick: str, account: str | None, casemapping: str) -> str:
     """Who a ballot belongs to: the account when known, else the nick (case-folded)."""
     return f"a:{account}" if account else f"n:{irc_lower(nick, casemapping)}"
@@ -90,6 +96,13 @@ class Meeting:
     gaps: list[Gap] = field(default_factory=list)
     end: datetime | None = None
     present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
+    msgids: dict[str, None] = field(default_factory=dict)  # the latest, oldest first
+
+    def remember_msgid(self, msgid: str) -> None:
+        """Note that the line with `msgid` is recorded (see `MSGIDS_KEPT`)."""
+        self.msgids[msgid] = None
+        if len(self.msgids) > MSGIDS_KEPT:
+            del self.msgids[next(iter(self.msgids))]
 
     @property
     def open_vote(self) -> Vote | None:

@@ -16,7 +16,14 @@ from typing import Any
 from bot.core import messages
 from bot.core.casemap import same
 from bot.core.commands import COMMANDS, add_item, permitted
-from bot.core.effects import Effect, GapRecorded, PresenceRecorded, Say, VoteChanged
+from bot.core.effects import (
+    Effect,
+    GapRecorded,
+    PresenceRecorded,
+    Say,
+    SetTopic,
+    VoteChanged,
+)
 from bot.core.events import (
     AccountChanged,
     Disconnected,
@@ -55,11 +62,14 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         return _on_private(world, net, event)
     chan = net.channel(event.channel)
     meeting = chan.meeting
+    if meeting is not None and event.msgid is not None and event.msgid in meeting.msgids:
+        return []  # replayed history the meeting already holds
     if same(event.nick, event.bot_nick, net.casemapping):
         # The bot's own line, relayed back by the server: record it, never obey it.
         if meeting is not None and event.echoes_own_lines:
             turn = Turn(world, net, chan, event)
             record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
+            _remember(meeting, event)
             return turn.effects
         return []
     parsed = None if event.action else recognise(event.text)
@@ -71,10 +81,13 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
             if command is not None and not command.needs_meeting:
                 turn.arg = parsed.arg
                 command.handler(turn)
-        return turn.effects
+        if chan.meeting is not None:  # this line started it
+            _remember(chan.meeting, event)
+        return _unspoken(turn.effects) if event.replayed else turn.effects
     record_line(
         turn, meeting, event.nick, event.text, LINE_ACTION if event.action else LINE_MESSAGE
     )
+    _remember(meeting, event)
     if isinstance(parsed, LinkLine):
         add_item(turn, "link", parsed.text, link_url(parsed.text))
     elif isinstance(parsed, CommandLine):
@@ -82,7 +95,18 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         if command is not None and permitted(command, turn):
             turn.arg = parsed.arg
             command.handler(turn)
-    return turn.effects
+    return _unspoken(turn.effects) if event.replayed else turn.effects
+
+
+def _remember(meeting: Meeting, event: MessageSeen) -> None:
+    if event.msgid is not None:
+        meeting.remember_msgid(event.msgid)
+
+
+def _unspoken(effects: list[Effect]) -> list[Effect]:
+    """A replayed line's effects without what would reach the channel now: it was said
+    long ago, so neither a reply nor a topic change answers it."""
+    return [e for e in effects if not isinstance(e, Say | SetTopic)]
 
 
 def _learn_account(turn: Turn) -> None:
@@ -107,6 +131,8 @@ def _learn_account(turn: Turn) -> None:
 
 
 def _on_private(world: World, net: NetworkState, event: MessageSeen) -> list[Effect]:
+    if event.replayed:
+        return []
     parsed = recognise(event.text)
     if (
         isinstance(parsed, CommandLine)

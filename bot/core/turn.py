@@ -45,7 +45,7 @@ class Turn:
         meeting = self.chan.meeting
         if meeting is not None and meeting.lurking:
             return
-        if not lines:
+        if not lines or self.event.replayed:  # nobody waits for an answer to history
             return
         person = self.net.fold(self.event.nick)
         if not self.world.limiter.allow(self.net.name, person, kind, self.event.time):

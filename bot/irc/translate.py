@@ -124,7 +124,9 @@ class Translator:
                 action=action,
                 account=_account(tags.get("account")),
                 settings=ctx.settings(channel) if channel else DEFAULT_SETTINGS,
-                echoes_own_lines=ctx.echo or replayed,
+                echoes_own_lines=ctx.echo,
+                replayed=replayed,
+                msgid=tags.get("msgid"),
             )
         ]
 
