@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -238,6 +239,11 @@ def _network(
     sasl = _sasl(r)
     if sasl is not None and sasl.mechanism == "EXTERNAL" and tls.client_cert is None:
         r.problem("sasl.mechanism", "EXTERNAL needs tls_client_cert")
+    required = r.get("sasl_required", bool)
+    if required is not None and sasl is None:
+        r.problem("sasl_required", "needs a sasl table")
+    elif required is not None and sasl is not None:
+        sasl = replace(sasl, required=required)
     identity = _identity(_table(r, "bot"), r.key("bot"), problems) if "bot" in raw else None
     channels_raw = r.get("channels", list, [])
     channels = tuple(

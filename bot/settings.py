@@ -48,6 +48,9 @@ class SaslConfig:
     mechanism: str  # "PLAIN" or "EXTERNAL"
     username: str = ""
     password: str = ""
+    # The network's `sasl_required`: when SASL fails, reconnect (with the usual backoff)
+    # rather than go on unidentified.
+    required: bool = True
 
 
 @dataclass(frozen=True, slots=True)

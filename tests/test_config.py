@@ -126,6 +126,22 @@ def test_secrets_from_environment_and_file(tmp_path: Path, monkeypatch: pytest.M
     )
 
 
+def test_sasl_required_defaults_on_and_is_validated(tmp_path: Path) -> None:
+    sasl = 'sasl = { mechanism = "PLAIN", username = "meetbot", password = "pw" }'
+    with_sasl = MINIMAL.replace("tls = false", f"tls = false\n{sasl}")
+    net = load_settings(write(tmp_path, with_sasl)).networks[0]
+    assert net.sasl is not None and net.sasl.required
+    optional = with_sasl.replace("tls = false", "tls = false\nsasl_required = false")
+    net = load_settings(write(tmp_path, optional)).networks[0]
+    assert net.sasl is not None and not net.sasl.required
+    wrong = with_sasl.replace("tls = false", 'tls = false\nsasl_required = "yes"')
+    assert problems(tmp_path, wrong) == [
+        "networks[0].sasl_required: expected true or false, got 'yes'"
+    ]
+    alone = MINIMAL.replace("tls = false", "tls = false\nsasl_required = true")
+    assert problems(tmp_path, alone) == ["networks[0].sasl_required: needs a sasl table"]
+
+
 def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings(tmp_path / "missing.toml")

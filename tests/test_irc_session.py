@@ -76,9 +76,9 @@ def test_sasl_external_sends_an_empty_response() -> None:
     assert feed(session, ":srv 903 gavel :ok") == ["CAP END"]
 
 
-@pytest.mark.parametrize("numeric", ["904", "905", "906"])
-def test_sasl_failure_is_logged_and_registration_goes_on(numeric: str) -> None:
-    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "acct", "s3cret"))
+@pytest.mark.parametrize("numeric", ["902", "904", "905", "906"])
+def test_optional_sasl_failure_is_logged_and_registration_goes_on(numeric: str) -> None:
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "acct", "s3cret", required=False))
     feed(session, ":srv CAP * LS :sasl")
     feed(session, ":srv CAP * ACK :sasl")
     feed(session, "AUTHENTICATE +")
@@ -86,17 +86,54 @@ def test_sasl_failure_is_logged_and_registration_goes_on(numeric: str) -> None:
     assert step.lines == ["CAP END"]
     assert [n.event for n in step.notes] == ["irc.sasl_failed"]
     assert "s3cret" not in str(step.notes)
+    assert session.abandon is None
+
+
+@pytest.mark.parametrize("numeric", ["902", "904", "905", "906"])
+def test_required_sasl_failure_abandons_the_connection(numeric: str) -> None:
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "acct", "s3cret"))
+    feed(session, ":srv CAP * LS :sasl")
+    feed(session, ":srv CAP * ACK :sasl")
+    feed(session, "AUTHENTICATE +")
+    step = session.on_event(parse(f":srv {numeric} gavel :failed"), 0)
+    assert step.lines == []  # no CAP END: registering unidentified is not an option
+    assert [n.event for n in step.notes] == ["irc.sasl_failed", "irc.sasl_required_reconnecting"]
+    assert session.abandon is not None and f"({numeric})" in session.abandon
+    assert "s3cret" not in str(step.notes)
 
 
 def test_sasl_not_offered_or_wrong_mechanism() -> None:
-    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p"))
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p", required=False))
     step = session.on_event(parse(":srv CAP * LS :server-time"), 0)
     assert step.lines == ["CAP REQ :server-time"]
     assert [n.event for n in step.notes] == ["irc.sasl_unavailable"]
-    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p"))
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p", required=False))
     step = session.on_event(parse(":srv CAP * LS :sasl=EXTERNAL"), 0)
     assert step.lines == ["CAP END"]
     assert [n.event for n in step.notes] == ["irc.sasl_mechanism_unavailable"]
+    assert session.abandon is None
+    required = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p"))
+    required.on_event(parse(":srv CAP * LS :server-time"), 0)
+    assert required.abandon == "SASL failed: server offers no SASL"
+
+
+def test_the_bots_own_account_is_followed() -> None:
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "acct", "pw"))
+    step = session.on_event(parse(":srv 900 gavel gavel!g@h acct :You are now logged in"), 0)
+    assert [n.event for n in step.notes] == ["irc.logged_in"]
+    welcome(session)
+    step = session.on_event(parse(":srv 901 gavel gavel!g@h :You are now logged out"), 0)
+    assert [(n.level, n.event, n.fields["account"]) for n in step.notes] == [
+        ("warning", "irc.account_lost", "acct")
+    ]
+    assert session.account is None
+    assert session.on_event(parse(":gavel!g@h ACCOUNT *"), 0).notes == []  # said once
+    step = session.on_event(parse(":gavel!g@h ACCOUNT acct"), 0)
+    assert [(n.event, n.fields["account"]) for n in step.notes] == [("irc.account_back", "acct")]
+    assert session.account == "acct"
+    assert session.on_event(parse(":alice!a@h ACCOUNT *"), 0).notes == []  # someone else
+    step = session.on_event(parse(":gavel!g@h ACCOUNT *"), 0)
+    assert [n.event for n in step.notes] == ["irc.account_lost"]
 
 
 def test_sasl_payload_is_chunked() -> None:

@@ -269,6 +269,9 @@ class NetworkClient:
         for line in step.lines:
             self._queue_line(line)
         self._timers_changed.set()
+        session = self.session
+        if session is not None and session.abandon is not None and not self._close_reason:
+            self.abort(session.abandon)  # the supervisor reconnects with its backoff
 
     async def _run_timers(self) -> None:
         while True:

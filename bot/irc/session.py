@@ -46,6 +46,7 @@ JOIN_REFUSALS = {
     "toomanychannels": "joined too many channels",
 }
 SASL_FAILURES = {
+    "nicklocked": "account locked or suspended (902)",
     "saslfail": "authentication failed (904)",
     "sasltoolong": "authentication message too long (905)",
     "saslaborted": "authentication aborted (906)",
@@ -128,6 +129,9 @@ class Session:
         self.offered: dict[str, str] = {}
         self.enabled: set[str] = set()
         self.account: str | None = None
+        # Why this connection must end (a required SASL that failed); the client drops
+        # it and the supervisor reconnects with its backoff.
+        self.abandon: str | None = None
         self._attempt = 0
         self._cap_phase = "ls"  # ls -> req -> sasl -> done
         self._ls_done = False
@@ -243,12 +247,23 @@ class Session:
         mechanism = self.sasl.mechanism.upper()
         if "sasl" not in self.offered:
             step.note("error", "irc.sasl_unavailable", mechanism=mechanism)
+            self._sasl_required_failed("server offers no SASL", step)
             return []
         mechanisms = self.offered["sasl"]
         if mechanisms and mechanism not in mechanisms.upper().split(","):
             step.note("error", "irc.sasl_mechanism_unavailable", mechanism=mechanism)
+            self._sasl_required_failed(f"server does not offer SASL {mechanism}", step)
             return []
         return ["sasl"]
+
+    def _sasl_required_failed(self, reason: str, step: Step) -> None:
+        """With `sasl_required`, a failed SASL ends the connection: better to come back
+        later (when services are back, or the password is fixed) than to sit in the
+        channels unidentified."""
+        if self.sasl is None or not self.sasl.required or self.abandon is not None:
+            return
+        self.abandon = f"SASL failed: {reason}"
+        step.note("error", "irc.sasl_required_reconnecting", reason=reason)
 
     def _request(self, caps: list[str], step: Step) -> bool:
         if not caps:
@@ -296,12 +311,35 @@ class Session:
         mechanism = self.sasl.mechanism.upper() if self.sasl else ""
         reason = SASL_FAILURES[str(event.type)]
         step.note("error", "irc.sasl_failed", reason=reason, mechanism=mechanism)
+        if self.sasl is not None and self.sasl.required:
+            self._sasl_required_failed(reason, step)
+            return
         self._end_cap(step)
 
     def _loggedin(self, event: Any, _now: float, step: Step) -> None:
         if len(event.arguments) >= 2:
-            self.account = str(event.arguments[1])
-            step.note("info", "irc.logged_in", account=self.account)
+            self._own_account(str(event.arguments[1]), "logged in (900)", step)
+
+    def _loggedout(self, _event: Any, _now: float, step: Step) -> None:
+        self._own_account(None, "logged out (901)", step)
+
+    def _account_notify(self, event: Any, _now: float, step: Step) -> None:
+        if self.same(_source_nick(event), self.nick):
+            account = str(event.target or "*")
+            self._own_account(None if account == "*" else account, "account-notify", step)
+
+    def _own_account(self, account: str | None, how: str, step: Step) -> None:
+        """Follow the bot's own account: services restarting may log it out, and nobody
+        else would notice that its commands no longer come from a known account."""
+        before, self.account = self.account, account
+        if account == before:
+            return
+        if account is None:
+            step.note("warning", "irc.account_lost", account=before or "", how=how)
+        elif self.registered and before is None:
+            step.note("info", "irc.account_back", account=account, how=how)
+        else:
+            step.note("info", "irc.logged_in", account=account)
 
     def _error(self, event: Any, _now: float, step: Step) -> None:
         step.note("warning", "irc.server_error", message=str(event.target or ""))
@@ -496,6 +534,8 @@ _HANDLERS = {
     "saslsuccess": Session._sasl_done,
     "saslalready": Session._sasl_done,
     "loggedin": Session._loggedin,
+    "loggedout": Session._loggedout,
+    "account": Session._account_notify,
     "unknowncommand": Session._unknown_command,
     "error": Session._error,
     "welcome": Session._welcome,
