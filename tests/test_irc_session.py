@@ -266,7 +266,7 @@ def test_chathistory_is_asked_after_a_reconnect() -> None:
     session = Session(IDENTITY, (ChannelConfig("#c"),), timings=TIMINGS, resume_from=resume)
     feed(session, ":srv CAP * LS :server-time batch draft/chathistory")
     feed(session, ":srv CAP * ACK :server-time batch draft/chathistory")
-    feed(session, ":srv 005 gavel CHATHISTORY=50 :are supported")
+    session.features.apply(["CHATHISTORY=50"])  # the translator reads ISUPPORT
     welcome(session)
     lines = feed(session, "@time=2024-01-01T12:05:00.000Z :gavel!g@h JOIN #c")
     assert lines == [
@@ -294,3 +294,16 @@ def test_casemapping_applies_to_channel_names() -> None:
     welcome(session)
     feed(session, ":gavel!g@h JOIN #team{x}", 1)
     assert session.next_due() is None
+
+
+def test_whox_is_asked_on_every_join_where_offered() -> None:
+    plain = Session(IDENTITY, (ChannelConfig("#c"),), timings=TIMINGS)
+    welcome(plain)
+    assert feed(plain, ":gavel!g@h JOIN #c") == []
+    session = Session(IDENTITY, (ChannelConfig("#c"),), timings=TIMINGS)
+    session.features.apply(["WHOX"])  # the translator reads ISUPPORT
+    welcome(session)
+    assert feed(session, ":gavel!g@h JOIN #c") == ["WHO #c %tna,616"]
+    assert feed(session, ":alice!a@h JOIN #c") == []
+    feed(session, ":op!o@h KICK #c gavel :x", 1)
+    assert feed(session, ":gavel!g@h JOIN #c", 20) == ["WHO #c %tna,616"]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.core.events import (
     DEFAULT_SETTINGS,
     AccountChanged,
+    AccountsListed,
     ChannelSettings,
     Joined,
     Kicked,
@@ -221,3 +222,14 @@ def test_unknown_and_malformed_events_give_nothing() -> None:
     assert run(":srv 372 gavel :- motd") == []
     assert run(":op!o@h KICK #c") == []
     assert run(":srv 366 gavel") == []
+
+
+def test_whox_replies_give_accounts_at_the_end_of_who() -> None:
+    out = run(
+        ":srv 354 gavel 616 alice aliceacct",
+        ":srv 354 gavel 616 bob 0",
+        ":srv 354 gavel 999 eve eveacct",  # someone else's WHO
+        ":srv 315 gavel #c :End of WHO list",
+        ":srv 315 gavel #d :End of WHO list",
+    )
+    assert out == [AccountsListed("net", RECEIVED, 1, (("alice", "aliceacct"), ("bob", None)))]

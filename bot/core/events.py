@@ -159,6 +159,17 @@ class AccountChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountsListed:
+    """Who is logged in as whom (WHOX, asked on joining): `(nick, account)` pairs,
+    account None for someone not logged in."""
+
+    network: str
+    time: datetime
+    id: int
+    accounts: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ServerInfo:
     """What ISUPPORT told us about the network."""
 
@@ -190,6 +201,7 @@ Event = (
     | NickChanged
     | OpChanged
     | AccountChanged
+    | AccountsListed
     | ServerInfo
     | Disconnected
 )

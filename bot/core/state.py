@@ -152,6 +152,8 @@ class Meeting:
     def from_record(cls, record: MeetingRecord) -> Meeting:
         """Rebuild a running meeting from what the store kept (resumption after restart)."""
         owner = Chair(record.owner, record.owner_account)
+        if record.chairs and record.chairs[0].nick == record.owner:
+            owner = record.chairs[0]  # the list is kept up to date: the owner may be bound since
         meeting = cls(
             id=record.id,
             network=record.network,

@@ -26,6 +26,7 @@ from bot.core.effects import (
 )
 from bot.core.events import (
     AccountChanged,
+    AccountsListed,
     Disconnected,
     Event,
     Joined,
@@ -111,9 +112,7 @@ def _unspoken(effects: list[Effect]) -> list[Effect]:
 
 def _learn_account(turn: Turn) -> None:
     """The `account` tag says who is speaking. Remember it for the member (so `#chair`
-    binds them to it), and bind a chair known so far only by nick (NAMES tells no
-    accounts), so that whoever takes the nick after they leave is not a chair. The owner
-    is bound by the tag of the `#startmeeting` line itself."""
+    binds them to it), and bind a chair known so far only by nick."""
     account, net, chan = turn.event.account, turn.net, turn.chan
     if not account:
         return
@@ -122,12 +121,24 @@ def _learn_account(turn: Turn) -> None:
     if member is not None and member.account != account:
         chan.members[folded] = replace(member, account=account)
     meeting = chan.meeting
-    if meeting is None:
-        return
-    unbound = [c for c in meeting.chairs if c.account is None and net.fold(c.nick) == folded]
-    if unbound:
-        meeting.chairs = [Chair(c.nick, account) if c in unbound else c for c in meeting.chairs]
+    if meeting is not None and _bind_chairs(net, meeting, {folded: account}):
         turn.header_changed()
+
+
+def _bind_chairs(net: NetworkState, meeting: Meeting, accounts: dict[str, str | None]) -> bool:
+    """Bind chairs known so far only by nick to the account their nick is logged in as
+    (`accounts`: folded nick -> account), so that whoever takes the nick after they leave
+    is not a chair. NAMES tells no accounts: a chair who was in the channel before the bot
+    and never speaks is bound from WHOX or account-notify. Returns whether any changed."""
+
+    def bound(chair: Chair) -> Chair:
+        account = accounts.get(net.fold(chair.nick)) if chair.account is None else None
+        return Chair(chair.nick, account) if account else chair
+
+    before = meeting.all_chairs
+    meeting.owner = bound(meeting.owner)
+    meeting.chairs = [bound(c) for c in meeting.chairs]
+    return meeting.all_chairs != before
 
 
 def _on_private(world: World, net: NetworkState, event: MessageSeen) -> list[Effect]:
@@ -288,13 +299,26 @@ def on_op(world: World, event: OpChanged) -> list[Effect]:
 
 
 def on_account(world: World, event: AccountChanged) -> list[Effect]:
-    net = world.network(event.network)
-    folded = net.fold(event.nick)
+    return _learn_accounts(world.network(event.network), {event.nick: event.account})
+
+
+def on_accounts(world: World, event: AccountsListed) -> list[Effect]:
+    return _learn_accounts(world.network(event.network), dict(event.accounts))
+
+
+def _learn_accounts(net: NetworkState, accounts: dict[str, str | None]) -> list[Effect]:
+    """Who is logged in as whom (account-notify, WHOX): kept for the members, and chairs
+    known only by nick are bound to their accounts."""
+    folded = {net.fold(nick): account for nick, account in accounts.items()}
+    effects: list[Effect] = []
     for chan in net.channels.values():
-        member = chan.members.get(folded)
-        if member is not None:
-            chan.members[folded] = replace(member, account=event.account)
-    return []
+        for key, account in folded.items():
+            member = chan.members.get(key)
+            if member is not None and member.account != account:
+                chan.members[key] = replace(member, account=account)
+        if chan.meeting is not None and _bind_chairs(net, chan.meeting, folded):
+            effects.append(meeting_changed(chan.meeting))
+    return effects
 
 
 def on_server_info(world: World, event: ServerInfo) -> list[Effect]:
@@ -327,6 +351,7 @@ _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     NickChanged: on_nick,
     OpChanged: on_op,
     AccountChanged: on_account,
+    AccountsListed: on_accounts,
     ServerInfo: on_server_info,
     Disconnected: on_disconnect,
 }

@@ -28,6 +28,7 @@ from bot.core.effects import Say, SetTopic
 from bot.core.events import DEFAULT_SETTINGS, ChannelSettings, Disconnected, Event
 from bot.irc import choke
 from bot.irc.connection import IrcConnection, IrcReactor, check_fingerprint, tls_context
+from bot.irc.isupport import ServerFeatures
 from bot.irc.outbox import Outbox, OutboxPump, is_priority
 from bot.irc.session import Session, Step, Timings
 from bot.irc.translate import Context, Translator
@@ -166,14 +167,16 @@ class NetworkClient:
     def _prepare(self, conn: IrcConnection) -> None:
         # History is asked for in the server's clock when we have it.
         resume_from = (self.last_server_time or self.last_stamp) if self._ever_registered else None
+        features = ServerFeatures()  # one per connection, shared by both
         self.session = Session(
             self.identity,
             self.config.channels,
             self.config.sasl,
             self.options.timings,
             resume_from=resume_from,
+            features=features,
         )
-        self._translator = Translator()
+        self._translator = Translator(features)
         self._outbox = Outbox(self.config.rate, self.config.burst, self.options.max_queued)
         self._pump = None
         self._closed = None

@@ -4,7 +4,8 @@ It decides what to send in answer to what the server says: CAP LS 302 negotiatio
 PLAIN / EXTERNAL, falling back to alternative nicks (and regaining the main one later),
 PONG, joining the configured channels after registration, rejoining after a kick, and
 slow retries when a channel refuses us (banned, wrong key, invite only, full). After a
-reconnect it asks the server (IRCv3 chathistory) for what was said while it was away.
+reconnect it asks the server (IRCv3 chathistory) for what was said while it was away;
+on joining, where the server offers WHOX, it asks who in the channel is logged in as whom.
 
 Pure: it takes events and `now` (monotonic seconds), and returns lines to send and notes
 to log (`Step`); timers are "due" times checked by `tick`. It never logs itself, and its
@@ -18,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.core import casemap
 from bot.irc import choke
-from bot.irc.translate import parse_isupport
+from bot.irc.isupport import WHOX_TOKEN, ServerFeatures
 from bot.irc.wire import format_time, server_time
 from bot.settings import ChannelConfig, Identity, SaslConfig
 
@@ -118,12 +118,14 @@ class Session:
         sasl: SaslConfig | None = None,
         timings: Timings | None = None,
         resume_from: datetime | None = None,
+        features: ServerFeatures | None = None,
     ) -> None:
         self.identity = identity
         self.sasl = sasl
         self.timings = timings or Timings()
         self.resume_from = resume_from
-        self.casemapping = casemap.RFC1459
+        # The connection's ISUPPORT, filled in by its `Translator` (see bot/irc/isupport.py).
+        self.features = features or ServerFeatures()
         self.nick = identity.nick
         self.registered = False
         self.offered: dict[str, str] = {}
@@ -137,7 +139,6 @@ class Session:
         self._ls_done = False
         self._pending: set[str] = set()
         self._regain_due: float | None = None
-        self._history_limit = DEFAULT_HISTORY_LIMIT
         self.channels = {self._fold(c.name): ChannelState(c) for c in channels}
 
     # -- queries --------------------------------------------------------------------
@@ -146,11 +147,15 @@ class Session:
     def echo(self) -> bool:
         return "echo-message" in self.enabled
 
+    @property
+    def casemapping(self) -> str:
+        return self.features.casemapping
+
     def same(self, a: str, b: str) -> bool:
-        return casemap.same(a, b, self.casemapping)
+        return self.features.same(a, b)
 
     def _fold(self, name: str) -> str:
-        return casemap.irc_lower(name, self.casemapping)
+        return self.features.fold(name)
 
     def next_due(self) -> float | None:
         """The earliest timer, or None."""
@@ -366,14 +371,9 @@ class Session:
         if not self.same(self.nick, self.identity.nick):
             self._regain_due = now + self.timings.regain_nick
 
-    def _featurelist(self, event: Any, _now: float, _step: Step) -> None:
-        tokens = dict(parse_isupport([str(a) for a in event.arguments[:-1]]))
-        if tokens.get("CASEMAPPING"):
-            self.casemapping = tokens["CASEMAPPING"].lower()
-            self.channels = {self._fold(s.config.name): s for s in self.channels.values()}
-        limit = tokens.get("CHATHISTORY", "")
-        if limit.isdigit() and int(limit) > 0:
-            self._history_limit = min(int(limit), DEFAULT_HISTORY_LIMIT)
+    def _featurelist(self, _event: Any, _now: float, _step: Step) -> None:
+        # The case mapping may just have changed: channel keys follow it.
+        self.channels = {self._fold(s.config.name): s for s in self.channels.values()}
 
     # -- nick -----------------------------------------------------------------------
 
@@ -462,6 +462,10 @@ class Session:
         if state is None:
             return
         state.joined, state.due = True, None
+        if self.features.whox:
+            # NAMES tells no accounts: ask who is logged in as whom, so chairs who were
+            # here before the bot and never speak are bound to their accounts too.
+            step.send("WHO", state.config.name, f"%tna,{WHOX_TOKEN}")
         self._ask_history(state, event, step)
 
     def _ask_history(self, state: ChannelState, event: Any, step: Step) -> None:
@@ -481,7 +485,7 @@ class Session:
             state.config.name,
             "timestamp=" + format_time(self.resume_from),
             "timestamp=" + format_time(joined_at),
-            str(self._history_limit),
+            str(min(self.features.history_limit or DEFAULT_HISTORY_LIMIT, DEFAULT_HISTORY_LIMIT)),
         )
 
     def _left(self, state: ChannelState | None, now: float) -> None:
