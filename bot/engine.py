@@ -12,6 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import structlog
@@ -19,10 +20,11 @@ import structlog
 from bot import __version__
 from bot.core import messages
 from bot.core.effects import RECORDING_EFFECTS, Effect, Publish, Say, SetTopic
-from bot.core.events import Event
+from bot.core.events import Event, event_channel
 from bot.core.state import World
 from bot.core.step import step
 from bot.core.timefmt import zone
+from bot.logs import bind_event_context, unbind_event_context
 
 log = structlog.get_logger("gavel.engine")
 
@@ -145,27 +147,31 @@ class Engine:
 
     def _step(self, event: Event) -> list[Effect]:
         self.stats.events += 1
+        # Bound once, here where the event enters the core: whatever is logged while it is
+        # handled (a failure above all) says where it happened (see bot/logs.py).
+        token = bind_event_context(partial(self._where, event))
         try:
             return step(self.world, event)
         except Exception:
             self.stats.failures += 1
-            channel = getattr(event, "channel", None)
-            log.exception(
-                "event_failed",
-                network=getattr(event, "network", None),
-                channel=channel,
-                meeting=self._meeting_id(event, channel),
-                event_type=type(event).__name__,
-                event_id=getattr(event, "id", None),
-            )
+            log.exception("event_failed", event_type=type(event).__name__)
             return []
+        finally:
+            unbind_event_context(token)
 
-    def _meeting_id(self, event: Event, channel: str | None) -> int | None:
-        net = self.world.networks.get(getattr(event, "network", ""))
-        if net is None or not channel:
-            return None
-        chan = net.channels.get(net.fold(channel))
-        return chan.meeting.id if chan and chan.meeting else None
+    def _where(self, event: Event) -> dict[str, object]:
+        """The log context of `event`: its network, channel, running meeting and id."""
+        if not isinstance(event, Event):  # only a bug feeds anything else; step says so
+            return {}
+        channel = event_channel(event)
+        where: dict[str, object] = {"network": event.network, "event_id": event.id}
+        if channel is not None:
+            where["channel"] = channel
+            net = self.world.networks.get(event.network)
+            chan = net.channels.get(net.fold(channel)) if net is not None else None
+            if chan is not None and chan.meeting is not None:
+                where["meeting"] = chan.meeting.id
+        return where
 
     async def _persist(self, recording: list[Effect]) -> None:
         pending = [*self.backlog, *recording] if self.backlog else recording

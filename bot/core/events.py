@@ -205,3 +205,11 @@ Event = (
     | ServerInfo
     | Disconnected
 )
+
+
+def event_channel(event: Event) -> str | None:
+    """The channel `event` happened in; None for what concerns the whole network (a quit,
+    a nick or account change) or a private message."""
+    if isinstance(event, MessageSeen | MembersListed | Joined | Parted | Kicked | OpChanged):
+        return event.channel
+    return None
