@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.casemap import irc_lower
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
 from bot.settings import (
     DEFAULT_PATTERN,
@@ -253,9 +254,10 @@ def _network(
     )
     seen: set[str] = set()
     for c in channels:
-        if c.name.lower() in seen:
+        # Folded as the server will (RFC 1459 until it says otherwise): `#a[1]` is `#A{1}`.
+        if irc_lower(c.name) in seen:
             problems.append(f"{where}.channels: {c.name} is listed twice")
-        seen.add(c.name.lower())
+        seen.add(irc_lower(c.name))
     r.unknown_keys()
     return NetworkConfig(name, host, port, tls, sasl, rate, burst, channels, identity, timing)
 

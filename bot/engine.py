@@ -24,6 +24,7 @@ from bot.core.events import Event, event_channel
 from bot.core.state import World
 from bot.core.step import step
 from bot.core.timefmt import zone
+from bot.flow import BATCH_EVENTS
 from bot.logs import bind_event_context, unbind_event_context
 
 log = structlog.get_logger("gavel.engine")
@@ -32,9 +33,8 @@ log = structlog.get_logger("gavel.engine")
 # that the meeting's files are owed, so a crash before they are written is made good by
 # the next start.
 PERSISTED_EFFECTS = (*RECORDING_EFFECTS, Publish)
-# Events stepped and committed together: as many as the IRC side queues before it stops
-# reading (bot/irc/client.py `_PAUSE_AT`), so a busy bot pays one commit per burst.
-MAX_BATCH = 2048
+# Events stepped and committed together (see bot/flow.py).
+MAX_BATCH = BATCH_EVENTS
 # Recording effects kept in memory while the database cannot take them (disk full...).
 MAX_BACKLOG = 200_000
 RETRY_SECONDS = 5.0  # how often the journal and failed publishes are tried again when idle

@@ -196,3 +196,8 @@ def test_bad_reconnect_and_watchdog_delays_are_named(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         "networks[0].reconnect_max_delay: must not be less than reconnect_first_delay"
     ]
+
+
+def test_a_channel_listed_twice_is_found_as_the_server_folds_names(tmp_path: Path) -> None:
+    text = MINIMAL.replace('"#openstack-meeting", ', '"#team[1]", "#TEAM{1}", ')
+    assert problems(tmp_path, text) == ["networks[0].channels: #TEAM{1} is listed twice"]

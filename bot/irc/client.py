@@ -26,6 +26,7 @@ import structlog
 from bot.core import casemap
 from bot.core.effects import Say, SetTopic
 from bot.core.events import DEFAULT_SETTINGS, ChannelSettings, Disconnected, Event
+from bot.flow import BATCH_EVENTS
 from bot.irc import choke
 from bot.irc.connection import IrcConnection, IrcReactor, check_fingerprint, tls_context
 from bot.irc.isupport import ServerFeatures
@@ -38,8 +39,9 @@ from bot.settings import Identity, NetworkConfig
 _DROPPED_TARGET = "control"
 # Flow control: when this many events wait for the engine, stop reading the socket (the
 # server holds what follows) until the engine is down to `_RESUME_AT`. Memory stays
-# bounded however fast people talk, and nothing is lost: TCP keeps the order.
-_PAUSE_AT = 2048
+# bounded however fast people talk, and nothing is lost: TCP keeps the order. The engine
+# takes as many in one batch (bot/flow.py).
+_PAUSE_AT = BATCH_EVENTS
 _RESUME_AT = 256
 _RESUME_POLL = 0.002  # seconds between looks at the queue while paused
 
@@ -177,7 +179,9 @@ class NetworkClient:
             features=features,
         )
         self._translator = Translator(features)
-        self._outbox = Outbox(self.config.rate, self.config.burst, self.options.max_queued)
+        self._outbox = Outbox(
+            self.config.rate, self.config.burst, self.options.max_queued, fold=features.fold
+        )
         self._pump = None
         self._closed = None
         self._close_reason = ""
