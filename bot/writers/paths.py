@@ -61,6 +61,15 @@ def sanitise_value(value: str) -> str:
     return (safe or "_").replace("%", "%%")
 
 
+def pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` cannot name meetings' files, or None when it can."""
+    if "{meetingname}" not in pattern and "%M" not in pattern:
+        return "must contain {meetingname} or a time down to %M, or files collide"
+    if pattern.startswith("/") or ".." in pattern.split("/"):
+        return "must be a relative path without '..'"
+    return None
+
+
 def _channel_value(channel: str, casemapping: str) -> str:
     return irc_lower(channel[1:] if channel.startswith("#") else channel, casemapping)
 
