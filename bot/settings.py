@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.core.names import OPENSTACK
 
 DEFAULT_PATTERN = "{meetingname}/%Y/{meetingname}.%Y-%m-%d-%H.%M"
 
@@ -32,6 +33,7 @@ class OutputSettings:
     pattern: str = DEFAULT_PATTERN
     private_dir: Path | None = None
     info_url: str = DEFAULT_INFO_URL
+    meeting_names: str = OPENSTACK  # a rule of bot.core.names: "openstack" or "fedora"
 
 
 @dataclass(frozen=True, slots=True)
