@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from bot.config_loader import load_settings, parse_settings
+from bot.core.names import NAME_RULES, meeting_name
 from bot.settings import ConfigError
 
 ROOT = Path(__file__).parent.parent
@@ -234,3 +236,22 @@ def test_examples_keep_archived_channels_in_utc(monkeypatch: pytest.MonkeyPatch)
     assert fedora.settings.meeting_names == "fedora"
     zones = {c.settings.timezone_name for c in smallest.networks[0].channels}
     assert zones == {"UTC", "Europe/Prague"}
+
+
+def test_readme_fedora_snippet_and_name_table_are_true(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Moving from zodbot", 1)[1].split("\n## ", 1)[0]
+    snippet = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    text = MINIMAL.replace(
+        'channels = ["#openstack-meeting", { name = "#prague-team", timezone = "Europe/Prague" }]',
+        snippet.strip(),
+    )
+    (channel,) = load_settings(write(tmp_path, text)).networks[0].channels
+    assert channel.output is not None
+    assert channel.output.pattern == "{channel}/%Y-%m-%d/{meetingname}.%Y-%m-%d-%H.%M"
+    assert channel.settings.meeting_names == "fedora"
+    typed = re.search(r"`#startmeeting ([^`]+)` \|", section)
+    assert typed is not None
+    for rule, name in re.findall(r'^\| `"(\w+)"`.*\| `([^`]+)` \|$', section, re.MULTILINE):
+        assert meeting_name(typed.group(1), channel.name, rule) == name
+    assert len(re.findall(r'^\| `"(\w+)"`', section, re.MULTILINE)) == len(NAME_RULES)
