@@ -31,7 +31,7 @@ from bot.settings import (
     StorageSettings,
     TlsConfig,
 )
-from bot.writers.paths import pattern_problem
+from bot.writers.paths import pattern_problems
 
 _CHANNEL_PREFIXES = "#&+!"
 
@@ -187,13 +187,14 @@ def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -
     dir_ = r.text("dir")
     private = r.text("private_dir")
     pattern = r.text("pattern", base.pattern)
-    if pattern is not None and (problem := pattern_problem(pattern)) is not None:
+    for problem in pattern_problems(pattern) if pattern is not None else []:
         r.problem("pattern", problem)
     url_prefix = r.text("url_prefix", base.url_prefix)
     info_url = r.text("info_url", base.info_url)
     meeting_names = r.text("meeting_names", base.meeting_names) or base.meeting_names
     if meeting_names not in NAME_RULES:
-        r.problem("meeting_names", f"expected 'openstack' or 'fedora', got {meeting_names!r}")
+        rules = " or ".join(repr(rule) for rule in NAME_RULES)
+        r.problem("meeting_names", f"expected {rules}, got {meeting_names!r}")
         meeting_names = base.meeting_names
     r.unknown_keys()
     return OutputSettings(

@@ -20,7 +20,7 @@ from bot.core.state import World
 from bot.core.step import step
 from bot.core.timefmt import zone
 from bot.settings import DEFAULT_PATTERN, OutputSettings
-from bot.writers.paths import pattern_problem
+from bot.writers.paths import pattern_problems
 from bot.writers.publish import PublishedFiles, publish_meeting
 
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -102,8 +102,8 @@ def replay(
 ) -> ReplayResult:
     """Write the files of every meeting in the log at `log_path` under `out`, named by
     `pattern` (as `output.pattern`) with names made by the `meeting_names` rule."""
-    if (problem := pattern_problem(pattern)) is not None:
-        raise ReplayError(f"--pattern: {problem}")
+    if problems := pattern_problems(pattern):
+        raise ReplayError(f"--pattern: {'; '.join(problems)}")
     if meeting_names not in NAME_RULES:
         raise ReplayError(f"--meeting-names: expected one of {', '.join(NAME_RULES)}")
     text = read_log(log_path)

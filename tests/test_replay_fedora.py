@@ -149,6 +149,7 @@ def test_bad_pattern_is_refused_in_one_line(
     status = main(["replay", str(log), *ARGS, "--pattern", "../%Y", "--out", str(tmp_path / "o")])
     assert status == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "gavel: --pattern: must contain {meetingname} or a time down to %M, or files collide"
+        "gavel: --pattern: must contain {meetingname} or a time down to %M, or files collide; "
+        "must be a relative path without '..'"
     ]
     assert not (tmp_path / "o").exists()

@@ -61,13 +61,14 @@ def sanitise_value(value: str) -> str:
     return (safe or "_").replace("%", "%%")
 
 
-def pattern_problem(pattern: str) -> str | None:
-    """Why `pattern` cannot name meetings' files, or None when it can."""
+def pattern_problems(pattern: str) -> list[str]:
+    """Why `pattern` cannot name meetings' files; empty when it can."""
+    problems = []
     if "{meetingname}" not in pattern and "%M" not in pattern:
-        return "must contain {meetingname} or a time down to %M, or files collide"
+        problems.append("must contain {meetingname} or a time down to %M, or files collide")
     if pattern.startswith("/") or ".." in pattern.split("/"):
-        return "must be a relative path without '..'"
-    return None
+        problems.append("must be a relative path without '..'")
+    return problems
 
 
 def _channel_value(channel: str, casemapping: str) -> str:
