@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.archive.series import build_aliases
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.core.names import NAME_RULES
 from bot.settings import (
     DEFAULT_PATTERN,
     ArchiveSettings,
@@ -32,6 +33,7 @@ from bot.settings import (
     StorageSettings,
     TlsConfig,
 )
+from bot.writers.paths import pattern_problems
 
 _CHANNEL_PREFIXES = "#&+!"
 
@@ -188,12 +190,15 @@ def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -
     dir_ = r.text("dir")
     private = r.text("private_dir")
     pattern = r.text("pattern", base.pattern)
-    if pattern is not None and "{meetingname}" not in pattern and "%M" not in pattern:
-        r.problem("pattern", "must contain {meetingname} or a time down to %M, or files collide")
-    if pattern is not None and (pattern.startswith("/") or ".." in pattern.split("/")):
-        r.problem("pattern", "must be a relative path without '..'")
+    for problem in pattern_problems(pattern) if pattern is not None else []:
+        r.problem("pattern", problem)
     url_prefix = r.text("url_prefix", base.url_prefix)
     info_url = r.text("info_url", base.info_url)
+    meeting_names = r.text("meeting_names", base.meeting_names) or base.meeting_names
+    if meeting_names not in NAME_RULES:
+        rules = " or ".join(repr(rule) for rule in NAME_RULES)
+        r.problem("meeting_names", f"expected {rules}, got {meeting_names!r}")
+        meeting_names = base.meeting_names
     r.unknown_keys()
     return OutputSettings(
         dir=Path(dir_) if dir_ else base.dir,
@@ -201,6 +206,7 @@ def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -
         pattern=pattern or DEFAULT_PATTERN,
         private_dir=Path(private) if private else base.private_dir,
         info_url=info_url or DEFAULT_INFO_URL,
+        meeting_names=meeting_names,
     )
 
 
@@ -352,16 +358,17 @@ def _channel(
     length = r.get("meeting_length_minutes", int, 60)
     if length < 1:
         r.problem("meeting_length_minutes", f"must be at least 1, got {length}")
+    out = None
+    if "output" in raw:
+        out = _output(_table(r, "output"), r.key("output"), problems, output)
     settings = ChannelSettings(
         timezone=tz,
         meeting_length_minutes=length,
         set_channel_topic=r.get("set_channel_topic", bool, True),
         ops_are_chairs=r.get("ops_are_chairs", bool, True),
         info_url=r.text("info_url", output.info_url) or output.info_url,
+        meeting_names=(out or output).meeting_names,
     )
-    out = None
-    if "output" in raw:
-        out = _output(_table(r, "output"), r.key("output"), problems, output)
     private = r.get("private", bool, False)
     if private and (out or output).private_dir is None:
         r.problem("private", "needs output.private_dir to be set")

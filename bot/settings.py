@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.archive.series import SeriesAliases
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.core.names import OPENSTACK
 
 DEFAULT_PATTERN = "{meetingname}/%Y/{meetingname}.%Y-%m-%d-%H.%M"
 
@@ -33,6 +34,7 @@ class OutputSettings:
     pattern: str = DEFAULT_PATTERN
     private_dir: Path | None = None
     info_url: str = DEFAULT_INFO_URL
+    meeting_names: str = OPENSTACK  # a rule of bot.core.names: "openstack" or "fedora"
 
 
 @dataclass(frozen=True, slots=True)
