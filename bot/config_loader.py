@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.archive.series import build_aliases
 from bot.core.casemap import irc_lower
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.core.names import NAME_RULES
 from bot.settings import (
     DEFAULT_PATTERN,
+    ArchiveSettings,
     ChannelConfig,
     ConfigError,
     ConnectionTiming,
@@ -32,6 +35,7 @@ from bot.settings import (
     StorageSettings,
     TlsConfig,
 )
+from bot.writers.paths import pattern_problems
 
 _CHANNEL_PREFIXES = "#&+!"
 
@@ -127,6 +131,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     output = _output(_table(top, "output"), "output", problems, OutputSettings())
     storage = _storage(_table(top, "storage"), problems)
     logging = _logging(_table(top, "logging"), problems)
+    archive = _archive(_table(top, "archive"))
     networks_raw = top.get("networks", list, [])
     if not networks_raw:
         problems.append("networks: at least one [[networks]] entry is required")
@@ -141,7 +146,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     top.unknown_keys()
     if problems:
         raise ConfigError(problems)
-    return Settings(identity, networks, output, storage, logging)
+    return Settings(identity, networks, output, storage, logging, archive)
 
 
 def _is_table(value: Any, where: str, problems: list[str]) -> bool:
@@ -187,12 +192,15 @@ def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -
     dir_ = r.text("dir")
     private = r.text("private_dir")
     pattern = r.text("pattern", base.pattern)
-    if pattern is not None and "{meetingname}" not in pattern and "%M" not in pattern:
-        r.problem("pattern", "must contain {meetingname} or a time down to %M, or files collide")
-    if pattern is not None and (pattern.startswith("/") or ".." in pattern.split("/")):
-        r.problem("pattern", "must be a relative path without '..'")
+    for problem in pattern_problems(pattern) if pattern is not None else []:
+        r.problem("pattern", problem)
     url_prefix = r.text("url_prefix", base.url_prefix)
     info_url = r.text("info_url", base.info_url)
+    meeting_names = r.text("meeting_names", base.meeting_names) or base.meeting_names
+    if meeting_names not in NAME_RULES:
+        rules = " or ".join(repr(rule) for rule in NAME_RULES)
+        r.problem("meeting_names", f"expected {rules}, got {meeting_names!r}")
+        meeting_names = base.meeting_names
     r.unknown_keys()
     return OutputSettings(
         dir=Path(dir_) if dir_ else base.dir,
@@ -200,6 +208,7 @@ def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -
         pattern=pattern or DEFAULT_PATTERN,
         private_dir=Path(private) if private else base.private_dir,
         info_url=info_url or DEFAULT_INFO_URL,
+        meeting_names=meeting_names,
     )
 
 
@@ -207,6 +216,19 @@ def _storage(r: _Reader, problems: list[str]) -> StorageSettings:
     path = r.text("path")
     r.unknown_keys()
     return StorageSettings(Path(path)) if path else StorageSettings()
+
+
+def _archive(r: _Reader) -> ArchiveSettings:
+    table = r.get("aliases", dict, {})
+    for series, aliases in table.items():
+        if not isinstance(aliases, list):
+            r.problem(f"aliases.{series}", f"expected a list of names, got {aliases!r}")
+    lists = {k: v for k, v in table.items() if isinstance(v, list)}
+    aliases, problems = build_aliases(lists)
+    for problem in problems:
+        r.problems.append(f"{r.key('aliases')}.{problem}")
+    r.unknown_keys()
+    return ArchiveSettings(aliases)
 
 
 def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:
@@ -344,16 +366,17 @@ def _channel(
     length = r.get("meeting_length_minutes", int, 60)
     if length < 1:
         r.problem("meeting_length_minutes", f"must be at least 1, got {length}")
+    out = None
+    if "output" in raw:
+        out = _output(_table(r, "output"), r.key("output"), problems, output)
     settings = ChannelSettings(
         timezone=tz,
         meeting_length_minutes=length,
         set_channel_topic=r.get("set_channel_topic", bool, True),
         ops_are_chairs=r.get("ops_are_chairs", bool, True),
         info_url=r.text("info_url", output.info_url) or output.info_url,
+        meeting_names=(out or output).meeting_names,
     )
-    out = None
-    if "output" in raw:
-        out = _output(_table(r, "output"), r.key("output"), problems, output)
     private = r.get("private", bool, False)
     if private and (out or output).private_dir is None:
         r.problem("private", "needs output.private_dir to be set")

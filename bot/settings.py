@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.archive.series import SeriesAliases
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.core.names import OPENSTACK
 
 DEFAULT_PATTERN = "{meetingname}/%Y/{meetingname}.%Y-%m-%d-%H.%M"
 
@@ -32,6 +34,7 @@ class OutputSettings:
     pattern: str = DEFAULT_PATTERN
     private_dir: Path | None = None
     info_url: str = DEFAULT_INFO_URL
+    meeting_names: str = OPENSTACK  # a rule of bot.core.names: "openstack" or "fedora"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +106,20 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ArchiveSettings:
+    """How past meetings are grouped and found."""
+
+    aliases: SeriesAliases = field(default_factory=SeriesAliases)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     identity: Identity
     networks: tuple[NetworkConfig, ...]
     output: OutputSettings = field(default_factory=OutputSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
 
 
 class ConfigError(Exception):

@@ -15,6 +15,7 @@ from bot.core.effects import (
     Say,
 )
 from bot.core.events import ChannelSettings, Member
+from bot.core.names import FEDORA
 from bot.core.step import COMMANDS
 from bot.core.timefmt import zone
 from tests.corekit import Room, published, said, topics
@@ -183,6 +184,17 @@ def test_meetingname_replies_with_sanitised_name() -> None:
         "The meeting name has been set to 'hyper_v_team'"
     ]
     assert room.meeting is not None and room.meeting.name == "hyper_v_team"
+
+
+def test_fedora_channels_keep_hyphens_in_meeting_names() -> None:
+    room = Room(channel="#fedora-meeting", settings=ChannelSettings(meeting_names=FEDORA))
+    assert said(room.say("alice", "#startmeeting F36-Blocker Review"))[-1] == (
+        "The meeting name has been set to 'f36-blocker_review'"
+    )
+    assert said(room.say("alice", "#meetingname Fedora-FR")) == [
+        "The meeting name has been set to 'fedora-fr'"
+    ]
+    assert room.meeting is not None and room.meeting.name == "fedora-fr"
 
 
 def test_non_chairs_change_nothing_and_hear_nothing() -> None:

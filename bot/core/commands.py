@@ -67,7 +67,7 @@ def start_meeting(turn: Turn) -> None:
         id=event.id,
         network=turn.net.name,
         channel=turn.chan.name,
-        name=meeting_name(turn.arg, turn.chan.name),
+        name=meeting_name(turn.arg, turn.chan.name, settings.meeting_names),
         topic=turn.arg,
         owner=Chair(event.nick, turn.account),
         timezone=settings.timezone_name,
@@ -129,7 +129,7 @@ def set_meeting_name(turn: Turn) -> None:
     if not turn.arg:
         return
     meeting = turn.meeting
-    meeting.name = meeting_name(turn.arg, turn.chan.name)
+    meeting.name = meeting_name(turn.arg, turn.chan.name, turn.event.settings.meeting_names)
     turn.header_changed()
     turn.reply([messages.name_set(meeting.name)])
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from bot.core.names import OPENSTACK
+
 DEFAULT_INFO_URL = "http://wiki.debian.org/MeetBot"
 
 
@@ -23,6 +25,7 @@ class ChannelSettings:
     set_channel_topic: bool = True
     ops_are_chairs: bool = True
     info_url: str = DEFAULT_INFO_URL
+    meeting_names: str = OPENSTACK  # the rule of bot.core.names that names the files
 
     @property
     def timezone_name(self) -> str:

@@ -19,6 +19,9 @@ from bot.writers.projection import Minutes, TopicBlock, label, project
 
 WIDTH = 72
 _SECTION_BREAK = "\n\n\n\n"
+STILL_RUNNING = (
+    "The meeting is still in progress: these minutes were saved at its last recorded line."
+)
 
 
 @lru_cache(maxsize=8)
@@ -80,14 +83,21 @@ def _actions_by_person(minutes: Minutes) -> str:
     return _heading("Action items, by person") + "\n".join(parts)
 
 
-def ended_line(record: MeetingRecord, tz: tzinfo) -> str:
-    """When the meeting ended or, for minutes saved while it runs, that it has not."""
+def ended_lines(record: MeetingRecord, tz: tzinfo) -> tuple[str, ...]:
+    """`Meeting ended at HH:MM:SS TZ.`, and for minutes saved while the meeting runs a note
+    that it has not ended.
+
+    Consumers of MeetBot's minutes parse the end time from that sentence, so an unfinished
+    meeting gives the time of its last line (its start when it has none) there too; the note
+    follows the sentence rather than replacing it.
+    """
     if record.end is not None:
-        return f"Meeting ended at {clock(record.end, tz)} {zone_label(record.end, tz)}."
-    if record.lines:
-        last = record.lines[-1].time
-        return f"Meeting still in progress (last line at {clock(last, tz)} {zone_label(last, tz)})."
-    return "Meeting still in progress."
+        return (f"Meeting ended at {clock(record.end, tz)} {zone_label(record.end, tz)}.",)
+    last = record.lines[-1].time if record.lines else record.start
+    return (
+        f"Meeting ended at {clock(last, tz)} {zone_label(last, tz)}.",
+        STILL_RUNNING,
+    )
 
 
 def render_text_minutes(record: MeetingRecord, log_url: str, minutes: Minutes | None = None) -> str:
@@ -103,7 +113,7 @@ def render_text_minutes(record: MeetingRecord, log_url: str, minutes: Minutes | 
     sections = [
         f"{'=' * len(title)}\n{title}\n{'=' * len(title)}\n\n\n{_wrap(started, '', '')}",
         _summary(minutes, tz),
-        ended_line(record, tz),
+        "\n".join(_wrap(line, "", "") for line in ended_lines(record, tz)),
         _heading("Action items") + _bullets([a.text for a in minutes.actions]),
     ]
     if minutes.actions:
