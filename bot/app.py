@@ -31,6 +31,7 @@ from bot.irc.supervisor import Backoff, Supervisor
 from bot.logs import configure
 from bot.settings import OutputSettings, Settings
 from bot.store import Store
+from bot.store.writerlock import DatabaseInUse, acquire_writer_lock
 from bot.writers.publish import PublishedFiles, publish_meeting
 
 log = structlog.get_logger("gavel.app")
@@ -128,13 +129,22 @@ async def finish_interrupted_publishing(store: Store, publisher: Publisher) -> N
 
 
 async def serve(settings: Settings) -> int:
-    """Run the bot until SIGTERM/SIGINT."""
-    configure(settings.logging.level, settings.logging.format)
-    store = await Store.open(settings.storage.path)
+    """Run the bot until SIGTERM/SIGINT; refuse at once (status 2) when another bot records
+    into the same database."""
     try:
-        return await _serve(settings, store)
+        writer = acquire_writer_lock(settings.storage.path)
+    except DatabaseInUse as exc:
+        print(f"gavel: {exc}", file=sys.stderr)
+        return 2
+    try:
+        configure(settings.logging.level, settings.logging.format)
+        store = await Store.open(settings.storage.path)
+        try:
+            return await _serve(settings, store)
+        finally:
+            await store.close()
     finally:
-        await store.close()
+        writer.release()
 
 
 async def _serve(settings: Settings, store: Store) -> int:
