@@ -4,6 +4,10 @@ It takes events from the queue in batches, runs each through `core.step` (one fa
 is logged with its context and the engine goes on), persists the recording effects of
 the whole batch in one transaction (*persist, then reply*), and only then sends
 replies, sets topics and starts publishing files. One writer of state: no locks.
+
+A batch the database cannot take now (a full disk) is kept and tried again; an effect it
+refuses for good (a constraint violated) is found, set aside in the quarantine, and the rest
+of the batch is written, so one bad record never stops the recording.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
@@ -23,6 +28,9 @@ from bot.core.events import Event
 from bot.core.state import World
 from bot.core.step import step
 from bot.core.timefmt import zone
+from bot.store.codec import effect_to_json
+from bot.store.errors import refused_for_good
+from bot.writers.paths import UnsafePathError
 
 log = structlog.get_logger("gavel.engine")
 
@@ -40,6 +48,8 @@ RETRY_SECONDS = 5.0  # how often the journal and failed publishes are tried agai
 
 class Journal(Protocol):
     async def apply(self, effects: Sequence[Effect]) -> None: ...
+
+    async def quarantine(self, effect: Effect, error: str, when: datetime) -> None: ...
 
 
 class Sender(Protocol):
@@ -59,6 +69,7 @@ class EngineStats:
     batches: int = 0
     backlog_peak: int = 0
     dropped: int = 0
+    quarantined: int = 0  # effects the database refused for good, set aside
 
 
 class Engine:
@@ -174,11 +185,57 @@ class Engine:
         try:
             await self.journal.apply(pending)
         except Exception as exc:
-            self._keep(recording, exc)
+            if not refused_for_good(exc):  # a full disk, an I/O error: keep, try again
+                self._keep(recording, exc)
+                return
+            self.backlog.clear()  # `pending` holds it
+            await self._set_apart_refused(pending, exc)
             return
         if self.backlog:
             log.warning("backlog_written", effects=len(self.backlog))
             self.backlog.clear()
+
+    async def _set_apart_refused(self, effects: list[Effect], error: Exception) -> None:
+        """Find the effects of a refused batch that the database refuses for good, by
+        writing it in halves, then halves of the half that fails, and so on; quarantine
+        those and write everything else in order. Kept back as usual if the database
+        fails for a passing reason meanwhile. A bad effect costs about log2(batch) extra
+        transactions; without this one bad effect would stop all recording."""
+        log.warning("journal_refused_batch", effects=len(effects), error=str(error))
+        parts = [effects]  # a stack: the part to write next is last
+        while parts:
+            part = parts.pop()
+            if part is not effects:  # the whole batch is known to fail
+                try:
+                    await self.journal.apply(part)
+                    continue
+                except Exception as exc:
+                    if not refused_for_good(exc):
+                        self._keep([*part, *(e for rest in reversed(parts) for e in rest)], exc)
+                        return
+                    error = exc
+            if len(part) == 1:
+                await self._quarantine(part[0], error)
+                continue
+            middle = len(part) // 2
+            parts += [part[middle:], part[:middle]]
+
+    async def _quarantine(self, effect: Effect, error: Exception) -> None:
+        self.stats.quarantined += 1
+        reason = f"{type(error).__name__}: {error}"
+        fields = {
+            "effect": type(effect).__name__,
+            "meeting": getattr(effect, "meeting_id", None),
+            "error": reason,
+            "quarantined": self.stats.quarantined,
+        }
+        try:
+            await self.journal.quarantine(effect, reason, datetime.now(UTC))
+        except Exception:
+            # Not even the quarantine takes it: the log keeps all of it.
+            log.exception("effect_refused_and_not_kept", content=effect_to_json(effect), **fields)
+            return
+        log.error("effect_quarantined", **fields)
 
     def _keep(self, recording: list[Effect], exc: Exception) -> None:
         self.backlog.extend(recording)
@@ -212,7 +269,7 @@ class Engine:
         try:
             async with lock:
                 url_base = await self.publish_files(effect)
-        except ValueError:  # the meeting's own problem (an unsafe path): retrying cannot help
+        except UnsafePathError:  # the meeting's own path is unsafe: retrying cannot help
             bound.exception("publish_failed", retry=False)
             return
         except Exception:

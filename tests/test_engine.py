@@ -16,6 +16,7 @@ from bot.core.events import Event, MessageSeen
 from bot.core.state import World
 from bot.engine import Engine
 from bot.store import Store
+from bot.writers.paths import UnsafePathError
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -99,8 +100,12 @@ async def test_a_save_is_journalled_so_a_crash_before_its_files_is_made_good(
         assert len(await store.pending_publishes()) == 1
 
 
-async def test_files_refused_by_a_full_disk_are_written_once_it_has_room(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "first_failure",
+    [OSError(28, "No space left on device"), ValueError("a failure nobody foresaw")],
+)
+async def test_files_refused_for_a_passing_reason_are_written_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first_failure: Exception
 ) -> None:
     monkeypatch.setattr(engine_module, "RETRY_SECONDS", 0.05)
     database = tmp_path / "db.sqlite3"
@@ -109,7 +114,7 @@ async def test_files_refused_by_a_full_disk_are_written_once_it_has_room(
     async def publish(effect: Publish) -> str:
         calls.append(effect)
         if len(calls) == 1:
-            raise OSError(28, "No space left on device")
+            raise first_failure
         return "http://example.org/x"
 
     async with await Store.open(database) as store:
@@ -130,3 +135,71 @@ async def test_files_refused_by_a_full_disk_are_written_once_it_has_room(
     assert calls[1] is calls[0] and calls[0].final
     assert not engine.unpublished
     assert sender.sent[-1][0] == "Log:            http://example.org/x.log.html"
+
+
+async def test_an_effect_refused_for_good_is_quarantined_and_recording_goes_on(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "db.sqlite3"
+    async with await Store.open(database) as store:
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        sender = RecordingSender(database)
+
+        async def publish(effect: Publish) -> str:
+            return "http://example.org/x"
+
+        engine = Engine(World(), queue, store, {"net": sender}, publish)
+        queue.put_nowait(message(1, "#startmeeting test"))
+        await engine.drain()
+        with sqlite3.connect(database) as db:
+            (meeting,), (last,) = (
+                db.execute("SELECT id FROM meetings"),
+                db.execute("SELECT MAX(n) FROM lines"),
+            )
+            # The number the third line below will get is taken already: its LineRecorded
+            # violates the primary key, as two lines with one number would.
+            db.execute(
+                "INSERT INTO lines VALUES (?, ?, '2024-05-01T12:00:00.000000+00:00', 'x', "
+                "'message', 'taken')",
+                (meeting[0], last[0] + 3),
+            )
+        said = ["one", "two", "three", "four", "five"]
+        for n, text in enumerate(said, start=10):
+            queue.put_nowait(message(n, text))
+        queue.put_nowait(message(20, "#chair"))
+        await engine.drain()  # one batch holding the bad line among good ones
+        for n, text in enumerate(["six", "seven"], start=30):
+            queue.put_nowait(message(n, text))
+        await engine.drain()  # the next batch is not held back by the bad one
+
+    assert engine.stats.quarantined == 1
+    assert not engine.backlog
+    with sqlite3.connect(database) as db:
+        stored = [r[0] for r in db.execute("SELECT text FROM lines WHERE nick = 'alice'")]
+        quarantined = db.execute("SELECT effect, meeting_id, content, error FROM quarantine")
+        (effect, meeting_id, content, error), *others = quarantined.fetchall()
+    assert stored == ["#startmeeting test", "one", "two", "four", "five", "#chair", "six", "seven"]
+    assert not others
+    assert (effect, meeting_id) == ("LineRecorded", meeting[0])
+    assert '"text":"three"' in content and f'"n":{last[0] + 3}' in content
+    assert error.startswith("IntegrityError: UNIQUE constraint failed: lines.meeting_id, lines.n")
+    # the bot still replied, after the line that asked was stored
+    assert sender.sent[-1][0] == "Current chairs: alice"
+
+
+async def test_files_of_an_unsafe_path_are_not_tried_again(tmp_path: Path) -> None:
+    calls: list[Publish] = []
+
+    async def publish(effect: Publish) -> str:
+        calls.append(effect)
+        raise UnsafePathError("the pattern climbs out of the output directory")
+
+    database = tmp_path / "db.sqlite3"
+    async with await Store.open(database) as store:
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        engine = Engine(World(), queue, store, {"net": RecordingSender(database)}, publish)
+        queue.put_nowait(message(1, "#startmeeting test"))
+        queue.put_nowait(message(2, "#endmeeting"))
+        await engine.drain()
+    assert len(calls) == 1
+    assert not engine.unpublished

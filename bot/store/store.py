@@ -24,7 +24,7 @@ import aiosqlite
 
 from bot.core.effects import Effect
 from bot.core.record import MeetingRecord
-from bot.store.codec import dt_to_text, opt_text_to_dt, text_to_dt
+from bot.store.codec import dt_to_text, effect_to_json, opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
 from bot.store.reads import load_meeting
@@ -106,6 +106,16 @@ class Store:
         # aiosqlite is a hand-off between threads, and a statement per await made the
         # hand-offs cost more than the commit itself on the way to every reply.
         await self._write_in_thread(_apply_steps, steps)
+
+    async def quarantine(self, effect: Effect, error: str, when: datetime) -> None:
+        """Set aside an effect the database refused for good, whole, with the error, so
+        that recording goes on without it and nothing of it is lost."""
+        meeting = getattr(effect, "meeting_id", None)
+        record = getattr(effect, "meeting", None)  # MeetingStarted, Publish
+        if isinstance(record, MeetingRecord):
+            meeting = record.id
+        row = (dt_to_text(when), meeting, type(effect).__name__, effect_to_json(effect), error)
+        await self._write_in_thread(_insert, INSERT_QUARANTINE, row)
 
     async def load_running(self) -> list[MeetingRecord]:
         """Every meeting that has not ended, fully loaded, oldest id first."""
@@ -229,6 +239,9 @@ SELECT m.id, m.network, m.channel, m.name, m.started_at, m.ended_at,
 FROM meetings AS m ORDER BY m.started_at DESC, m.id DESC LIMIT ?
 """
 
+INSERT_QUARANTINE = """
+INSERT INTO quarantine (time, meeting_id, effect, content, error) VALUES (?, ?, ?, ?, ?)
+"""
 CLEAR_PENDING = "UPDATE meetings SET publish_pending = 0 WHERE id = ?"
 CAUGHT_UP = " AND (SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = ?) <= ?"
 
@@ -279,6 +292,10 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: obj
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _insert(conn: sqlite3.Connection, sql: str, row: tuple[object, ...]) -> None:
+    conn.execute(sql, row)
 
 
 def _apply_steps(conn: sqlite3.Connection, steps: list[Step]) -> None:
