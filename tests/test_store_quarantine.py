@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -11,14 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot.core.effects import LineRecorded, MeetingStarted
-from bot.core.events import Event, MessageSeen
+from bot.core.events import MessageSeen
 from bot.core.record import LogLine
-from bot.core.state import World
-from bot.engine import Engine
 from bot.store import Store, StoreError
 from bot.store import store as store_module
 from bot.store.errors import refused_for_good
 from tests.recordkit import T0, blank_record
+from tests.test_engine import engine_for
 
 
 async def test_what_is_refused_for_good_and_what_passes(tmp_path: Path) -> None:
@@ -86,12 +84,9 @@ async def test_a_database_busy_for_a_while_keeps_the_effects_and_quarantines_non
     def said(n: int, text: str) -> MessageSeen:
         return MessageSeen("net", T0, n, "#chan", "alice", text, "gavel")
 
-    async def publish(effect: object) -> str:
-        return ""
-
     async with await Store.open(database) as store:
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        engine = Engine(World(), queue, store, {}, publish)
+        engine = engine_for(tmp_path, store, None)
+        queue = engine.queue
         queue.put_nowait(said(1, "#startmeeting busy"))
         await engine.drain()
         other = sqlite3.connect(database, timeout=0)
