@@ -142,8 +142,10 @@ class Publishing:
             record = await self.store.load(meeting_id)
             if record is None:
                 continue
+            lock = self.locks.setdefault(meeting_id, asyncio.Lock())
             try:
-                await self.write(record)
+                async with lock:  # in order with any publish the meeting asks for meanwhile
+                    await self.write(record)
                 log.info("publish_finished_after_restart", meeting=meeting_id)
             except Exception:
                 log.exception("publish_failed", meeting=meeting_id)
