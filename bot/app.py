@@ -137,7 +137,13 @@ async def _shut_down(
     except TimeoutError:
         log.warning("stopped_before_files_were_written")
     stats = engine.stats
-    log.info("stopped", events=stats.events, batches=stats.batches, failures=stats.failures)
+    log.info(
+        "stopped",
+        events=stats.events,
+        batches=stats.batches,
+        failures=stats.failures,
+        quarantined=stats.quarantined,
+    )
 
 
 async def list_meetings(settings: Settings, limit: int) -> int:

@@ -103,6 +103,8 @@ class Publishing:
         output, private = self.where(record)
         candidate = relative_base(record, output.pattern)
         root = output_root(output.dir, output.private_dir, private)
+        # The disk is looked at inside the reservation's transaction, so no other publish
+        # can take the name between the look and the record.
         base = await self.store.reserve_file_base(
             record.id, candidate, taken_elsewhere=lambda b: taken_by_another(root, b, record)
         )
