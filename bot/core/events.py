@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.core.names import OPENSTACK
+from bot.core.record import MeetingRecord
 
 DEFAULT_INFO_URL = "http://wiki.debian.org/MeetBot"
 
@@ -194,6 +195,20 @@ class Disconnected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class FilesPublished:
+    """The files of `meeting` (the snapshot a `Publish` carried) are written; `url_base` is
+    their URL without extension. After the `#endmeeting` the core says where they are."""
+
+    network: str
+    time: datetime
+    id: int
+    meeting: MeetingRecord
+    url_base: str
+    final: bool
+    announce: bool
+
+
 Event = (
     MessageSeen
     | MembersListed
@@ -207,6 +222,7 @@ Event = (
     | AccountsListed
     | ServerInfo
     | Disconnected
+    | FilesPublished
 )
 
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot import __version__
 from bot.core import messages
 from bot.core.casemap import same
 from bot.core.commands import COMMANDS, add_item, permitted
@@ -29,6 +30,7 @@ from bot.core.events import (
     AccountsListed,
     Disconnected,
     Event,
+    FilesPublished,
     Joined,
     Kicked,
     Member,
@@ -44,6 +46,7 @@ from bot.core.limits import ERROR
 from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
 from bot.core.record import LINE_ACTION, LINE_MESSAGE, Chair, Gap, Presence
 from bot.core.state import ChannelState, Meeting, NetworkState, World, voter_key
+from bot.core.timefmt import zone
 from bot.core.turn import Turn, meeting_changed, record_line
 
 
@@ -341,6 +344,22 @@ def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
     return []
 
 
+# --- files ---------------------------------------------------------------------------
+
+
+def on_files_published(world: World, event: FilesPublished) -> list[Effect]:
+    """Once the files of an ended meeting are written, say where they are (not when the
+    bot lurks, nor after a `#save`). These lines are not recorded: they name files that
+    already exist."""
+    meeting = event.meeting
+    if not (event.final and event.announce) or meeting.end is None:
+        return []
+    lines = messages.meeting_ended(
+        meeting.end, zone(meeting.timezone), meeting.info_url, __version__, event.url_base
+    )
+    return [Say(event.network, meeting.channel, line) for line in lines]
+
+
 _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     MessageSeen: on_message,
     MembersListed: on_members,
@@ -354,4 +373,5 @@ _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     AccountsListed: on_accounts,
     ServerInfo: on_server_info,
     Disconnected: on_disconnect,
+    FilesPublished: on_files_published,
 }

@@ -121,7 +121,22 @@ _V1: Migration = (
     "CREATE INDEX gaps_meeting ON gaps (meeting_id)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+# Effects the database refused for good (a constraint violated, a meeting that is not there),
+# set aside whole so that the rest of the recording goes on; nothing reads them back by itself.
+_V2_QUARANTINE: Migration = (
+    """
+    CREATE TABLE quarantine (
+        id         INTEGER PRIMARY KEY,
+        time       TEXT NOT NULL,
+        meeting_id INTEGER,
+        effect     TEXT NOT NULL,
+        content    TEXT NOT NULL,
+        error      TEXT NOT NULL
+    )
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_QUARANTINE)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
