@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -13,10 +12,9 @@ import pytest
 import structlog
 
 from bot import logs
-from bot.core.events import Event, MessageSeen, Quit
-from bot.core.state import World
-from bot.engine import Engine
+from bot.core.events import MessageSeen, Quit
 from bot.store import Store
+from tests.test_engine import engine_for
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -78,12 +76,8 @@ async def test_a_failing_event_logs_where_it_happened(tmp_path: Path) -> None:
         Quit("net", START, 3, "bob", "bye"),
     ]
     async with await Store.open(tmp_path / "db.sqlite3") as store:
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-
-        async def publish(_effect: object) -> str:
-            return ""
-
-        engine = Engine(World(), queue, store, {}, publish)
+        engine = engine_for(tmp_path, store, None)
+        queue = engine.queue
         for event in events:
             queue.put_nowait(event)  # type: ignore[arg-type]
         with structlog.testing.capture_logs(processors=[logs.merge_event_context]) as captured:
