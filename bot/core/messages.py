@@ -48,6 +48,11 @@ def meeting_ended(
     )
 
 
+def too_many_commands(nick: str) -> str:
+    """Said once when someone runs out of replies for the minute, instead of silence."""
+    return f"{nick}: too many commands; I will answer again in a minute"
+
+
 def nick_not_in_channel(nick: str) -> str:
     return f"Warning: Nick not in channel: {nick}"
 

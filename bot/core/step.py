@@ -108,12 +108,13 @@ def _learn_account(turn: Turn) -> None:
 
 def _on_private(world: World, net: NetworkState, event: MessageSeen) -> list[Effect]:
     parsed = recognise(event.text)
-    if (
-        isinstance(parsed, CommandLine)
-        and parsed.word == "startmeeting"
-        and world.limiter.allow(net.name, net.fold(event.nick), ERROR, event.time)
-    ):
+    if not isinstance(parsed, CommandLine) or parsed.word != "startmeeting":
+        return []
+    person = net.fold(event.nick)
+    if world.limiter.allow(net.name, person, ERROR, event.time):
         return [Say(net.name, event.nick, messages.CHANNELS_ONLY)]
+    if world.limiter.should_tell(net.name, person, event.time):
+        return [Say(net.name, event.nick, messages.too_many_commands(event.nick))]
     return []
 
 
