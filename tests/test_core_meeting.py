@@ -205,6 +205,75 @@ def test_meetingtopic_sets_and_clears() -> None:
     assert room.meeting.topic is None
 
 
+def test_meetingtopic_updates_the_channel_topic_as_topic_does() -> None:
+    room = started()
+    assert topics(room.say("alice", "#meetingtopic Heat weekly")) == ["Heat weekly"]
+    room.say("alice", "#topic Reviews")
+    assert topics(room.say("alice", "#meetingtopic Heat monthly")) == [
+        "Reviews (Meeting topic: Heat monthly)"
+    ]
+    assert topics(room.say("alice", "#meetingtopic none")) == ["Reviews"]
+    assert topics(room.say("bob", "#meetingtopic not a chair")) == []
+    room.say("alice", "#lurk")
+    assert topics(room.say("alice", "#meetingtopic quiet")) == []
+    quiet = started(Room(settings=ChannelSettings(set_channel_topic=False)))
+    assert topics(quiet.say("alice", "#meetingtopic Heat weekly")) == []
+
+
+def in_channel(room: Room, topic: str) -> Room:
+    """The bot has joined and the server told the channel's topic (none when empty)."""
+    room.join("meetbot")
+    if topic:
+        room.topic_is(topic)
+    return started(room)
+
+
+def test_endmeeting_restores_the_channel_topic_saved_at_start() -> None:
+    room = in_channel(Room(), "Welcome to #chan | next meeting Thursday")
+    room.topic_is("someone else's topic, said during the meeting")
+    assert topics(room.say("alice", "#topic Reviews")) == ["Reviews (Meeting topic: heat)"]
+    room.topic_is("Reviews (Meeting topic: heat)")  # the server relays the bot's change
+    assert topics(room.say("alice", "#endmeeting")) == ["Welcome to #chan | next meeting Thursday"]
+
+
+def test_topic_restored_even_before_the_change_came_back() -> None:
+    room = in_channel(Room(), "Welcome")
+    room.say("alice", "#topic Reviews")
+    assert topics(room.say("alice", "#endmeeting")) == ["Welcome"]
+    cleared = in_channel(Room(), "")  # no topic at the start: cleared at the end
+    cleared.say("alice", "#topic Reviews")
+    assert topics(cleared.say("alice", "#endmeeting")) == [""]
+
+
+def test_topic_left_alone_when_unchanged_unknown_or_not_ours_to_set() -> None:
+    untouched = in_channel(Room(), "Welcome")
+    assert topics(untouched.say("alice", "#endmeeting")) == []
+    unknown = started()  # the bot never saw itself join: the topic is not known
+    unknown.say("alice", "#topic Reviews")
+    assert topics(unknown.say("alice", "#endmeeting")) == []
+    off = in_channel(Room(settings=ChannelSettings(set_channel_topic=False)), "Welcome")
+    off.say("alice", "#topic Reviews")
+    off.topic_is("changed by hand")
+    assert topics(off.say("alice", "#endmeeting")) == []
+    lurking = in_channel(Room(), "Welcome")
+    lurking.say("alice", "#topic Reviews")
+    lurking.say("alice", "#lurk")
+    assert topics(lurking.say("alice", "#endmeeting")) == []
+
+
+def test_saved_topic_survives_a_restart() -> None:
+    room = in_channel(Room(), "Welcome")
+    room.say("alice", "#topic Reviews")
+    assert room.meeting is not None
+    record = room.meeting.to_record()
+    assert record.saved_topic == "Welcome"
+    after = Room(now=room.now)
+    after.world.restore([record])
+    after.join("meetbot")
+    after.topic_is("Reviews (Meeting topic: heat)")
+    assert topics(after.say("alice", "#endmeeting")) == ["Welcome"]
+
+
 def test_meetingname_replies_with_sanitised_name() -> None:
     room = started()
     assert said(room.say("alice", "#meetingname Hyper-V Team")) == [

@@ -213,3 +213,20 @@ async def test_invalid_config_is_rejected_naming_the_key(tmp_path: Path) -> None
         )
         assert run.returncode == 2
         assert "networks[0].channels[0].timezone: unknown time zone 'Mars/Base'" in run.stderr
+
+
+async def test_channel_topic_is_put_back_at_the_end(meeting: Meeting) -> None:
+    m = meeting
+    welcome = "Welcome to the meeting channel | agenda: https://wiki.example.org/Meetings"
+    await m.people["alice"].send(f"TOPIC {CHANNEL} :{welcome}")
+    await m.observer.expect(f"TOPIC {CHANNEL} :{welcome}")
+    await m.say("alice", "#startmeeting Heat")
+    await m.replies("The meeting name has been set to 'heat'")
+    await m.say("alice", "#topic Reviews")
+    await m.observer.expect(f"TOPIC {CHANNEL} :Reviews (Meeting topic: Heat)")
+    await m.say("alice", "#meetingtopic Heat weekly")
+    await m.observer.expect(f"TOPIC {CHANNEL} :Reviews (Meeting topic: Heat weekly)")
+    await m.say("alice", "#endmeeting")
+    bot_topic = re.compile(rf"^:meetbot!\S+ TOPIC {CHANNEL} :(.*)$")
+    restored = await m.observer.expect(bot_topic, timeout=10)
+    assert restored.endswith(f" :{welcome}")

@@ -20,6 +20,7 @@ from bot.core.events import (
     Parted,
     Quit,
     ServerInfo,
+    TopicSeen,
 )
 from bot.irc.translate import Context, ServerFeatures, Translator, parse_modes
 from bot.irc.wire import parse
@@ -220,3 +221,18 @@ def test_unknown_and_malformed_events_give_nothing() -> None:
     assert run(":srv 372 gavel :- motd") == []
     assert run(":op!o@h KICK #c") == []
     assert run(":srv 366 gavel") == []
+
+
+def test_topics_on_join_and_changes() -> None:
+    assert run(
+        ":irc.example 332 gavel #c :Welcome | agenda: https://example.org",
+        ":irc.example 331 gavel #d :No topic is set",
+        ":alice!a@h TOPIC #c :Reviews (Meeting topic: heat)",
+        ":alice!a@h TOPIC #c :",
+        ":irc.example 332 gavel",
+    ) == [
+        TopicSeen("net", RECEIVED, 1, "#c", "Welcome | agenda: https://example.org"),
+        TopicSeen("net", RECEIVED, 2, "#d", ""),
+        TopicSeen("net", RECEIVED, 3, "#c", "Reviews (Meeting topic: heat)"),
+        TopicSeen("net", RECEIVED, 4, "#c", ""),
+    ]

@@ -159,6 +159,18 @@ class ServerInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicSeen:
+    """The channel's topic as the server told it: when the bot joins (RPL_TOPIC, or none)
+    or when someone, the bot included, changes it. Empty text: the channel has no topic."""
+
+    network: str
+    time: datetime
+    id: int
+    channel: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Disconnected:
     """The bot stopped hearing the network (connection lost, or a restart: then `time`
     is the last moment anything was recorded). Meetings on it get a gap that ends when
@@ -181,5 +193,6 @@ Event = (
     | OpChanged
     | AccountChanged
     | ServerInfo
+    | TopicSeen
     | Disconnected
 )

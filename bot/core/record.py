@@ -149,6 +149,8 @@ class MeetingRecord:
     presence: tuple[Presence, ...]
     gaps: tuple[Gap, ...]
     owner_account: str | None = None
+    # The channel's topic when the meeting started (None: not known), put back at the end.
+    saved_topic: str | None = None
 
     def __post_init__(self) -> None:
         from bot.core.linelog import frozen_lines

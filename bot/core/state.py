@@ -90,6 +90,7 @@ class Meeting:
     gaps: list[Gap] = field(default_factory=list)
     end: datetime | None = None
     present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
+    saved_topic: str | None = None  # the channel's topic at the start, restored at the end
 
     @property
     def open_vote(self) -> Vote | None:
@@ -133,6 +134,7 @@ class Meeting:
             named=tuple(self.named) if with_content else (),
             presence=tuple(self.presence) if with_content else (),
             gaps=tuple(self.gaps) if with_content else (),
+            saved_topic=self.saved_topic,
         )
 
     @classmethod
@@ -161,6 +163,7 @@ class Meeting:
             presence=list(record.presence),
             gaps=list(record.gaps),
             end=record.end,
+            saved_topic=record.saved_topic,
         )
         for v in record.votes:
             vote = Vote(
@@ -185,6 +188,7 @@ class ChannelState:
     name: str
     members: dict[str, Member] = field(default_factory=dict)  # key: case-folded nick
     meeting: Meeting | None = None
+    topic: str | None = None  # as the server last told it; None until the bot has joined
     away_since: datetime | None = None
     away_reason: str = ""
 

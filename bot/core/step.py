@@ -31,6 +31,7 @@ from bot.core.events import (
     Parted,
     Quit,
     ServerInfo,
+    TopicSeen,
 )
 from bot.core.limits import ERROR
 from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
@@ -145,6 +146,7 @@ def on_join(world: World, event: Joined) -> list[Effect]:
     effects: list[Effect] = []
     if same(event.nick, event.bot_nick, net.casemapping):
         chan.members = {}
+        chan.topic = ""  # the server tells the topic right after the join, if there is one
         if chan.away_since is not None and chan.meeting is not None:
             gap = Gap(chan.away_since, event.time, chan.away_reason)
             chan.meeting.gaps.append(gap)
@@ -157,6 +159,7 @@ def on_join(world: World, event: Joined) -> list[Effect]:
 
 def _bot_left(chan: ChannelState, time: datetime, reason: str) -> None:
     chan.members = {}
+    chan.topic = None
     if chan.away_since is None:
         chan.away_since = time
         chan.away_reason = reason
@@ -285,6 +288,11 @@ def on_server_info(world: World, event: ServerInfo) -> list[Effect]:
     return []
 
 
+def on_topic(world: World, event: TopicSeen) -> list[Effect]:
+    world.network(event.network).channel(event.channel).topic = event.text
+    return []
+
+
 def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
     net = world.network(event.network)
     for chan in net.channels.values():
@@ -303,5 +311,6 @@ _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     OpChanged: on_op,
     AccountChanged: on_account,
     ServerInfo: on_server_info,
+    TopicSeen: on_topic,
     Disconnected: on_disconnect,
 }

@@ -121,7 +121,10 @@ _V1: Migration = (
     "CREATE INDEX gaps_meeting ON gaps (meeting_id)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+# The channel topic a meeting started with, so the end restores it even after a restart.
+_V2_SAVED_TOPIC: Migration = ("ALTER TABLE meetings ADD COLUMN saved_topic TEXT",)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_SAVED_TOPIC)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
