@@ -78,7 +78,9 @@ class Room:
     def join(self, nick: str, account: str | None = None) -> list[Effect]:
         self.tick()
         return self.feed(
-            Joined(self.network, self.now, self._id(), self.channel, nick, self.bot, account)
+            Joined(
+                self.network, self.now, self._id(), self.channel, nick, self.bot, account, self.echo
+            )
         )
 
     def topic_is(self, text: str) -> list[Effect]:

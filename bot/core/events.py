@@ -74,6 +74,9 @@ class MembersListed:
 
 @dataclass(frozen=True, slots=True)
 class Joined:
+    """Someone joined a channel. `echoes_own_lines` as for `MessageSeen`: what the bot says
+    on its own return to a meeting comes back from the server to be recorded."""
+
     network: str
     time: datetime
     id: int
@@ -81,6 +84,7 @@ class Joined:
     nick: str
     bot_nick: str
     account: str | None = None
+    echoes_own_lines: bool = False
 
 
 @dataclass(frozen=True, slots=True)

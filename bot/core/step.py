@@ -37,7 +37,7 @@ from bot.core.limits import ERROR
 from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
 from bot.core.record import LINE_ACTION, LINE_MESSAGE, Chair, Gap, Presence
 from bot.core.state import ChannelState, Meeting, NetworkState, World, voter_key
-from bot.core.turn import Turn, meeting_changed, record_line
+from bot.core.turn import Turn, append_line, meeting_changed, record_line
 
 
 def step(world: World, event: Event) -> list[Effect]:
@@ -148,12 +148,26 @@ def on_join(world: World, event: Joined) -> list[Effect]:
         chan.members = {}
         chan.topic = ""  # the server tells the topic right after the join, if there is one
         if chan.away_since is not None and chan.meeting is not None:
-            gap = Gap(chan.away_since, event.time, chan.away_reason)
-            chan.meeting.gaps.append(gap)
-            effects.append(GapRecorded(chan.meeting.id, gap))
+            effects += _close_gap(chan, chan.meeting, event)
         chan.away_since = None
     chan.members[net.fold(event.nick)] = Member(event.nick, False, event.account)
     effects += _presence(chan, event.time, "join", event.nick, event.account or "")
+    return effects
+
+
+def _close_gap(chan: ChannelState, meeting: Meeting, event: Joined) -> list[Effect]:
+    """The bot is back in a meeting's channel: record the time it was away, and tell the
+    channel that what was said meanwhile is not in the log."""
+    assert chan.away_since is not None
+    gap = Gap(chan.away_since, event.time, chan.away_reason)
+    meeting.gaps.append(gap)
+    effects: list[Effect] = [GapRecorded(meeting.id, gap)]
+    if meeting.lurking:
+        return effects
+    text = messages.recording_resumed(gap.start, gap.end, meeting.tz)
+    if not event.echoes_own_lines:
+        effects.append(append_line(meeting, event.time, event.nick, text, LINE_MESSAGE))
+    effects.append(Say(event.network, chan.name, text))
     return effects
 
 

@@ -151,6 +151,7 @@ class Translator:
                 nick=_nick(event.source),
                 bot_nick=ctx.bot_nick,
                 account=account,
+                echoes_own_lines=ctx.echo,
             )
         ]
 
