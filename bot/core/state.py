@@ -189,6 +189,7 @@ class ChannelState:
     members: dict[str, Member] = field(default_factory=dict)  # key: case-folded nick
     meeting: Meeting | None = None
     topic: str | None = None  # as the server last told it; None until the bot has joined
+    unrecorded: str | None = None  # a line the bot said that its echo must not record
     away_since: datetime | None = None
     away_reason: str = ""
 

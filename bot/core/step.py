@@ -37,7 +37,7 @@ from bot.core.limits import ERROR
 from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
 from bot.core.record import LINE_ACTION, LINE_MESSAGE, Chair, Gap, Presence
 from bot.core.state import ChannelState, Meeting, NetworkState, World, voter_key
-from bot.core.turn import Turn, append_line, meeting_changed, record_line
+from bot.core.turn import Turn, meeting_changed, record_line
 
 
 def step(world: World, event: Event) -> list[Effect]:
@@ -58,6 +58,9 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
     meeting = chan.meeting
     if same(event.nick, event.bot_nick, net.casemapping):
         # The bot's own line, relayed back by the server: record it, never obey it.
+        if chan.unrecorded is not None and event.text == chan.unrecorded:
+            chan.unrecorded = None
+            return []
         if meeting is not None and event.echoes_own_lines:
             turn = Turn(world, net, chan, event)
             record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
@@ -157,7 +160,11 @@ def on_join(world: World, event: Joined) -> list[Effect]:
 
 def _close_gap(chan: ChannelState, meeting: Meeting, event: Joined) -> list[Effect]:
     """The bot is back in a meeting's channel: record the time it was away, and tell the
-    channel that what was said meanwhile is not in the log."""
+    channel that what was said meanwhile is not in the log.
+
+    The telling is not a line of the log: the log shows the gap at its place already, and a
+    line recorded now, while the files interrupted by a restart are being written, would
+    leave them owed again (the store keeps a meeting pending when lines came after them)."""
     assert chan.away_since is not None
     gap = Gap(chan.away_since, event.time, chan.away_reason)
     meeting.gaps.append(gap)
@@ -165,8 +172,7 @@ def _close_gap(chan: ChannelState, meeting: Meeting, event: Joined) -> list[Effe
     if meeting.lurking:
         return effects
     text = messages.recording_resumed(gap.start, gap.end, meeting.tz)
-    if not event.echoes_own_lines:
-        effects.append(append_line(meeting, event.time, event.nick, text, LINE_MESSAGE))
+    chan.unrecorded = text if event.echoes_own_lines else None  # its echo is not recorded
     effects.append(Say(event.network, chan.name, text))
     return effects
 

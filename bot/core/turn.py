@@ -7,7 +7,7 @@ reply (lurking, per-person limits, recording the bot's own lines) live in one pl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.core import messages
 from bot.core.casemap import irc_lower
@@ -102,14 +102,8 @@ def chair_matches(chairs: list[Chair], nick: str, account: str | None, mapping: 
 
 def record_line(turn: Turn, meeting: Meeting, nick: str, text: str, kind: str) -> LogLine:
     """Append a line to the meeting's log and emit its recording effect."""
-    recorded = append_line(meeting, turn.event.time, nick, text, kind)
-    turn.effects.append(recorded)
-    return recorded.line
-
-
-def append_line(meeting: Meeting, time: datetime, nick: str, text: str, kind: str) -> LineRecorded:
-    """Append a line to the meeting's log; the effect that records it is the caller's."""
-    line = LogLine(len(meeting.lines) + 1, time, nick, kind, text)
+    line = LogLine(len(meeting.lines) + 1, turn.event.time, nick, kind, text)
     meeting.lines.append(line)
     meeting.present.add(meeting.fold(nick))
-    return LineRecorded(meeting.id, line)
+    turn.effects.append(LineRecorded(meeting.id, line))
+    return line
