@@ -9,12 +9,14 @@ is the meeting again. The minutes carry one note per gap. Pure: no I/O, no escap
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.core.record import Gap, MeetingRecord
 from bot.core.timefmt import clock, zone, zone_label
 
 MARK = "***"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def gap_text(gap: Gap, tz: tzinfo) -> str:
@@ -40,10 +42,13 @@ def gap_places(record: MeetingRecord) -> dict[int, list[Gap]]:
 
     A gap begins when recording stopped, so it comes before the first line later than that.
     """
-    times = list(record.lines.times())
+    # Compared as microseconds since the epoch, as the log keeps its times: no datetime
+    # per line.
+    micros = list(record.lines.micros())
     places: dict[int, list[Gap]] = {}
     for gap in sorted(record.gaps, key=lambda g: g.start):
-        index = next((i for i, t in enumerate(times) if t > gap.start), len(times))
+        start = (gap.start - _EPOCH) // _MICROSECOND
+        index = next((i for i, m in enumerate(micros) if m > start), len(micros))
         places.setdefault(index, []).append(gap)
     return places
 
