@@ -274,6 +274,9 @@ def _network(
         for i, raw_channel in enumerate(channels_raw)
         if (c := _channel(raw_channel, f"{where}.channels[{i}]", problems, output)) is not None
     )
+    if not channels_raw:
+        # A network the bot would join no channel on records nothing: a forgotten list.
+        problems.append(f"{where}.channels: at least one channel is required")
     seen: set[str] = set()
     for c in channels:
         # Folded as the server will (RFC 1459 until it says otherwise): `#a[1]` is `#A{1}`.

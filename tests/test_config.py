@@ -108,6 +108,15 @@ def test_no_networks_is_an_error() -> None:
     assert caught.value.problems == ["networks: at least one [[networks]] entry is required"]
 
 
+def test_a_network_without_channels_is_an_error(tmp_path: Path) -> None:
+    listed = re.compile(r"^channels = .*$", re.MULTILINE)
+    assert len(listed.findall(MINIMAL)) == 1
+    for replacement in ("channels = []", ""):
+        assert problems(tmp_path, listed.sub(replacement, MINIMAL)) == [
+            "networks[0].channels: at least one channel is required"
+        ]
+
+
 def test_secrets_from_environment_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secret_file = tmp_path / "key"
     secret_file.write_text("s3cret\n", encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.effects import GapRecorded, MeetingChanged, PresenceRecorded
+from bot.core.effects import GapRecorded, LineRecorded, MeetingChanged, PresenceRecorded
 from bot.core.events import (
     AccountChanged,
     AccountsListed,
@@ -128,6 +128,37 @@ def test_disconnect_then_rejoin_records_a_gap() -> None:
     assert gaps[0].reason == "connection lost"
     # the meeting simply goes on
     assert published(room.say("alice", "#endmeeting")) != []
+
+
+def test_back_in_the_channel_the_bot_says_what_is_missing() -> None:
+    resumed = (
+        "Recording again: I was away from 20:01:11 to 20:01:59 UTC; "
+        "lines said meanwhile are missing from the log."
+    )
+    room = Room()
+    room.members("alice", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.feed(Disconnected("net", room.now, 513, "restart"))
+    room.tick(47)
+    effects = room.join("meetbot")
+    assert said(effects) == [resumed]
+    # not a line of the log, which shows the gap at its place
+    assert not any(isinstance(e, LineRecorded) for e in effects)
+    assert said(room.join("meetbot")) == []  # no gap, nothing to say
+    echoed = Room(echo=True)  # the server relays the line back: not recorded from there
+    echoed.members("alice", "meetbot")
+    echoed.say("alice", "#startmeeting heat")
+    echoed.feed(Disconnected("net", echoed.now, 514, "restart"))
+    (text,) = said(echoed.join("meetbot"))
+    assert not any(isinstance(e, LineRecorded) for e in echoed.say("meetbot", text))
+    assert any(isinstance(e, LineRecorded) for e in echoed.say("meetbot", "a later reply"))
+    lurking = Room()
+    lurking.members("alice", "meetbot")
+    lurking.say("alice", "#startmeeting heat")
+    lurking.say("alice", "#lurk")
+    lurking.feed(Disconnected("net", lurking.now, 515, "restart"))
+    effects = lurking.join("meetbot")
+    assert said(effects) == [] and any(isinstance(e, GapRecorded) for e in effects)
 
 
 def test_kicked_bot_records_gap_until_rejoin() -> None:

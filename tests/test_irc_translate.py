@@ -21,6 +21,7 @@ from bot.core.events import (
     Parted,
     Quit,
     ServerInfo,
+    TopicSeen,
 )
 from bot.irc.translate import Context, ServerFeatures, Translator, parse_modes
 from bot.irc.wire import parse
@@ -233,3 +234,18 @@ def test_whox_replies_give_accounts_at_the_end_of_who() -> None:
         ":srv 315 gavel #d :End of WHO list",
     )
     assert out == [AccountsListed("net", RECEIVED, 1, (("alice", "aliceacct"), ("bob", None)))]
+
+
+def test_topics_on_join_and_changes() -> None:
+    assert run(
+        ":irc.example 332 gavel #c :Welcome | agenda: https://example.org",
+        ":irc.example 331 gavel #d :No topic is set",
+        ":alice!a@h TOPIC #c :Reviews (Meeting topic: heat)",
+        ":alice!a@h TOPIC #c :",
+        ":irc.example 332 gavel",
+    ) == [
+        TopicSeen("net", RECEIVED, 1, "#c", "Welcome | agenda: https://example.org"),
+        TopicSeen("net", RECEIVED, 2, "#d", ""),
+        TopicSeen("net", RECEIVED, 3, "#c", "Reviews (Meeting topic: heat)"),
+        TopicSeen("net", RECEIVED, 4, "#c", ""),
+    ]

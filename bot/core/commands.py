@@ -76,6 +76,7 @@ def start_meeting(turn: Turn) -> None:
         info_url=settings.info_url,
         bot_nick=event.bot_nick,
         casemapping=turn.net.casemapping,
+        saved_topic=turn.chan.topic,
     )
     turn.chan.meeting = meeting
     turn.effects.append(MeetingStarted(meeting.to_record()))
@@ -99,7 +100,19 @@ def end_meeting(turn: Turn) -> None:
     turn.effects.append(MeetingEnded(meeting.id, meeting.end))
     announce = not meeting.lurking and not turn.event.replayed
     turn.effects.append(Publish(meeting.to_record(), final=True, announce=announce))
+    _restore_channel_topic(turn, meeting)
     turn.chan.meeting = None
+
+
+def _restore_channel_topic(turn: Turn, meeting: Meeting) -> None:
+    """Put back the channel topic the meeting started with, as MeetBot does, when it was
+    changed: as the server tells it, or by a `#topic` whose change may not have come back
+    from the server yet. An empty saved topic is put back by clearing the topic."""
+    saved = meeting.saved_topic
+    if saved is None or not _sets_topics(turn):
+        return
+    if turn.chan.topic != saved or any(i.kind == "topic" for i in meeting.items):
+        turn.effects.append(SetTopic(turn.net.name, turn.chan.name, saved))
 
 
 def save(turn: Turn) -> None:
@@ -109,13 +122,16 @@ def save(turn: Turn) -> None:
 # --- the meeting's header ------------------------------------------------------------
 
 
+def _sets_topics(turn: Turn) -> bool:
+    return turn.event.settings.set_channel_topic and not turn.meeting.lurking
+
+
 def set_topic(turn: Turn) -> None:
     if not turn.arg:
         return
     add_item(turn, "topic", turn.arg)
-    meeting = turn.meeting
-    if turn.event.settings.set_channel_topic and not meeting.lurking:
-        text = messages.channel_topic(turn.arg, meeting.topic)
+    if _sets_topics(turn):
+        text = messages.channel_topic(turn.arg, turn.meeting.topic)
         turn.effects.append(SetTopic(turn.net.name, turn.chan.name, text))
 
 
@@ -123,6 +139,13 @@ def set_meeting_topic(turn: Turn) -> None:
     meeting = turn.meeting
     meeting.topic = None if turn.arg.lower() in ("", "none", "unset") else turn.arg
     turn.header_changed()
+    if not _sets_topics(turn):
+        return
+    # The channel topic shows the current topic with the new meeting topic, as `#topic` does.
+    current = next((i.text for i in reversed(meeting.items) if i.kind == "topic"), None)
+    text = messages.channel_topic(current, meeting.topic) if current else meeting.topic
+    if text:
+        turn.effects.append(SetTopic(turn.net.name, turn.chan.name, text))
 
 
 def set_meeting_name(turn: Turn) -> None:

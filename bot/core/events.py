@@ -88,6 +88,9 @@ class MembersListed:
 
 @dataclass(frozen=True, slots=True)
 class Joined:
+    """Someone joined a channel. `echoes_own_lines` as for `MessageSeen`: what the bot says
+    on its own return to a meeting comes back from the server to be recorded."""
+
     network: str
     time: datetime
     id: int
@@ -95,6 +98,7 @@ class Joined:
     nick: str
     bot_nick: str
     account: str | None = None
+    echoes_own_lines: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,18 @@ class ServerInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicSeen:
+    """The channel's topic as the server told it: when the bot joins (RPL_TOPIC, or none)
+    or when someone, the bot included, changes it. Empty text: the channel has no topic."""
+
+    network: str
+    time: datetime
+    id: int
+    channel: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Disconnected:
     """The bot stopped hearing the network (connection lost, or a restart: then `time`
     is the last moment anything was recorded). Meetings on it get a gap that ends when
@@ -221,6 +237,7 @@ Event = (
     | AccountChanged
     | AccountsListed
     | ServerInfo
+    | TopicSeen
     | Disconnected
     | FilesPublished
 )

@@ -148,6 +148,8 @@ class MeetingRecord:
     presence: tuple[Presence, ...]
     gaps: tuple[Gap, ...]
     owner_account: str | None = None
+    # The channel's topic when the meeting started (None: not known), put back at the end.
+    saved_topic: str | None = None
 
     def __post_init__(self) -> None:
         # Any sequence of lines is accepted and kept as an unchangeable `LineLog`.

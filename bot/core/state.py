@@ -96,6 +96,7 @@ class Meeting:
     gaps: list[Gap] = field(default_factory=list)
     end: datetime | None = None
     present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
+    saved_topic: str | None = None  # the channel's topic at the start, restored at the end
     msgids: dict[str, None] = field(default_factory=dict)  # the latest, oldest first
 
     def remember_msgid(self, msgid: str) -> None:
@@ -146,6 +147,7 @@ class Meeting:
             named=tuple(self.named) if with_content else (),
             presence=tuple(self.presence) if with_content else (),
             gaps=tuple(self.gaps) if with_content else (),
+            saved_topic=self.saved_topic,
         )
 
     @classmethod
@@ -176,6 +178,7 @@ class Meeting:
             presence=list(record.presence),
             gaps=list(record.gaps),
             end=record.end,
+            saved_topic=record.saved_topic,
         )
         for v in record.votes:
             vote = Vote(
@@ -200,6 +203,8 @@ class ChannelState:
     name: str
     members: dict[str, Member] = field(default_factory=dict)  # key: case-folded nick
     meeting: Meeting | None = None
+    topic: str | None = None  # as the server last told it; None until the bot has joined
+    unrecorded: str | None = None  # a line the bot said that its echo must not record
     away_since: datetime | None = None
     away_reason: str = ""
 

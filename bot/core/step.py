@@ -41,6 +41,7 @@ from bot.core.events import (
     Parted,
     Quit,
     ServerInfo,
+    TopicSeen,
 )
 from bot.core.limits import ERROR
 from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
@@ -70,6 +71,9 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         return []  # replayed history the meeting already holds
     if same(event.nick, event.bot_nick, net.casemapping):
         # The bot's own line, relayed back by the server: record it, never obey it.
+        if chan.unrecorded is not None and event.text == chan.unrecorded:
+            chan.unrecorded = None
+            return []
         if meeting is not None and event.echoes_own_lines:
             turn = Turn(world, net, chan, event)
             record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
@@ -148,12 +152,13 @@ def _on_private(world: World, net: NetworkState, event: MessageSeen) -> list[Eff
     if event.replayed:
         return []
     parsed = recognise(event.text)
-    if (
-        isinstance(parsed, CommandLine)
-        and parsed.word == "startmeeting"
-        and world.limiter.allow(net.name, net.fold(event.nick), ERROR, event.time)
-    ):
+    if not isinstance(parsed, CommandLine) or parsed.word != "startmeeting":
+        return []
+    person = net.fold(event.nick)
+    if world.limiter.allow(net.name, person, ERROR, event.time):
         return [Say(net.name, event.nick, messages.CHANNELS_ONLY)]
+    if world.limiter.should_tell(net.name, person, event.time):
+        return [Say(net.name, event.nick, messages.too_many_commands(event.nick))]
     return []
 
 
@@ -184,18 +189,37 @@ def on_join(world: World, event: Joined) -> list[Effect]:
     effects: list[Effect] = []
     if same(event.nick, event.bot_nick, net.casemapping):
         chan.members = {}
+        chan.topic = ""  # the server tells the topic right after the join, if there is one
         if chan.away_since is not None and chan.meeting is not None:
-            gap = Gap(chan.away_since, event.time, chan.away_reason)
-            chan.meeting.gaps.append(gap)
-            effects.append(GapRecorded(chan.meeting.id, gap))
+            effects += _close_gap(chan, chan.meeting, event)
         chan.away_since = None
     chan.members[net.fold(event.nick)] = Member(event.nick, False, event.account)
     effects += _presence(chan, event.time, "join", event.nick, event.account or "")
     return effects
 
 
+def _close_gap(chan: ChannelState, meeting: Meeting, event: Joined) -> list[Effect]:
+    """The bot is back in a meeting's channel: record the time it was away, and tell the
+    channel that what was said meanwhile is not in the log.
+
+    The telling is not a line of the log: the log shows the gap at its place already, and a
+    line recorded now, while the files interrupted by a restart are being written, would
+    leave them owed again (the store keeps a meeting pending when lines came after them)."""
+    assert chan.away_since is not None
+    gap = Gap(chan.away_since, event.time, chan.away_reason)
+    meeting.gaps.append(gap)
+    effects: list[Effect] = [GapRecorded(meeting.id, gap)]
+    if meeting.lurking:
+        return effects
+    text = messages.recording_resumed(gap.start, gap.end, meeting.tz)
+    chan.unrecorded = text if event.echoes_own_lines else None  # its echo is not recorded
+    effects.append(Say(event.network, chan.name, text))
+    return effects
+
+
 def _bot_left(chan: ChannelState, time: datetime, reason: str) -> None:
     chan.members = {}
+    chan.topic = None
     if chan.away_since is None:
         chan.away_since = time
         chan.away_reason = reason
@@ -337,6 +361,11 @@ def on_server_info(world: World, event: ServerInfo) -> list[Effect]:
     return []
 
 
+def on_topic(world: World, event: TopicSeen) -> list[Effect]:
+    world.network(event.network).channel(event.channel).topic = event.text
+    return []
+
+
 def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
     net = world.network(event.network)
     for chan in net.channels.values():
@@ -372,6 +401,7 @@ _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     AccountChanged: on_account,
     AccountsListed: on_accounts,
     ServerInfo: on_server_info,
+    TopicSeen: on_topic,
     Disconnected: on_disconnect,
     FilesPublished: on_files_published,
 }

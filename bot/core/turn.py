@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.core import messages
 from bot.core.casemap import irc_lower
 from bot.core.effects import Effect, LineRecorded, MeetingChanged, Say
 from bot.core.events import MessageSeen
@@ -48,8 +49,11 @@ class Turn:
         if not lines or self.event.replayed:  # nobody waits for an answer to history
             return
         person = self.net.fold(self.event.nick)
-        if not self.world.limiter.allow(self.net.name, person, kind, self.event.time):
-            return
+        limiter = self.world.limiter
+        if not limiter.allow(self.net.name, person, kind, self.event.time):
+            if not limiter.should_tell(self.net.name, person, self.event.time):
+                return
+            lines = [messages.too_many_commands(self.event.nick)]
         for text in lines:
             self.effects.append(Say(self.net.name, self.chan.name, text))
             if meeting is not None and not self.event.echoes_own_lines:

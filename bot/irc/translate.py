@@ -38,6 +38,7 @@ from bot.core.events import (
     Parted,
     Quit,
     ServerInfo,
+    TopicSeen,
 )
 from bot.irc.isupport import WHOX_TOKEN, ServerFeatures
 from bot.irc.wire import server_time, tag_dict
@@ -144,6 +145,7 @@ class Translator:
                 nick=_nick(event.source),
                 bot_nick=ctx.bot_nick,
                 account=account,
+                echoes_own_lines=ctx.echo,
             )
         ]
 
@@ -217,6 +219,21 @@ class Translator:
             if mode in op_modes and param
         ]
 
+    # -- topic ----------------------------------------------------------------------
+
+    def _topic(self, event: Any, ctx: Context) -> list[Event]:
+        """TOPIC (anyone's change, the bot's included): `#chan :text`."""
+        if not event.target:
+            return []
+        return [TopicSeen(*self._stamp(event, ctx), channel=str(event.target), text=_arg(event, 0))]
+
+    def _current_topic(self, event: Any, ctx: Context) -> list[Event]:
+        """RPL_TOPIC (332) after a join: `bot #chan :text`; RPL_NOTOPIC (331): none."""
+        if not event.arguments:
+            return []
+        text = _arg(event, 1) if event.type == "currenttopic" else ""
+        return [TopicSeen(*self._stamp(event, ctx), channel=str(event.arguments[0]), text=text)]
+
     # -- NAMES ----------------------------------------------------------------------
 
     def _namreply(self, event: Any, _ctx: Context) -> list[Event]:
@@ -289,6 +306,9 @@ _HANDLERS: dict[str, _Handler] = {
     "nick": Translator._nick,
     "account": Translator._account,
     "mode": Translator._mode,
+    "topic": Translator._topic,
+    "currenttopic": Translator._current_topic,
+    "notopic": Translator._current_topic,
     "namreply": Translator._namreply,
     "endofnames": Translator._endofnames,
     "featurelist": Translator._featurelist,

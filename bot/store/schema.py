@@ -136,7 +136,10 @@ _V2_QUARANTINE: Migration = (
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_QUARANTINE)
+# The channel topic a meeting started with, so the end restores it even after a restart.
+_V3_SAVED_TOPIC: Migration = ("ALTER TABLE meetings ADD COLUMN saved_topic TEXT",)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_QUARANTINE, _V3_SAVED_TOPIC)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -12,6 +12,7 @@ from datetime import tzinfo
 from bot import __version__
 from bot.core.record import Item, MeetingRecord
 from bot.core.timefmt import clock, zone, zone_label
+from bot.writers.gaps import gap_notes
 from bot.writers.htmlpage import PAGE_TAIL, page_head
 from bot.writers.htmlsafe import escape, link_or_text, plain_html, text_html
 from bot.writers.minutes_text import ended_lines
@@ -88,6 +89,7 @@ def render_html_minutes(
         f'<p class="details">{started}</p>\n',
         _section("Meeting summary", _list(summary, empty="")),
         *(f'<p class="details">{escape(line)}</p>\n' for line in ended_lines(record, tz)),
+        *(f'<p class="details gap">{escape(note)}</p>\n' for note in gap_notes(record)),
         _section("Action items", _list([f"<li>{text_html(a.text)}</li>" for a in minutes.actions])),
     ]
     if minutes.actions:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from bot import __version__
 from bot.core.record import Item, MeetingRecord
 from bot.core.timefmt import clock, zone, zone_label
+from bot.writers.gaps import gap_notes
 from bot.writers.irctext import strip_formatting
 from bot.writers.projection import Minutes, TopicBlock, label, project
 
@@ -100,6 +101,12 @@ def ended_lines(record: MeetingRecord, tz: tzinfo) -> tuple[str, ...]:
     )
 
 
+def _gap_notes(record: MeetingRecord) -> list[str]:
+    """A paragraph after the end sentence when recording had gaps (none: nothing at all)."""
+    notes = gap_notes(record)
+    return ["\n\n".join(_wrap(note, "", "") for note in notes)] if notes else []
+
+
 def render_text_minutes(record: MeetingRecord, log_url: str, minutes: Minutes | None = None) -> str:
     """The whole `.txt` minutes; `log_url` is where the `.log.html` can be read, `minutes`
     the record's `project`ion when the caller has it already."""
@@ -114,6 +121,7 @@ def render_text_minutes(record: MeetingRecord, log_url: str, minutes: Minutes | 
         f"{'=' * len(title)}\n{title}\n{'=' * len(title)}\n\n\n{_wrap(started, '', '')}",
         _summary(minutes, tz),
         "\n".join(_wrap(line, "", "") for line in ended_lines(record, tz)),
+        *_gap_notes(record),
         _heading("Action items") + _bullets([a.text for a in minutes.actions]),
     ]
     if minutes.actions:
