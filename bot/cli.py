@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from bot import __version__
 from bot.config_loader import load_settings
-from bot.settings import ConfigError, Settings
+from bot.core.names import NAME_RULES, OPENSTACK
+from bot.settings import DEFAULT_PATTERN, ConfigError, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -62,6 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--network", default="replay")
     replay.add_argument("--timezone", default="UTC")
     replay.add_argument("--url-prefix", default="")
+    replay.add_argument(
+        "--pattern",
+        default=DEFAULT_PATTERN,
+        help="the files' names, as output.pattern; Fedora's layout is "
+        "{channel}/%%Y-%%m-%%d/{meetingname}.%%Y-%%m-%%d-%%H.%%M",
+    )
+    replay.add_argument(
+        "--meeting-names",
+        choices=NAME_RULES,
+        default=OPENSTACK,
+        help="the meeting-name rule, as output.meeting_names",
+    )
     return parser
 
 
@@ -137,6 +150,8 @@ def _replay(args: argparse.Namespace) -> int:
             network=args.network,
             timezone=args.timezone,
             url_prefix=args.url_prefix,
+            pattern=args.pattern,
+            meeting_names=args.meeting_names,
         )
     except ReplayError as exc:
         print(f"gavel: {exc}", file=sys.stderr)

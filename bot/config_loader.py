@@ -12,12 +12,15 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.archive.series import build_aliases
+from bot.core.casemap import irc_lower
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.core.names import NAME_RULES
 from bot.settings import (
     ANNOUNCE_EVENTS,
     DEFAULT_PATTERN,
@@ -39,7 +42,7 @@ from bot.settings import (
     TlsConfig,
     WebhookSettings,
 )
-from bot.writers.paths import url_for
+from bot.writers.paths import pattern_problems, url_for
 
 _CHANNEL_PREFIXES = "#&+!"
 
@@ -215,12 +218,15 @@ def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -
     dir_ = r.text("dir")
     private = r.text("private_dir")
     pattern = r.text("pattern", base.pattern)
-    if pattern is not None and "{meetingname}" not in pattern and "%M" not in pattern:
-        r.problem("pattern", "must contain {meetingname} or a time down to %M, or files collide")
-    if pattern is not None and (pattern.startswith("/") or ".." in pattern.split("/")):
-        r.problem("pattern", "must be a relative path without '..'")
+    for problem in pattern_problems(pattern) if pattern is not None else []:
+        r.problem("pattern", problem)
     url_prefix = r.text("url_prefix", base.url_prefix)
     info_url = r.text("info_url", base.info_url)
+    meeting_names = r.text("meeting_names", base.meeting_names) or base.meeting_names
+    if meeting_names not in NAME_RULES:
+        rules = " or ".join(repr(rule) for rule in NAME_RULES)
+        r.problem("meeting_names", f"expected {rules}, got {meeting_names!r}")
+        meeting_names = base.meeting_names
     r.unknown_keys()
     return OutputSettings(
         dir=Path(dir_) if dir_ else base.dir,
@@ -228,6 +234,7 @@ def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -
         pattern=pattern or DEFAULT_PATTERN,
         private_dir=Path(private) if private else base.private_dir,
         info_url=info_url or DEFAULT_INFO_URL,
+        meeting_names=meeting_names,
     )
 
 
@@ -285,6 +292,11 @@ def _network(
     sasl = _sasl(r)
     if sasl is not None and sasl.mechanism == "EXTERNAL" and tls.client_cert is None:
         r.problem("sasl.mechanism", "EXTERNAL needs tls_client_cert")
+    required = r.get("sasl_required", bool)
+    if required is not None and sasl is None:
+        r.problem("sasl_required", "needs a sasl table")
+    elif required is not None and sasl is not None:
+        sasl = replace(sasl, required=required)
     identity = _identity(_table(r, "bot"), r.key("bot"), problems) if "bot" in raw else None
     channels_raw = r.get("channels", list, [])
     channels = tuple(
@@ -293,11 +305,15 @@ def _network(
         if (c := _channel(raw_channel, f"{where}.channels[{i}]", problems, output, followup))
         is not None
     )
+    if not channels_raw:
+        # A network the bot would join no channel on records nothing: a forgotten list.
+        problems.append(f"{where}.channels: at least one channel is required")
     seen: set[str] = set()
     for c in channels:
-        if c.name.lower() in seen:
+        # Folded as the server will (RFC 1459 until it says otherwise): `#a[1]` is `#A{1}`.
+        if irc_lower(c.name) in seen:
             problems.append(f"{where}.channels: {c.name} is listed twice")
-        seen.add(c.name.lower())
+        seen.add(irc_lower(c.name))
     r.unknown_keys()
     return NetworkConfig(name, host, port, tls, sasl, rate, burst, channels, identity, timing)
 
@@ -388,12 +404,16 @@ def _channel(
     length = r.get("meeting_length_minutes", int, 60)
     if length < 1:
         r.problem("meeting_length_minutes", f"must be at least 1, got {length}")
+    out = None
+    if "output" in raw:
+        out = _output(_table(r, "output"), r.key("output"), problems, output)
     settings = ChannelSettings(
         timezone=tz,
         meeting_length_minutes=length,
         set_channel_topic=r.get("set_channel_topic", bool, True),
         ops_are_chairs=r.get("ops_are_chairs", bool, True),
         info_url=r.text("info_url", output.info_url) or output.info_url,
+        meeting_names=(out or output).meeting_names,
         followup=r.get("followup", bool, True),
         successes_url=followup.successes_url or url_for(output.url_prefix, "successes.html"),
         thanks_url=followup.thanks_url or url_for(output.url_prefix, "thanks.html"),
@@ -403,9 +423,6 @@ def _channel(
     for address in announce_to:
         if not _EMAIL.fullmatch(address):
             r.problem("announce_to", f"not an email address: {address!r}")
-    out = None
-    if "output" in raw:
-        out = _output(_table(r, "output"), r.key("output"), problems, output)
     private = r.get("private", bool, False)
     if private and (out or output).private_dir is None:
         r.problem("private", "needs output.private_dir to be set")

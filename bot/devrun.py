@@ -24,8 +24,16 @@ RUN_DIR = ROOT / "run"
 PREFERRED_PORT = 6667
 
 
-def _free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port`.
+
+    SO_REUSEADDR, as the server itself binds: connections of a server stopped a moment ago
+    linger in TIME_WAIT for a minute, and a plain bind would call the port taken, moving
+    the restarted server to another port where no client's reconnect finds it. Linux still
+    refuses the bind while a socket listens there.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -65,7 +73,7 @@ def start_ngircd(port: int) -> subprocess.Popen[bytes]:
         start_new_session=True,
     )
     deadline = time.monotonic() + 10
-    while _free(port):
+    while port_free(port):
         if server.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"gavel: ngircd did not start; see {RUN_DIR / 'ngircd.log'}")
         time.sleep(0.05)
@@ -81,7 +89,7 @@ def local_settings(port: int) -> Settings:
 def main() -> int:
     from bot import app
 
-    port = PREFERRED_PORT if _free(PREFERRED_PORT) else _any_free_port()
+    port = PREFERRED_PORT if port_free(PREFERRED_PORT) else _any_free_port()
     try:
         settings = local_settings(port)
     except ConfigError as exc:

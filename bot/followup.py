@@ -24,6 +24,7 @@ from bot.core.effects import Announce, Effect, LookUpPrevious, MeetingStarted, S
 from bot.core.events import Event, PreviousFound
 from bot.core.record import SUCCESS, THANKS, MeetingRecord, PreviousMeeting
 from bot.core.timefmt import zone
+from bot.publishing import output_for
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.followup import StoredSuccess
@@ -69,8 +70,6 @@ def log_url(settings: Settings, success: StoredSuccess) -> str | None:
     private, _ = channel_config(settings, success.network, success.channel)
     if private:
         return None
-    from bot.app import output_for  # imported here: bot.app composes this module
-
     output, _ = output_for(settings, success.network, success.channel)
     return url_for(output.url_prefix, success.log_base + LOG_HTML)
 
@@ -222,8 +221,6 @@ class Followup:
             log.exception("previous_lookup_failed", network=ask.network, channel=ask.channel)
             return
         if row is not None:
-            from bot.app import output_for
-
             output, _ = output_for(self.settings, ask.network, row.channel)
             date = row.start.astimezone(zone(row.timezone)).strftime("%Y-%m-%d")
             url = url_for(output.url_prefix, row.file_base + MINUTES_HTML)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.archive.series import SeriesAliases
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.core.names import OPENSTACK
 
 DEFAULT_PATTERN = "{meetingname}/%Y/{meetingname}.%Y-%m-%d-%H.%M"
 
@@ -33,6 +34,7 @@ class OutputSettings:
     pattern: str = DEFAULT_PATTERN
     private_dir: Path | None = None
     info_url: str = DEFAULT_INFO_URL
+    meeting_names: str = OPENSTACK  # a rule of bot.core.names: "openstack" or "fedora"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,9 @@ class SaslConfig:
     mechanism: str  # "PLAIN" or "EXTERNAL"
     username: str = ""
     password: str = ""
+    # The network's `sasl_required`: when SASL fails, reconnect (with the usual backoff)
+    # rather than go on unidentified.
+    required: bool = True
 
 
 @dataclass(frozen=True, slots=True)

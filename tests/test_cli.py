@@ -102,3 +102,15 @@ def test_check_config_accepts_a_good_file(tmp_path: Path) -> None:
     run = gavel("check-config", "--config", str(config(tmp_path)))
     assert run.returncode == 0
     assert "ok (1 networks, 1 channels)" in run.stdout
+
+
+def test_check_config_refuses_a_network_without_channels(tmp_path: Path) -> None:
+    path = config(tmp_path)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('channels = ["#chan"]', "channels = []"),
+        encoding="utf-8",
+    )
+    run = gavel("check-config", "--config", str(path))
+    assert run.returncode != 0
+    assert "networks[0].channels: at least one channel is required" in run.stderr
+    assert "ok (" not in run.stdout

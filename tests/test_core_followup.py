@@ -69,7 +69,11 @@ def test_success_inside_a_meeting_is_a_log_line_and_no_item() -> None:
 def test_empty_text_is_a_usage_error_limited_like_every_error() -> None:
     r = room()
     assert said(r.say("alice", "#success")) == ["Usage: #success TEXT"]
-    assert said(r.say("alice", "#thanks   ")) == []  # one error reply per minute
+    for _ in range(4):  # five error replies per person per minute
+        assert said(r.say("alice", "#thanks   ")) == ["Usage: #thanks TEXT"]
+    too_many = "alice: too many commands; I will answer again in a minute"
+    assert said(r.say("alice", "#thanks   ")) == [too_many]  # told once
+    assert said(r.say("alice", "#success")) == []
     assert said(r.say("alice", "#thanks", after=61)) == ["Usage: #thanks TEXT"]
     assert successes(r.say("bob", "#success")) == []
 
@@ -78,7 +82,10 @@ def test_one_accepted_per_person_per_minute() -> None:
     r = room()
     assert len(successes(r.say("alice", "#success one"))) == 1
     refused = r.say("alice", "#thanks two", after=30)
-    assert successes(refused) == [] and said(refused) == []
+    too_many = "alice: too many commands; I will answer again in a minute"
+    assert successes(refused) == [] and said(refused) == [too_many]  # told once a minute
+    again = r.say("alice", "#success two again")
+    assert successes(again) == [] and said(again) == []
     assert len(successes(r.say("bob", "#success his own"))) == 1  # per person
     assert len(successes(r.say("alice", "#success three", after=31))) == 1
 
@@ -212,3 +219,18 @@ def test_previous_at_start_follows_the_start_replies() -> None:
     assert said(effects) == said(plain_effects)  # the start replies stay as they are
     assert isinstance(effects[-1], LookUpPrevious)
     assert not [e for e in plain_effects if isinstance(e, LookUpPrevious)]
+
+
+def test_replayed_history_asks_nothing_and_hears_no_answer() -> None:
+    r = room(replace(URLS, previous_at_start=True))
+    started = r.say("alice", "#startmeeting heat", replayed=True)
+    assert r.meeting is not None  # history still changes the meeting
+    assert said(started) == [] and not [e for e in started if isinstance(e, LookUpPrevious)]
+    for _ in range(4):  # nor does it use up anyone's allowance
+        effects = r.say("bob", "#previous", replayed=True)
+        assert said(effects) == [] and not [e for e in effects if isinstance(e, LookUpPrevious)]
+    asked = [ask_previous(r)[1] for _ in range(3)]
+    assert all(a is not None for a in asked)
+    # a success said while the bot was away is kept, and not answered
+    effects = r.say("bob", "#success replayed win", replayed=True)
+    assert said(effects) == [] and len(successes(effects)) == 1

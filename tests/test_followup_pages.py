@@ -41,7 +41,8 @@ async def stored_meeting(store: Store, start: datetime, *, restricted: bool = Fa
     [started] = [e for e in effects if isinstance(e, MeetingStarted)]
     record = replace(started.meeting, restricted=restricted)
     await store.apply([MeetingStarted(record), MeetingEnded(record.id, start + timedelta(hours=1))])
-    await store.record_published(record.id, f"heat/heat.{record.id}", start)
+    await store.reserve_file_base(record.id, f"heat/heat.{record.id}")
+    await store.mark_published(record.id, start)
     return record.id
 
 

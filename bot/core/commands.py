@@ -79,7 +79,7 @@ def start_meeting(turn: Turn) -> None:
         id=event.id,
         network=turn.net.name,
         channel=turn.chan.name,
-        name=meeting_name(turn.arg, turn.chan.name),
+        name=meeting_name(turn.arg, turn.chan.name, settings.meeting_names),
         topic=turn.arg,
         owner=Chair(event.nick, turn.account),
         timezone=settings.timezone_name,
@@ -88,6 +88,7 @@ def start_meeting(turn: Turn) -> None:
         info_url=settings.info_url,
         bot_nick=event.bot_nick,
         casemapping=turn.net.casemapping,
+        saved_topic=turn.chan.topic,
     )
     turn.chan.meeting = meeting
     turn.effects.append(MeetingStarted(meeting.to_record()))
@@ -111,8 +112,21 @@ def end_meeting(turn: Turn) -> None:
         close_vote(turn)
     meeting.end = turn.event.time
     turn.effects.append(MeetingEnded(meeting.id, meeting.end))
-    turn.effects.append(Publish(meeting.to_record(), final=True, announce=not meeting.lurking))
+    announce = not meeting.lurking and not turn.event.replayed
+    turn.effects.append(Publish(meeting.to_record(), final=True, announce=announce))
+    _restore_channel_topic(turn, meeting)
     turn.chan.meeting = None
+
+
+def _restore_channel_topic(turn: Turn, meeting: Meeting) -> None:
+    """Put back the channel topic the meeting started with, as MeetBot does, when it was
+    changed: as the server tells it, or by a `#topic` whose change may not have come back
+    from the server yet. An empty saved topic is put back by clearing the topic."""
+    saved = meeting.saved_topic
+    if saved is None or not _sets_topics(turn):
+        return
+    if turn.chan.topic != saved or any(i.kind == "topic" for i in meeting.items):
+        turn.effects.append(SetTopic(turn.net.name, turn.chan.name, saved))
 
 
 def save(turn: Turn) -> None:
@@ -122,13 +136,16 @@ def save(turn: Turn) -> None:
 # --- the meeting's header ------------------------------------------------------------
 
 
+def _sets_topics(turn: Turn) -> bool:
+    return turn.event.settings.set_channel_topic and not turn.meeting.lurking
+
+
 def set_topic(turn: Turn) -> None:
     if not turn.arg:
         return
     add_item(turn, "topic", turn.arg)
-    meeting = turn.meeting
-    if turn.event.settings.set_channel_topic and not meeting.lurking:
-        text = messages.channel_topic(turn.arg, meeting.topic)
+    if _sets_topics(turn):
+        text = messages.channel_topic(turn.arg, turn.meeting.topic)
         turn.effects.append(SetTopic(turn.net.name, turn.chan.name, text))
 
 
@@ -136,13 +153,20 @@ def set_meeting_topic(turn: Turn) -> None:
     meeting = turn.meeting
     meeting.topic = None if turn.arg.lower() in ("", "none", "unset") else turn.arg
     turn.header_changed()
+    if not _sets_topics(turn):
+        return
+    # The channel topic shows the current topic with the new meeting topic, as `#topic` does.
+    current = next((i.text for i in reversed(meeting.items) if i.kind == "topic"), None)
+    text = messages.channel_topic(current, meeting.topic) if current else meeting.topic
+    if text:
+        turn.effects.append(SetTopic(turn.net.name, turn.chan.name, text))
 
 
 def set_meeting_name(turn: Turn) -> None:
     if not turn.arg:
         return
     meeting = turn.meeting
-    meeting.name = meeting_name(turn.arg, turn.chan.name)
+    meeting.name = meeting_name(turn.arg, turn.chan.name, turn.event.settings.meeting_names)
     turn.header_changed()
     turn.reply([messages.name_set(meeting.name)])
 
@@ -315,9 +339,7 @@ def success_command(kind: str) -> Callable[[Turn], None]:
         if not text:
             turn.reply([messages.usage_text(kind)], ERROR)
             return
-        if not turn.world.limiter.allow(
-            turn.net.name, turn.net.fold(event.nick), FOLLOWUP, event.time
-        ):
+        if not turn.allowed(FOLLOWUP):
             return
         meeting = turn.chan.meeting
         success = Success(
@@ -343,14 +365,18 @@ def success_command(kind: str) -> Callable[[Turn], None]:
 def previous(turn: Turn) -> None:
     """`#previous`: one informational reply, answered once the store has looked it up."""
     event = turn.event
-    if not event.settings.followup or turn.meeting.lurking:
+    if not event.settings.followup or turn.meeting.lurking or event.replayed:
         return
-    if turn.world.limiter.allow(turn.net.name, turn.net.fold(event.nick), INFO, event.time):
+    if turn.allowed(INFO):
         look_up_previous(turn)
 
 
 def look_up_previous(turn: Turn) -> None:
+    """Ask the store for the previous meeting; nothing is asked for history replayed after
+    a reconnect, whose answer would never be said."""
     meeting, event = turn.meeting, turn.event
+    if event.replayed:
+        return
     turn.effects.append(
         LookUpPrevious(
             network=turn.net.name,

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 
 from bot.core.record import VoteRecord
-from bot.core.timefmt import asctime, zone_label
+from bot.core.timefmt import asctime, clock, zone_label
 
 USEFUL_COMMANDS = "Useful Commands: #action #agreed #help #info #idea #link #topic #startvote."
 NAME_REQUIRED = "Error: A meeting name is required, e.g., '#startmeeting Marketing Committee'"
@@ -46,6 +46,19 @@ def meeting_ended(
         f"Minutes (text): {url_base}.txt",
         f"Log:            {url_base}.log.html",
     )
+
+
+def recording_resumed(start: datetime, end: datetime, tz: tzinfo) -> str:
+    """Said when the bot is back in a meeting's channel after a gap in recording."""
+    return (
+        f"Recording again: I was away from {clock(start, tz)} to {clock(end, tz)} "
+        f"{zone_label(end, tz)}; lines said meanwhile are missing from the log."
+    )
+
+
+def too_many_commands(nick: str) -> str:
+    """Said once when someone runs out of replies for the minute, instead of silence."""
+    return f"{nick}: too many commands; I will answer again in a minute"
 
 
 def nick_not_in_channel(nick: str) -> str:

@@ -121,8 +121,26 @@ _V1: Migration = (
     "CREATE INDEX gaps_meeting ON gaps (meeting_id)",
 )
 
+# Effects the database refused for good (a constraint violated, a meeting that is not there),
+# set aside whole so that the rest of the recording goes on; nothing reads them back by itself.
+_V2_QUARANTINE: Migration = (
+    """
+    CREATE TABLE quarantine (
+        id         INTEGER PRIMARY KEY,
+        time       TEXT NOT NULL,
+        meeting_id INTEGER,
+        effect     TEXT NOT NULL,
+        content    TEXT NOT NULL,
+        error      TEXT NOT NULL
+    )
+    """,
+)
+
+# The channel topic a meeting started with, so the end restores it even after a restart.
+_V3_SAVED_TOPIC: Migration = ("ALTER TABLE meetings ADD COLUMN saved_topic TEXT",)
+
 # Between meetings: #success/#thanks, and the outbox of announcements still to deliver.
-_FOLLOWUP: Migration = (
+_V4_FOLLOWUP: Migration = (
     """
     CREATE TABLE successes (
         id         INTEGER PRIMARY KEY,
@@ -156,7 +174,8 @@ _FOLLOWUP: Migration = (
     "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _FOLLOWUP)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_QUARANTINE, _V3_SAVED_TOPIC, _V4_FOLLOWUP)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
