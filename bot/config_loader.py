@@ -352,17 +352,18 @@ def _channel(
     length = r.get("meeting_length_minutes", int, 60)
     if length < 1:
         r.problem("meeting_length_minutes", f"must be at least 1, got {length}")
+    private = r.get("private", bool, False)
     settings = ChannelSettings(
         timezone=tz,
         meeting_length_minutes=length,
         set_channel_topic=r.get("set_channel_topic", bool, True),
         ops_are_chairs=r.get("ops_are_chairs", bool, True),
         info_url=r.text("info_url", output.info_url) or output.info_url,
+        private=private,
     )
     out = None
     if "output" in raw:
         out = _output(_table(r, "output"), r.key("output"), problems, output)
-    private = r.get("private", bool, False)
     if private and (out or output).private_dir is None:
         r.problem("private", "needs output.private_dir to be set")
     r.unknown_keys()

@@ -76,6 +76,7 @@ def start_meeting(turn: Turn) -> None:
         info_url=settings.info_url,
         bot_nick=event.bot_nick,
         casemapping=turn.net.casemapping,
+        private=settings.private,
     )
     turn.chan.meeting = meeting
     turn.effects.append(MeetingStarted(meeting.to_record()))

@@ -23,6 +23,7 @@ class ChannelSettings:
     set_channel_topic: bool = True
     ops_are_chairs: bool = True
     info_url: str = DEFAULT_INFO_URL
+    private: bool = False  # a private channel: its meetings never appear in the archive
 
     @property
     def timezone_name(self) -> str:

@@ -149,6 +149,7 @@ class MeetingRecord:
     presence: tuple[Presence, ...]
     gaps: tuple[Gap, ...]
     owner_account: str | None = None
+    private: bool = False  # held in a `private = true` channel
 
     def __post_init__(self) -> None:
         from bot.core.linelog import frozen_lines

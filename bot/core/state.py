@@ -89,6 +89,7 @@ class Meeting:
     presence: list[Presence] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     end: datetime | None = None
+    private: bool = False
     present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
 
     @property
@@ -133,6 +134,7 @@ class Meeting:
             named=tuple(self.named) if with_content else (),
             presence=tuple(self.presence) if with_content else (),
             gaps=tuple(self.gaps) if with_content else (),
+            private=self.private,
         )
 
     @classmethod
@@ -161,6 +163,7 @@ class Meeting:
             presence=list(record.presence),
             gaps=list(record.gaps),
             end=record.end,
+            private=record.private,
         )
         for v in record.votes:
             vote = Vote(

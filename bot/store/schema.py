@@ -121,7 +121,13 @@ _V1: Migration = (
     "CREATE INDEX gaps_meeting ON gaps (meeting_id)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+# Whether a meeting was held in a `private = true` channel, kept with the meeting so the web
+# archive can leave it out even after the channel's configuration changes.
+_V2_PRIVATE: Migration = (
+    "ALTER TABLE meetings ADD COLUMN private INTEGER NOT NULL DEFAULT 0 CHECK (private IN (0, 1))",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_PRIVATE)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -49,8 +49,9 @@ class Step:
 
 INSERT_MEETING = """
 INSERT INTO meetings (id, network, channel, name, topic, owner, owner_account, timezone,
-    started_at, ended_at, length_minutes, info_url, bot_nick, casemapping, restricted, lurking)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    started_at, ended_at, length_minutes, info_url, bot_nick, casemapping, restricted, lurking,
+    private)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 INSERT_CHAIR = "INSERT INTO chairs (meeting_id, position, nick, account) VALUES (?, ?, ?, ?)"
 DELETE_CHAIRS = "DELETE FROM chairs WHERE meeting_id = ?"
@@ -163,6 +164,7 @@ def meeting_steps(m: MeetingRecord) -> list[Step]:
         m.casemapping,
         int(m.restricted),
         int(m.lurking),
+        int(m.private),
     )
     steps = [Step(INSERT_MEETING, [header]), Step(INSERT_CHAIR, chair_rows(m.id, m.chairs))]
     steps.append(Step(INSERT_LINE, [line_row(m.id, line) for line in m.lines]))
