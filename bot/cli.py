@@ -1,4 +1,4 @@
-"""The `gavel` command line: run, check-config, meetings, regenerate, replay.
+"""The `gavel` command line: run, check-config, meetings, regenerate, web, replay.
 
 Exit status: 0 on success, 2 on a usage, configuration or input error (with a one-line
 message per problem on stderr), 1 when the bot stops on an unexpected failure.
@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("meeting_id", nargs="?", type=int)
     which.add_argument("--all", action="store_true")
 
+    web = sub.add_parser("web", help="serve the meeting archive over HTTP (read-only)")
+    web.add_argument("--config", required=True, type=Path)
+
     replay = sub.add_parser("replay", help="write the files of a MeetBot .log.txt")
     replay.add_argument("log", type=Path)
     replay.add_argument("--channel", required=True)
@@ -80,9 +83,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "run":
         return asyncio.run(app.serve(settings))
+    if args.command == "web":
+        return _web(settings)
     if args.command == "meetings":
         return asyncio.run(app.list_meetings(settings, args.limit))
     return asyncio.run(app.regenerate(settings, args.meeting_id, every=args.all))
+
+
+def _web(settings: Settings) -> int:
+    from bot.logs import configure
+    from bot.store.errors import StoreError
+    from bot.web.app import serve
+
+    configure(settings.logging.level, settings.logging.format)
+    try:
+        return asyncio.run(serve(settings))
+    except StoreError as exc:
+        print(f"gavel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the address is taken or not ours to listen on
+        print(
+            f"gavel: cannot listen on {settings.web.host}:{settings.web.port} ({exc})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from bot.settings import (
     Settings,
     StorageSettings,
     TlsConfig,
+    WebSettings,
 )
 
 _CHANNEL_PREFIXES = "#&+!"
@@ -128,6 +129,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     storage = _storage(_table(top, "storage"), problems)
     logging = _logging(_table(top, "logging"), problems)
     archive = _archive(_table(top, "archive"))
+    web = _web(_table(top, "web"))
     networks_raw = top.get("networks", list, [])
     if not networks_raw:
         problems.append("networks: at least one [[networks]] entry is required")
@@ -142,7 +144,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     top.unknown_keys()
     if problems:
         raise ConfigError(problems)
-    return Settings(identity, networks, output, storage, logging, archive)
+    return Settings(identity, networks, output, storage, logging, archive, web)
 
 
 def _is_table(value: Any, where: str, problems: list[str]) -> bool:
@@ -221,6 +223,27 @@ def _archive(r: _Reader) -> ArchiveSettings:
         r.problems.append(f"{r.key('aliases')}.{problem}")
     r.unknown_keys()
     return ArchiveSettings(aliases)
+
+
+def _web(r: _Reader) -> WebSettings:
+    default = WebSettings()
+    listen = r.text("listen", f"{default.host}:{default.port}") or ""
+    host, colon, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")  # [::1]:8080
+    port = int(port_text) if colon and port_text.isdigit() else -1
+    if not host or not 0 < port < 65536:
+        r.problem("listen", f"expected HOST:PORT such as 127.0.0.1:8080, got {listen!r}")
+        host, port = default.host, default.port
+    base_url = (r.text("base_url", "") or "").rstrip("/")
+    if base_url and not base_url.lower().startswith(("http://", "https://")):
+        r.problem("base_url", f"expected an http:// or https:// URL, got {base_url!r}")
+        base_url = ""
+    title = r.text("title", default.title) or default.title
+    if len(title) > 200 or not title.isprintable():
+        r.problem("title", "must be printable text of at most 200 characters")
+        title = default.title
+    r.unknown_keys()
+    return WebSettings(host, port, base_url, title)
 
 
 def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:

@@ -107,6 +107,20 @@ class ArchiveSettings:
     aliases: SeriesAliases = field(default_factory=SeriesAliases)
 
 
+DEFAULT_WEB_HOST = "127.0.0.1"
+DEFAULT_WEB_PORT = 8080
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """`gavel web`: where it listens, the public URL it is reached at, the site's title."""
+
+    host: str = DEFAULT_WEB_HOST
+    port: int = DEFAULT_WEB_PORT
+    base_url: str = ""  # e.g. https://meetings.example.org (for feeds); "" = relative links
+    title: str = "Meetings"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     identity: Identity
@@ -115,6 +129,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 class ConfigError(Exception):
