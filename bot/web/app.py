@@ -400,7 +400,8 @@ def _error(request: web.Request, status: int, sentence: str) -> web.Response:
     return _html(
         request,
         "web/error.html",
-        status=status,
+        status,
+        code=status,
         heading=HEADINGS.get(status, "Error"),
         sentence=sentence,
     )
