@@ -78,6 +78,10 @@ class Publisher:
         files = await asyncio.get_running_loop().run_in_executor(self._threads, work)
         upto = record.lines[-1].n if record.lines else 0
         await self.store.record_published(record.id, files.base, datetime.now(UTC), upto)
+        # Imported on first use: the templates' library is needed only once files are written.
+        from bot.web.static_index import write_indexes
+
+        await write_indexes(self.settings, record.network, record.name)
         return files
 
     async def __call__(self, effect: Publish) -> str:

@@ -225,6 +225,12 @@ class ArchiveReader:
         names = self.aliases.names_of(name)
         return await self._read(_series_page, self.aliases, network, names, page, per_page)
 
+    async def series_all(self, network: str, name: str) -> tuple[MeetingRow, ...]:
+        """Every public meeting of the series, newest first (for its static index)."""
+        names = self.aliases.names_of(name)
+        where = f"m.network = ? AND m.name IN ({_in(names)})"
+        return await self._read(_listing, self.aliases, where, (network, *names))
+
     async def latest_in_series(self, network: str, name: str) -> MeetingRow | None:
         found = await self.series_page(network, name, 1, 1)
         return found.rows[0] if found.rows else None
