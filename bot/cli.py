@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
     web = sub.add_parser("web", help="serve the meeting archive over HTTP (read-only)")
     web.add_argument("--config", required=True, type=Path)
+    web.add_argument("--listen", help="HOST:PORT, instead of the configuration's [web] listen")
 
     replay = sub.add_parser("replay", help="write the files of a MeetBot .log.txt")
     replay.add_argument("log", type=Path)
@@ -84,17 +86,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return asyncio.run(app.serve(settings))
     if args.command == "web":
-        return _web(settings)
+        return _web(settings, args.listen)
     if args.command == "meetings":
         return asyncio.run(app.list_meetings(settings, args.limit))
     return asyncio.run(app.regenerate(settings, args.meeting_id, every=args.all))
 
 
-def _web(settings: Settings) -> int:
+def _web(settings: Settings, listen: str | None) -> int:
+    from bot.config_loader import parse_listen
     from bot.logs import configure
     from bot.store.errors import StoreError
     from bot.web.app import serve
 
+    if listen is not None:
+        address = parse_listen(listen)
+        if address is None:
+            print(f"gavel: --listen: expected HOST:PORT, got {listen!r}", file=sys.stderr)
+            return EXIT_USAGE
+        web = dataclasses.replace(settings.web, host=address[0], port=address[1])
+        settings = dataclasses.replace(settings, web=web)
     configure(settings.logging.level, settings.logging.format)
     try:
         return asyncio.run(serve(settings))

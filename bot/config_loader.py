@@ -225,15 +225,24 @@ def _archive(r: _Reader) -> ArchiveSettings:
     return ArchiveSettings(aliases)
 
 
+def parse_listen(listen: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (`[::1]:8080` for IPv6) as (host, port), or None when it is not one."""
+    host, colon, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    port = int(port_text) if colon and port_text.isdigit() and len(port_text) <= 5 else -1
+    if not host or not 0 < port < 65536:
+        return None
+    return host, port
+
+
 def _web(r: _Reader) -> WebSettings:
     default = WebSettings()
     listen = r.text("listen", f"{default.host}:{default.port}") or ""
-    host, colon, port_text = listen.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")  # [::1]:8080
-    port = int(port_text) if colon and port_text.isdigit() else -1
-    if not host or not 0 < port < 65536:
+    address = parse_listen(listen)
+    if address is None:
         r.problem("listen", f"expected HOST:PORT such as 127.0.0.1:8080, got {listen!r}")
-        host, port = default.host, default.port
+        address = (default.host, default.port)
+    host, port = address
     base_url = (r.text("base_url", "") or "").rstrip("/")
     if base_url and not base_url.lower().startswith(("http://", "https://")):
         r.problem("base_url", f"expected an http:// or https:// URL, got {base_url!r}")
