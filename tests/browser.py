@@ -80,7 +80,8 @@ def config_file(settings: Settings, directory: Path) -> Path:
     )
     network = settings.networks[0]
     channels = ", ".join(
-        f'{{ name = "{c.name}"{", private = true" if c.private else ""} }}' for c in network.channels
+        f'{{ name = "{c.name}"{", private = true" if c.private else ""} }}'
+        for c in network.channels
     )
     private_dir = settings.output.private_dir or (directory / "private")
     text = f"""[[networks]]
@@ -110,7 +111,16 @@ def web_process(config: Path, log: Path) -> Iterator[str]:
     """`gavel web --config CONFIG` on a free port; yields its base URL."""
     port = free_port()
     process = start_server(
-        [sys.executable, "-m", "bot", "web", "--config", str(config), "--listen", f"127.0.0.1:{port}"],
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "web",
+            "--config",
+            str(config),
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
         port,
         log,
         "gavel web",
