@@ -62,9 +62,10 @@ class Publisher:
     """Writes a meeting's files off the event loop, in its own threads, and notes it in the
     store."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, *, indexes: bool = True) -> None:
         self.settings = settings
         self.store = store
+        self.indexes = indexes  # rewrite the static indexes after each meeting's files
         self._threads = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="publish")
 
     def close(self) -> None:
@@ -78,10 +79,11 @@ class Publisher:
         files = await asyncio.get_running_loop().run_in_executor(self._threads, work)
         upto = record.lines[-1].n if record.lines else 0
         await self.store.record_published(record.id, files.base, datetime.now(UTC), upto)
-        # Imported on first use: the templates' library is needed only once files are written.
-        from bot.web.static_index import write_indexes
+        if self.indexes:
+            # Imported on first use: the templates' library is needed only once files are written.
+            from bot.web.static_index import write_indexes
 
-        await write_indexes(self.settings, record.network, record.name)
+            await write_indexes(self.settings, record.network, record.name)
         return files
 
     async def __call__(self, effect: Publish) -> str:
@@ -216,7 +218,7 @@ async def regenerate(settings: Settings, meeting_id: int | None, *, every: bool)
     """Rewrite files from the database: one meeting, or all with a progress bar on a tty."""
     async with await Store.open(settings.storage.path) as store:
         ids = await store.all_meeting_ids() if every else [meeting_id or 0]
-        publisher = Publisher(settings, store)
+        publisher = Publisher(settings, store, indexes=not every)
         failures = 0
         for done, mid in enumerate(ids, start=1):
             record = await store.load(mid)
@@ -235,6 +237,9 @@ async def regenerate(settings: Settings, meeting_id: int | None, *, every: bool)
                 for path in files.paths:
                     print(path)
         if every:
+            from bot.web.static_index import write_all_indexes
+
+            await write_all_indexes(settings)  # once, not once per meeting
             if sys.stderr.isatty():
                 print(file=sys.stderr)
             print(f"regenerated {len(ids) - failures} of {len(ids)} meetings")

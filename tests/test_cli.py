@@ -102,3 +102,12 @@ def test_check_config_accepts_a_good_file(tmp_path: Path) -> None:
     run = gavel("check-config", "--config", str(config(tmp_path)))
     assert run.returncode == 0
     assert "ok (1 networks, 1 channels)" in run.stdout
+
+
+def test_web_refuses_a_missing_database_and_a_bad_listen(tmp_path: Path) -> None:
+    run = gavel("web", "--config", str(config(tmp_path)))
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"gavel: no database at {tmp_path / 'db.sqlite3'}"
+    run = gavel("web", "--config", str(config(tmp_path)), "--listen", "nowhere")
+    assert run.returncode == 2
+    assert run.stderr.strip() == "gavel: --listen: expected HOST:PORT, got 'nowhere'"

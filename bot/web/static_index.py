@@ -123,6 +123,29 @@ async def index_pages(
     return pages
 
 
+async def all_index_pages(settings: Settings, reader: ArchiveReader) -> list[IndexPage]:
+    """The top index and every series' index."""
+    series = await reader.series_list()
+    pages = [top_page(settings, series)]
+    for s in series:
+        rows = await reader.series_all(s.network, s.name)
+        pages.append(series_page(settings, s.network, s.name, rows))
+    return pages
+
+
+async def write_all_indexes(settings: Settings) -> None:
+    """Rewrite every index (after `gavel regenerate --all`); failures are logged."""
+    try:
+        reader = await ArchiveReader.open(settings.storage.path, settings.archive.aliases, 1)
+        try:
+            pages = await all_index_pages(settings, reader)
+        finally:
+            await reader.close()
+        await asyncio.to_thread(write_pages, settings.output.dir, pages)
+    except Exception as exc:  # an index is a convenience; the minutes are what matter
+        log.warning("static_index_failed", error=str(exc))
+
+
 async def write_indexes(settings: Settings, network: str, name: str) -> None:
     """Rewrite the top index and the series' index after one of its meetings was published.
     A failure is logged, never raised: the meeting's own files are already written."""
