@@ -171,6 +171,14 @@ def screenshots(out: Path) -> None:
                         viewport(driver, size)
                         driver.get(base + url)
                         driver.save_screenshot(str(out / f"{name}-{label}.png"))
+                viewport(driver, LAPTOP)
+                for name in ("meeting", "log"):
+                    driver.execute_cdp_cmd(
+                        "Emulation.setEmulatedMedia",
+                        {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+                    )
+                    driver.get(base + page_kinds(archive)[name])
+                    driver.save_screenshot(str(out / f"{name}-dark.png"))
         finally:
             driver.quit()
 
