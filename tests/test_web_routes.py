@@ -252,6 +252,9 @@ async def test_headers_and_read_only(client: TestClient, archive: Archive) -> No
         "/api/v1/series",
         "/nosuch",
         "/static/gavel.css",
+        "/static/live.js",
+        f"/meeting/{archive.heat[0]}/events",
+        "/date/x",
     ):
         response = await client.get(url)
         assert response.headers["Content-Security-Policy"] == CSP
@@ -284,6 +287,8 @@ async def test_files_are_served_safely(tmp_path: Path) -> None:
     out = built.settings.output.dir
     (out / "heat" / "2024").mkdir(parents=True)
     (out / "heat" / "2024" / "m.html").write_text("minutes")
+    (out / "index.html").write_text("every series")
+    (out / "heat" / "index.html").write_text("heat's meetings")
     restricted = out / "heat" / "2024" / "r.html"
     restricted.write_text("owner only")
     os.chmod(restricted, 0o600)
@@ -293,6 +298,8 @@ async def test_files_are_served_safely(tmp_path: Path) -> None:
     reader = await ArchiveReader.open(built.path, built.settings.archive.aliases)
     async with TestClient(TestServer(make_app(built.settings, reader))) as test_client:
         assert await page(test_client, "/meetings/heat/2024/m.html") == "minutes"
+        assert await page(test_client, "/meetings/") == "every series"
+        assert await page(test_client, "/meetings/heat/") == "heat's meetings"
         for bad in (
             "/meetings/heat/2024/r.html",
             "/meetings/.gavel-1-x.tmp",

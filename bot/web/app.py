@@ -346,10 +346,13 @@ def files_handler(root: Path) -> Handler:
 
 
 def _published_file(root: Path, relative: str) -> Path | None:
-    """The world-readable regular file `relative` names inside `root`, or None.
+    """The world-readable regular file `relative` names inside `root`, or None; a directory
+    (named with its trailing `/`) gives its `index.html`, the static index Gavel writes.
 
     Nothing outside `root` (after resolving links), no hidden or temporary file, and no
     file a `#restrictlogs` meeting made readable by its owner only."""
+    if relative == "" or relative.endswith("/"):
+        relative += "index.html"
     parts = relative.split("/")
     if not relative or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
         return None
@@ -384,11 +387,16 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = _error(request, 404, "There is no such page or meeting in the archive.")
         except web.HTTPMethodNotAllowed:
             response = _error(request, 405, "This archive is read-only.")
+    return response
+
+
+async def security_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer's headers, set as it is about to be sent (so streams and static files
+    get them too)."""
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
+    response.headers["X-Frame-Options"] = "DENY"
 
 
 HEADINGS = {400: "Bad request", 404: "Not found", 405: "Read-only"}
@@ -409,6 +417,7 @@ def _error(request: web.Request, status: int, sentence: str) -> web.Response:
 
 def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=1024)
+    app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[READER] = reader
     get = app.router.add_get
@@ -431,7 +440,7 @@ def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     served = views.files_path(settings)
     if served is not None:
-        get(served + "{path:.+}", files_handler(settings.output.dir))
+        get(served + "{path:.*}", files_handler(settings.output.dir))
     return app
 
 
