@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.store import Store
 from bot.store.archive_reads import ArchiveReader
 from bot.web.app import CSP, make_app
+from bot.web.views import open_reader
 from tests.webkit import Archive, build_archive
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -30,7 +31,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
 
 @pytest.fixture
 async def client(archive: Archive) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    reader = await ArchiveReader.open(archive.path, archive.settings.archive.aliases)
+    reader = await open_reader(archive.settings)
     async with TestClient(TestServer(make_app(archive.settings, reader))) as test_client:
         yield test_client
     await reader.close()
@@ -173,7 +174,7 @@ async def test_meeting_links_its_five_files_once_published(tmp_path: Path) -> No
         built.heat[0], "heat/2024/heat.2024-05-01-14.00", datetime.now(UTC)
     )
     await store.close()
-    reader = await ArchiveReader.open(built.path, built.settings.archive.aliases)
+    reader = await open_reader(built.settings)
     async with TestClient(TestServer(make_app(built.settings, reader))) as test_client:
         text = await page(test_client, f"/meeting/{built.heat[0]}")
     await reader.close()
@@ -193,7 +194,7 @@ async def test_log_has_an_anchor_per_line(client: TestClient, archive: Archive) 
 
 async def test_not_public_is_404_like_missing(client: TestClient, archive: Archive) -> None:  # type: ignore[type-arg]
     missing = await page(client, "/meeting/999999", 404)
-    for mid in (archive.restricted, archive.private):
+    for mid in (archive.restricted, archive.private, archive.legacy_private):
         for suffix in ("", "/log", "/live", "/events"):
             assert await page(client, f"/meeting/{mid}{suffix}", 404) == missing
         await page(client, f"/api/v1/meeting/{mid}", 404)
@@ -204,6 +205,19 @@ async def test_not_public_is_404_like_missing(client: TestClient, archive: Archi
     assert {s["name"] for s in series["series"]} == {"heat", "nova", "hostile"}
     person = await page(client, "/person/net/bob")
     assert "cabal" not in person and "secret plans" not in person
+
+
+async def test_a_channel_configured_private_hides_its_older_meetings(archive: Archive) -> None:
+    unconfigured = await ArchiveReader.open(archive.path, archive.settings.archive.aliases)
+    configured = await open_reader(archive.settings)
+    try:
+        assert (await unconfigured.meeting(archive.legacy_private)) is not None
+        assert (await configured.meeting(archive.legacy_private)) is None
+        assert (await configured.meeting(archive.private)) is None
+        assert (await configured.meeting(archive.heat[0])) is not None
+    finally:
+        await unconfigured.close()
+        await configured.close()
 
 
 async def test_live_page_and_events(client: TestClient, archive: Archive) -> None:  # type: ignore[type-arg]
@@ -295,7 +309,7 @@ async def test_files_are_served_safely(tmp_path: Path) -> None:
     (out / ".gavel-1-x.tmp").write_text("half")
     (tmp_path / "outside.txt").write_text("not yours")
     os.symlink(tmp_path / "outside.txt", out / "link.txt")
-    reader = await ArchiveReader.open(built.path, built.settings.archive.aliases)
+    reader = await open_reader(built.settings)
     async with TestClient(TestServer(make_app(built.settings, reader))) as test_client:
         assert await page(test_client, "/meetings/heat/2024/m.html") == "minutes"
         assert await page(test_client, "/meetings/") == "every series"

@@ -45,6 +45,7 @@ class Archive:
     restricted: int
     private: int
     hostile: int
+    legacy_private: int  # in a channel now configured private, recorded as not private
 
 
 def settings_for(db: Path, out: Path) -> Settings:
@@ -147,6 +148,13 @@ async def build_archive(tmp: Path, heat_count: int = 3) -> Archive:
             [("bob", "#info the cabal meets")],
             private=True,
         )
+        legacy_private = await _meeting(
+            store,
+            "#Secret",
+            datetime(2022, 3, 4, 10, tzinfo=UTC),
+            "cabal",
+            [("bob", "#info an old cabal meeting")],
+        )
         texts = [raw.decode("utf-8", errors="replace") for raw in corpus_lines()]
         hostile_said = [("mallory", f"#topic {PWN_PAYLOADS[0]}")]
         hostile_said += [("mallory", f"#info {p}") for p in PWN_PAYLOADS]
@@ -166,7 +174,7 @@ async def build_archive(tmp: Path, heat_count: int = 3) -> Archive:
         )
     finally:
         await store.close()
-    return Archive(db, settings, heat, nova, running, restricted, private, hostile)
+    return Archive(db, settings, heat, nova, running, restricted, private, hostile, legacy_private)
 
 
 def with_web(settings: Settings, host: str, port: int) -> Settings:

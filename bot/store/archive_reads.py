@@ -52,8 +52,18 @@ MAX_PAGE = 100_000  # far beyond any archive; a bigger number is a bad request, 
 READERS = 4  # connections, each with its own thread: concurrent pages do not queue on one
 BUSY_TIMEOUT_MS = 2000
 
-# The one definition of "public" every read uses.
-PUBLIC = "m.restricted = 0 AND m.private = 0"
+
+def _public(m: str) -> str:
+    """The one definition of "public" every read uses, for the meetings row named `m`: not
+    restricted, not recorded in a private channel, and not in a channel the configuration
+    now calls private (which also covers meetings recorded before meetings kept that)."""
+    return (
+        f"{m}.restricted = 0 AND {m}.private = 0 AND NOT EXISTS (SELECT 1 FROM temp.hidden AS h "
+        f"WHERE h.network = {m}.network AND h.channel = lower({m}.channel))"
+    )
+
+
+PUBLIC = _public("m")
 
 _MEETING_COLUMNS = """m.id, m.network, m.channel, m.name, m.topic, m.timezone, m.started_at,
     m.ended_at, (SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = m.id), m.file_base"""
@@ -179,10 +189,16 @@ class ArchiveReader:
 
     @classmethod
     async def open(
-        cls, path: Path, aliases: SeriesAliases | None = None, readers: int = READERS
+        cls,
+        path: Path,
+        aliases: SeriesAliases | None = None,
+        readers: int = READERS,
+        hidden: Iterable[tuple[str, str]] = (),
     ) -> ArchiveReader:
-        """Open `readers` read-only connections to the database at `path`. Raises
-        `StoreError` when there is no database there."""
+        """Open `readers` read-only connections to the database at `path`; the meetings of
+        the `hidden` (network, channel) pairs (the configured private channels) are never
+        shown. Raises `StoreError` when there is no database there."""
+        private = sorted({(network, channel.lower()) for network, channel in hidden})
         if not path.is_file():
             raise StoreError(f"no database at {path}")
         uri = f"{path.resolve().as_uri()}?mode=ro"
@@ -192,6 +208,9 @@ class ArchiveReader:
                 conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
                 conns.append(conn)
                 await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+                # The connection's own temporary table (in memory, not in the file).
+                await conn.execute("CREATE TEMP TABLE hidden (network TEXT, channel TEXT)")
+                await conn.executemany("INSERT INTO temp.hidden VALUES (?, ?)", private)
                 await conn.execute("PRAGMA query_only = ON")
         except BaseException:
             for conn in conns:
@@ -344,7 +363,7 @@ def _home(conn: sqlite3.Connection, aliases: SeriesAliases, latest: int) -> Home
 SERIES_GROUPS = f"""
 SELECT m.network, m.name, COUNT(*), MIN(m.started_at), MAX(m.started_at),
     (SELECT x.id FROM meetings AS x WHERE x.network = m.network AND x.name = m.name
-        AND x.restricted = 0 AND x.private = 0 ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
+        AND {_public("x")} ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
 FROM meetings AS m WHERE {PUBLIC} GROUP BY m.network, m.name
 """
 

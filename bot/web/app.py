@@ -446,7 +446,7 @@ def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
 
 async def serve(settings: Settings) -> int:
     """Run `gavel web` until SIGTERM or SIGINT."""
-    reader = await ArchiveReader.open(settings.storage.path, settings.archive.aliases)
+    reader = await views.open_reader(settings)
     runner = web.AppRunner(make_app(settings, reader), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port)

@@ -21,7 +21,7 @@ import structlog
 from bot.settings import Settings
 from bot.store.archive_reads import ArchiveReader, MeetingRow, SeriesRow
 from bot.web.templating import render
-from bot.web.views import output_of
+from bot.web.views import open_reader, output_of
 from bot.writers.paths import contained, sanitise_value, url_for
 from bot.writers.publish import FILE_MODE, write_atomic
 
@@ -136,7 +136,7 @@ async def all_index_pages(settings: Settings, reader: ArchiveReader) -> list[Ind
 async def write_all_indexes(settings: Settings) -> None:
     """Rewrite every index (after `gavel regenerate --all`); failures are logged."""
     try:
-        reader = await ArchiveReader.open(settings.storage.path, settings.archive.aliases, 1)
+        reader = await open_reader(settings, 1)
         try:
             pages = await all_index_pages(settings, reader)
         finally:
@@ -150,7 +150,7 @@ async def write_indexes(settings: Settings, network: str, name: str) -> None:
     """Rewrite the top index and the series' index after one of its meetings was published.
     A failure is logged, never raised: the meeting's own files are already written."""
     try:
-        reader = await ArchiveReader.open(settings.storage.path, settings.archive.aliases, 1)
+        reader = await open_reader(settings, 1)
         try:
             pages = await index_pages(settings, reader, network, name)
         finally:

@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 from bot.core.casemap import same
 from bot.core.record import LINE_ACTION, Item, MeetingRecord
 from bot.settings import OutputSettings, Settings
-from bot.store.archive_reads import LiveNews, MeetingRow, Page, SeriesRow
+from bot.store.archive_reads import (
+    READERS,
+    ArchiveReader,
+    LiveNews,
+    MeetingRow,
+    Page,
+    SeriesRow,
+)
 from bot.web.templating import (
     irc,
     irc_line,
@@ -66,6 +73,18 @@ def output_of(settings: Settings, network: str, channel: str) -> OutputSettings:
                 if same(configured.name, channel) and configured.output is not None:
                     return configured.output
     return settings.output
+
+
+def private_channels(settings: Settings) -> list[tuple[str, str]]:
+    """(network, channel) of every channel the configuration calls private."""
+    return [(n.name, c.name) for n in settings.networks for c in n.channels if c.private]
+
+
+async def open_reader(settings: Settings, readers: int = READERS) -> ArchiveReader:
+    """The archive of `settings`, read-only, hiding the configured private channels."""
+    return await ArchiveReader.open(
+        settings.storage.path, settings.archive.aliases, readers, private_channels(settings)
+    )
 
 
 def file_links(settings: Settings, row: MeetingRow) -> list[tuple[str, str]]:
