@@ -107,27 +107,15 @@ format = "json"
 
 
 @contextmanager
-def web_process(config: Path, log: Path) -> Iterator[str]:
-    """`gavel web --config CONFIG` on a free port; yields its base URL."""
+def web_server(config: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`gavel web --config CONFIG` on a free port; yields its base URL and its process."""
     port = free_port()
+    argv = [sys.executable, "-m", "bot", "web", "--config", str(config)]
     process = start_server(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "web",
-            "--config",
-            str(config),
-            "--listen",
-            f"127.0.0.1:{port}",
-        ],
-        port,
-        log,
-        "gavel web",
-        timeout=20,
+        [*argv, "--listen", f"127.0.0.1:{port}"], port, log, "gavel web", timeout=20
     )
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         try:
@@ -135,6 +123,13 @@ def web_process(config: Path, log: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+@contextmanager
+def web_process(config: Path, log: Path) -> Iterator[str]:
+    """`gavel web --config CONFIG` on a free port; yields its base URL."""
+    with web_server(config, log) as (base, _process):
+        yield base
 
 
 def page_kinds(archive: Any) -> dict[str, str]:

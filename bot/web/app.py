@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import stat
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from aiohttp import web
 from bot.settings import Settings
 from bot.store.archive_reads import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, ArchiveReader, MeetingView
 from bot.web import views
+from bot.web.cache import Cached, PageCache
 from bot.web.templating import meeting_url, render, series_url
 from bot.writers.jsonfmt import render_json
 
@@ -39,10 +41,16 @@ MAX_NAME_CHARS = 200  # a network, series, channel or nick in a path
 LIVE_POLL_SECONDS = 0.25  # new lines reach the page well within a second
 LIVE_MAX_SECONDS = 6 * 3600  # a live stream ends after this; the browser reconnects
 FEED_ENTRIES = 50
+LIST_TTL = 2.0  # listings may lag the database by this much
+MEETING_TTL = 30.0  # a finished meeting changes only by redaction
+LIVE_TTL = 1.0  # a running meeting's minutes and log pages (the live view is never kept)
+TTL: web.ResponseKey[float] = web.ResponseKey("gavel_cache_seconds", float)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 READER: web.AppKey[ArchiveReader] = web.AppKey("reader", ArchiveReader)
+CACHE: web.AppKey[PageCache] = web.AppKey("cache", PageCache)
+PENDING: web.AppKey[dict[str, asyncio.Event]] = web.AppKey("pending", dict)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 
 
@@ -77,6 +85,16 @@ def _html(request: web.Request, template: str, status: int = 200, **context: Any
 
 def _json(body: str, status: int = 200) -> web.Response:
     return web.Response(text=body, status=status, content_type="application/json")
+
+
+def _keep(response: web.Response, seconds: float) -> web.Response:
+    """Let the same request be answered from the cache for `seconds`."""
+    response[TTL] = seconds
+    return response
+
+
+def _meeting_ttl(view: MeetingView) -> float:
+    return LIVE_TTL if view.row.running else MEETING_TTL
 
 
 def _not_found() -> web.HTTPNotFound:
@@ -116,7 +134,7 @@ def _meeting_id(request: web.Request) -> int:
 
 async def home(request: web.Request) -> web.Response:
     found = await request.app[READER].home()
-    return _html(request, "web/home.html", home=found, today=views.today())
+    return _keep(_html(request, "web/home.html", home=found, today=views.today()), LIST_TTL)
 
 
 async def series(request: web.Request) -> web.Response:
@@ -129,7 +147,8 @@ async def series(request: web.Request) -> web.Response:
     if canonical != name:
         raise web.HTTPMovedPermanently(series_url(network, canonical))
     aliases = reader.aliases.names_of(name)
-    return _html(request, "web/series.html", network=network, name=name, page=page, aliases=aliases)
+    html = _html(request, "web/series.html", network=network, name=name, page=page, aliases=aliases)
+    return _keep(html, LIST_TTL)
 
 
 async def series_latest(request: web.Request) -> web.Response:
@@ -171,7 +190,8 @@ def _feed(request: web.Request, rows: Any, title: str, path: str) -> web.Respons
             "base_url": base,
         },
     )
-    return web.Response(text=body, content_type="application/atom+xml", charset="utf-8")
+    response = web.Response(text=body, content_type="application/atom+xml", charset="utf-8")
+    return _keep(response, LIST_TTL)
 
 
 async def channel(request: web.Request) -> web.Response:
@@ -179,7 +199,9 @@ async def channel(request: web.Request) -> web.Response:
     page = await request.app[READER].channel_page(network, name, _page_number(request))
     if not page.rows:
         raise _not_found()
-    return _html(request, "web/channel.html", network=network, channel=name, page=page)
+    return _keep(
+        _html(request, "web/channel.html", network=network, channel=name, page=page), LIST_TTL
+    )
 
 
 async def by_date(request: web.Request) -> web.Response:
@@ -188,7 +210,7 @@ async def by_date(request: web.Request) -> web.Response:
     day = views.parse_day(text)
     if day is not None:
         rows = await reader.day(day)
-        return _html(
+        html = _html(
             request,
             "web/day.html",
             day=day,
@@ -196,11 +218,12 @@ async def by_date(request: web.Request) -> web.Response:
             previous=day - timedelta(days=1),
             following=day + timedelta(days=1),
         )
+        return _keep(html, LIST_TTL)
     month = views.parse_month(text)
     if month is None:
         raise BadRequest(f"{text[:40]!r} is not a date (YYYY-MM-DD) or a month (YYYY-MM).")
     found = await reader.month(*month)
-    return _html(request, "web/month.html", month=found)
+    return _keep(_html(request, "web/month.html", month=found), LIST_TTL)
 
 
 async def _public_meeting(request: web.Request) -> MeetingView:
@@ -212,18 +235,20 @@ async def _public_meeting(request: web.Request) -> MeetingView:
 
 async def meeting(request: web.Request) -> web.Response:
     view = await _public_meeting(request)
-    return _html(
+    minutes = _html(
         request,
         "web/meeting.html",
         view=view,
         minutes=views.project_minutes(view.record),
         files=views.file_links(request.app[SETTINGS], view.row),
     )
+    return _keep(minutes, _meeting_ttl(view))
 
 
 async def meeting_log(request: web.Request) -> web.Response:
     view = await _public_meeting(request)
-    return _html(request, "web/log.html", view=view, lines=views.log_rows(view.record))
+    log_page = _html(request, "web/log.html", view=view, log=views.log_html(view.record))
+    return _keep(log_page, _meeting_ttl(view))
 
 
 async def meeting_live(request: web.Request) -> web.Response:
@@ -235,7 +260,7 @@ async def meeting_live(request: web.Request) -> web.Response:
         request,
         "web/live.html",
         view=view,
-        lines=views.log_rows(record),
+        log=views.log_html(record),
         last_line=record.lines[-1].n if record.lines else 0,
         last_item=max((i.id for i in record.items), default=0),
     )
@@ -293,7 +318,7 @@ async def person(request: web.Request) -> web.Response:
     found = await request.app[READER].person(network, nick, _page_number(request))
     if not found.meetings.rows and not found.actions:
         raise _not_found()
-    return _html(request, "web/person.html", person=found)
+    return _keep(_html(request, "web/person.html", person=found), LIST_TTL)
 
 
 async def search(request: web.Request) -> web.Response:
@@ -312,7 +337,7 @@ def _base_url(request: web.Request) -> str:
 
 async def api_series(request: web.Request) -> web.Response:
     rows = await request.app[READER].series_list()
-    return _json(views.dumps(views.series_json(rows, _base_url(request))))
+    return _keep(_json(views.dumps(views.series_json(rows, _base_url(request)))), LIST_TTL)
 
 
 async def api_series_meetings(request: web.Request) -> web.Response:
@@ -322,12 +347,13 @@ async def api_series_meetings(request: web.Request) -> web.Response:
     )
     if page.total == 0 or (not page.rows and page.page > 1):
         raise _not_found()
-    return _json(views.dumps(views.page_json(network, name, page, _base_url(request))))
+    body = views.dumps(views.page_json(network, name, page, _base_url(request)))
+    return _keep(_json(body), LIST_TTL)
 
 
 async def api_meeting(request: web.Request) -> web.Response:
     view = await _public_meeting(request)
-    return _json(render_json(view.record, view.row.file_base or ""))
+    return _keep(_json(render_json(view.record, view.row.file_base or "")), _meeting_ttl(view))
 
 
 # The published files, for a site that has no other web server (`make run`).
@@ -378,9 +404,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         response.headers["Allow"] = "GET, HEAD"
     elif len(request.query_string) > MAX_QUERY_CHARS:
         response = _error(request, 400, "The address is too long.")
+    elif (hit := _from_cache(request)) is not None:
+        response = hit
     else:
         try:
-            response = await handler(request)
+            response = await _once(request, handler)
         except BadRequest as exc:
             response = _error(request, 400, str(exc))
         except web.HTTPNotFound:
@@ -388,6 +416,48 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         except web.HTTPMethodNotAllowed:
             response = _error(request, 405, "This archive is read-only.")
     return response
+
+
+async def _once(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer the request, and let the same requests that arrive meanwhile wait for this
+    answer rather than each render the page again (when a kept page expires under load)."""
+    key = request.path_qs
+    if request.path.endswith("/events"):  # a stream lasts as long as its meeting
+        return await handler(request)
+    pending = request.app[PENDING]
+    earlier = pending.get(key)
+    if earlier is not None:
+        await earlier.wait()
+        hit = _from_cache(request)
+        if hit is not None:
+            return hit
+    done = pending[key] = asyncio.Event()
+    try:
+        response = await handler(request)
+        _to_cache(request, response)
+        return response
+    finally:
+        done.set()
+        if pending.get(key) is done:
+            del pending[key]
+
+
+def _from_cache(request: web.Request) -> web.Response | None:
+    hit = request.app[CACHE].get(request.path_qs, time.monotonic())
+    if hit is None:
+        return None
+    return web.Response(body=hit.body, content_type=hit.content_type, charset=hit.charset)
+
+
+def _to_cache(request: web.Request, response: web.StreamResponse) -> None:
+    seconds = response.get(TTL)
+    if not isinstance(response, web.Response) or not seconds or response.status != 200:
+        return
+    body = response.body
+    if isinstance(body, bytes):
+        expires = time.monotonic() + float(seconds)
+        cached = Cached(body, response.content_type, response.charset, expires)
+        request.app[CACHE].put(request.path_qs, cached)
 
 
 async def security_headers(_request: web.Request, response: web.StreamResponse) -> None:
@@ -420,6 +490,8 @@ def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
     app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[READER] = reader
+    app[CACHE] = PageCache()
+    app[PENDING] = {}
     get = app.router.add_get
     get("/", home)
     get("/feed.atom", feed)
