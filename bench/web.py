@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import platform
+import shutil
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,11 +26,12 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.live import peak_rss_mb, percentile
+from bench.live import peak_rss_mb, percentile, throughput
 from bot.core.effects import Effect
 from bot.store import Store
 from tests.browser import web_server
 from tests.corekit import Room
+from tests.ircserver import Ngircd
 
 CLIENTS = 50
 LINES = 500
@@ -117,6 +121,38 @@ async def cold(base: str, ids: list[int]) -> dict[str, list[float]]:
     return timings
 
 
+async def bot_alone_and_beside_the_web(
+    work: Path, archive: Path, urls: dict[str, str], rounds: int = 3
+) -> tuple[float, float]:
+    """The live bot's recording rate (lines/s, as `bench.live` measures it) on a copy of the
+    archive: alone, then while `gavel web` serves that database to 50 clients; `rounds`
+    times each, alternately, and the medians."""
+    alone: list[float] = []
+    beside: list[float] = []
+    ircd = Ngircd(work / "ngircd")
+    ircd.start()
+    try:
+        for n in range(rounds):
+            for run, rates in ((f"alone{n}", alone), (f"beside{n}", beside)):
+                data = work / run / "throughput" / "data"
+                data.mkdir(parents=True)
+                shutil.copy(archive, data / "gavel.sqlite3")
+                if rates is alone:
+                    rates.append((await throughput(work / run, ircd))[0])
+                    continue
+                web = web_server(config(work / run, data / "gavel.sqlite3"), work / f"{run}.log")
+                with web as (base, _process):
+                    busy = asyncio.create_task(load(base, urls, 600))
+                    await asyncio.sleep(1)  # the load is on before the bot starts talking
+                    rates.append((await throughput(work / run, ircd))[0])
+                    busy.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await busy
+    finally:
+        ircd.stop()
+    return statistics.median(alone), statistics.median(beside)
+
+
 async def load(
     base: str, urls: dict[str, str], seconds: float
 ) -> tuple[dict[str, list[float]], int, float]:
@@ -195,6 +231,11 @@ async def main() -> None:
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--write", type=Path)
+    parser.add_argument(
+        "--with-bot",
+        action="store_true",
+        help="also measure the live bot's recording rate alone and beside the loaded web",
+    )
     args = parser.parse_args()
     meetings = max(10, round(FULL_MEETINGS * args.scale))
     series = max(5, round(FULL_SERIES * args.scale))
@@ -215,7 +256,16 @@ async def main() -> None:
             first = await cold(base, ids[1 : 1 + min(100, len(ids) - 2) : 2])
             timings, errors, elapsed = await load(base, urls, args.seconds)
             rss = peak_rss_mb(process.pid)
-    text = report(args.scale, meetings, series, timings, errors, elapsed, rss, first)
+        text = report(args.scale, meetings, series, timings, errors, elapsed, rss, first)
+        if args.with_bot:
+            alone, beside = await bot_alone_and_beside_the_web(work, db, urls)
+            text += (
+                "\nThe live bot's recording rate (`bench.live`'s measure: lines recorded per "
+                "second, `rate = 0`; medians of three rounds, alternately), same run:\n\n"
+                f"- alone: {alone:,.0f} lines/s\n"
+                f"- while `gavel web` serves its database to {CLIENTS} clients: "
+                f"{beside:,.0f} lines/s ({(beside - alone) / alone:+.0%})\n"
+            )
     print(text)
     if args.write:
         args.write.write_text(text, encoding="utf-8")
