@@ -71,6 +71,7 @@ async def test_each_publish_writes_the_top_and_series_indexes(tmp_path: Path) ->
     for page in (top, series):
         html5lib.HTMLParser(strict=True).parse(page)
         assert "Our &lt;meetings&gt;" in page and "<style>" in page
+        assert page.endswith("</html>\n")
         assert 'action="https://meetings.example.org/search"' in page
     assert 'href="plans/index.html"' in top
     assert "hush" not in top and "cabal" not in top

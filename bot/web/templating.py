@@ -113,6 +113,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,  # a page ends with a newline, like every file Gavel writes
     )
     env.filters.update(
         irc=irc,
