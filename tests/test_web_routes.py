@@ -237,7 +237,9 @@ async def test_live_page_and_events(client: TestClient, archive: Archive) -> Non
     first = json.loads(events[0][1])
     assert first["n"] == 4 and re.fullmatch(r"\d\d:\d\d:\d\d", first["clock"])
     assert events[-1][1] == f"/meeting/{archive.heat[0]}"
-    assert "item" in names
+    assert "item" in names and names.count("items") == 1
+    ids = [int(n) for n in re.findall(r"event: line\nid: (\d+)\n", body)]
+    assert ids == list(range(4, 4 + len(ids))) and len(ids) >= 5
     await page(client, f"/meeting/{archive.running}/events?line=x", 400)
 
 

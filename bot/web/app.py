@@ -40,6 +40,7 @@ MAX_QUERY_CHARS = 2000  # a whole query string; the search box alone takes 500
 MAX_NAME_CHARS = 200  # a network, series, channel or nick in a path
 LIVE_POLL_SECONDS = 0.25  # new lines reach the page well within a second
 LIVE_MAX_SECONDS = 6 * 3600  # a live stream ends after this; the browser reconnects
+LIVE_KEEPALIVE_SECONDS = 15.0  # a quiet stream says so this often (proxies, gone readers)
 FEED_ENTRIES = 50
 LIST_TTL = 2.0  # listings may lag the database by this much
 MEETING_TTL = 30.0  # a finished meeting changes only by redaction
@@ -282,19 +283,28 @@ async def meeting_events(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
-    deadline = asyncio.get_running_loop().time() + LIVE_MAX_SECONDS
-    while news is not None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LIVE_MAX_SECONDS
+    shown: tuple[int, ...] | None = None
+    quiet_since = loop.time()
+    while news is not None and loop.time() < deadline:
         if news.lines:
             after_line = news.lines[-1][0]
         if news.items:
             after_item = news.items[-1].id
-        for name, data in views.live_events(news):
-            event_id = f"id: {after_line}\n" if name == "line" else ""
-            await response.write(f"event: {name}\n{event_id}data: {data}\n\n".encode())
+        frames = views.live_events(news, shown)
+        shown = news.item_ids
         if news.ended:
-            await response.write(f"event: end\ndata: {meeting_url(meeting_id)}\n\n".encode())
-            break
-        if asyncio.get_running_loop().time() > deadline:
+            frames.append(views.live_end(meeting_url(meeting_id)))
+        elif not frames and loop.time() - quiet_since > LIVE_KEEPALIVE_SECONDS:
+            frames.append(views.LIVE_KEEPALIVE)
+        if frames:
+            quiet_since = loop.time()
+            try:
+                await response.write(b"".join(frames))
+            except ConnectionError:  # the reader has gone: stop reading for them
+                break
+        if news.ended:
             break
         await asyncio.sleep(LIVE_POLL_SECONDS)
         news = await reader.live_news(meeting_id, after_line, after_item)

@@ -21,7 +21,6 @@ import jinja2
 from markupsafe import Markup
 
 from bot import __version__
-from bot.core.record import LINE_ACTION
 from bot.core.timefmt import zone
 from bot.writers.htmlsafe import safe_href, text_html
 from bot.writers.irctext import displayable
@@ -136,7 +135,6 @@ def environment() -> jinja2.Environment:
         month_name=month_name,
         neighbour_month=neighbour_month,
         project=project,
-        LINE_ACTION=LINE_ACTION,
         version=__version__,
     )
     return env

@@ -207,12 +207,26 @@ def live_item(item: Item, tz: str) -> str:
     )
 
 
-def live_events(news: LiveNews) -> list[tuple[str, str]]:
-    """The server-sent events (name, JSON data) that bring a live page up to date."""
-    events = [("line", live_line(*line, news.timezone)) for line in news.lines]
-    events += [("item", live_item(item, news.timezone)) for item in news.items]
-    events.append(("items", json.dumps(list(news.item_ids))))
-    return events
+def live_events(news: LiveNews, shown: tuple[int, ...] | None) -> list[bytes]:
+    """The server-sent events that bring a live page up to date: a `line` per new line (its
+    number as the event id, so a reconnecting browser says where it got to), an `item` per
+    new item, and `items` (the ids still standing) when those differ from `shown`."""
+    frames = [
+        f"event: line\nid: {line[0]}\ndata: {live_line(*line, news.timezone)}\n\n"
+        for line in news.lines
+    ]
+    frames += [f"event: item\ndata: {live_item(i, news.timezone)}\n\n" for i in news.items]
+    if news.item_ids != shown:
+        frames.append(f"event: items\ndata: {json.dumps(list(news.item_ids))}\n\n")
+    return [frame.encode() for frame in frames]
+
+
+def live_end(path: str) -> bytes:
+    return f"event: end\ndata: {path}\n\n".encode()
+
+
+# A comment line the browser ignores; writing it also finds out when the reader has gone.
+LIVE_KEEPALIVE = b": still here\n\n"
 
 
 def parse_day(text: str) -> date | None:
