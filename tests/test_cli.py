@@ -84,6 +84,11 @@ def test_regenerate_all_writes_every_meetings_files(tmp_path: Path) -> None:
     assert "ACTION: bob to tag the release" in release.read_text(encoding="utf-8")
     listed = gavel("meetings", "--config", str(config(tmp_path))).stdout
     assert "release_planning/" in listed  # the files' path is now known
+    # The static indexes, written once at the end: every series, and each series' meetings.
+    top = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert 'href="release_planning/index.html"' in top and 'href="still_going/index.html"' in top
+    series = (tmp_path / "out" / "release_planning" / "index.html").read_text(encoding="utf-8")
+    assert release.name.removesuffix(".txt") + ".html" in series
 
 
 def test_regenerate_one_prints_its_paths_and_unknown_id_fails(tmp_path: Path) -> None:
