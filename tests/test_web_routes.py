@@ -11,12 +11,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiosqlite
 import html5lib
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.store import Store
+from bot.store import SCHEMA_VERSION, Store, StoreError
 from bot.store.archive_reads import ArchiveReader
+from bot.store.schema import MIGRATIONS, migrate
 from bot.web.app import CSP, make_app
 from bot.web.views import open_reader
 from tests.webkit import Archive, build_archive
@@ -328,3 +330,17 @@ async def test_files_are_served_safely(tmp_path: Path) -> None:
             response = await test_client.get(bad)
             assert response.status == 404, bad
     await reader.close()
+
+
+async def test_the_reader_refuses_a_database_it_cannot_read(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(old, isolation_level=None) as conn:
+        await migrate(conn, MIGRATIONS[:1])
+    with pytest.raises(StoreError) as info:
+        await ArchiveReader.open(old)
+    assert str(info.value) == (
+        f"database schema version 1 is older than this Gavel ({SCHEMA_VERSION}); "
+        "start the bot (gavel run) once to bring it up to date"
+    )
+    with pytest.raises(StoreError, match="no database at"):
+        await ArchiveReader.open(tmp_path / "none.sqlite3")

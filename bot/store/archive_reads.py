@@ -43,6 +43,7 @@ from bot.store.reads import (
     to_presence,
     to_vote,
 )
+from bot.store.schema import SCHEMA_VERSION, check_version, user_version
 
 T = TypeVar("T")
 
@@ -212,6 +213,7 @@ class ArchiveReader:
                 await conn.execute("CREATE TEMP TABLE hidden (network TEXT, channel TEXT)")
                 await conn.executemany("INSERT INTO temp.hidden VALUES (?, ?)", private)
                 await conn.execute("PRAGMA query_only = ON")
+            await _check_schema(conns[0])
         except BaseException:
             for conn in conns:
                 await conn.close()
@@ -282,6 +284,17 @@ class ArchiveReader:
         self, network: str, nick: str, page: int = 1, per_page: int = PER_PAGE
     ) -> Person:
         return await self._read(_person, self.aliases, network, nick, page, per_page)
+
+
+async def _check_schema(conn: aiosqlite.Connection) -> None:
+    """A reader cannot migrate: the database must be at this Gavel's schema exactly."""
+    found = await user_version(conn)
+    check_version(found)
+    if found < SCHEMA_VERSION:
+        raise StoreError(
+            f"database schema version {found} is older than this Gavel ({SCHEMA_VERSION}); "
+            "start the bot (gavel run) once to bring it up to date"
+        )
 
 
 def _snapshot(conn: sqlite3.Connection, work: Callable[..., T], *args: object) -> T:
