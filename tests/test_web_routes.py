@@ -344,3 +344,24 @@ async def test_the_reader_refuses_a_database_it_cannot_read(tmp_path: Path) -> N
     )
     with pytest.raises(StoreError, match="no database at"):
         await ArchiveReader.open(tmp_path / "none.sqlite3")
+
+
+async def test_every_html_page_parses_strictly(client: TestClient, archive: Archive) -> None:  # type: ignore[type-arg]
+    for url, status in (
+        ("/series/net/nova", 200),
+        ("/channel/net/%23chan", 200),
+        ("/date/2024-05-02", 200),
+        ("/person/net/carol", 200),
+        ("/search?q=docs", 200),
+        (f"/meeting/{archive.nova[0]}", 200),
+        ("/meeting/999999", 404),
+        ("/date/nope", 400),
+    ):
+        well_formed(await page(client, url, status))
+
+
+async def test_api_names_the_series_for_an_alias(client: TestClient, archive: Archive) -> None:  # type: ignore[type-arg]
+    body = json.loads(await page(client, "/api/v1/series/net/nova_team/meetings"))
+    assert body["series"] == "nova"
+    assert [m["id"] for m in body["meetings"]] == list(reversed(archive.nova))
+    assert [m["name"] for m in body["meetings"]] == ["nova", "nova_team"]

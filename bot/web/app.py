@@ -357,7 +357,8 @@ async def api_series_meetings(request: web.Request) -> web.Response:
     )
     if page.total == 0 or (not page.rows and page.page > 1):
         raise _not_found()
-    body = views.dumps(views.page_json(network, name, page, _base_url(request)))
+    series = request.app[READER].aliases.canonical(name)
+    body = views.dumps(views.page_json(network, series, page, _base_url(request)))
     return _keep(_json(body), LIST_TTL)
 
 
