@@ -9,6 +9,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -22,8 +23,6 @@ from bot.store.schema import MIGRATIONS, migrate
 from bot.web.app import CSP, make_app
 from bot.web.views import open_reader
 from tests.webkit import Archive, build_archive
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +169,6 @@ async def test_meeting_minutes(client: TestClient, archive: Archive) -> None:  #
 async def test_meeting_links_its_five_files_once_published(tmp_path: Path) -> None:
     built = await build_archive(tmp_path, heat_count=1)
     store = await Store.open(built.path)
-    from datetime import UTC, datetime
-
     await store.record_published(
         built.heat[0], "heat/2024/heat.2024-05-01-14.00", datetime.now(UTC)
     )
