@@ -1,4 +1,5 @@
-"""The `gavel` command line: run, check-config, meetings, regenerate, web, replay.
+"""The `gavel` command line: run, check-config, meetings, regenerate, web, replay, successes,
+announcements.
 
 Exit status: 0 on success, 2 on a usage, configuration or input error (with a one-line
 message per problem on stderr), 1 when the bot stops on an unexpected failure.
@@ -11,12 +12,14 @@ import asyncio
 import dataclasses
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfoNotFoundError
 
 from bot import __version__
 from bot.config_loader import load_settings
-from bot.settings import ConfigError, Settings
+from bot.core.names import NAME_RULES, OPENSTACK
+from bot.settings import DEFAULT_PATTERN, ConfigError, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -45,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     web = sub.add_parser("web", help="serve the meeting archive over HTTP (read-only)")
     web.add_argument("--config", required=True, type=Path)
     web.add_argument("--listen", help="HOST:PORT, instead of the configuration's [web] listen")
+    succ = sub.add_parser("successes", help="the #success (or #thanks) messages of a period")
+    succ.add_argument("--config", required=True, type=Path)
+    succ.add_argument("--since", type=_day, help="YYYY-MM-DD (UTC), inclusive")
+    succ.add_argument("--until", type=_day, help="YYYY-MM-DD (UTC), inclusive")
+    succ.add_argument("--format", choices=("newsletter", "markdown", "json"), default="newsletter")
+    succ.add_argument("--thanks", action="store_true", help="the #thanks instead")
+
+    ann = sub.add_parser("announcements", help="pending and failed announcements")
+    ann.add_argument("--config", required=True, type=Path)
+    ann.add_argument("--retry", metavar="ID", help="send this delivery again now")
 
     replay = sub.add_parser("replay", help="write the files of a MeetBot .log.txt")
     replay.add_argument("log", type=Path)
@@ -54,7 +67,26 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--network", default="replay")
     replay.add_argument("--timezone", default="UTC")
     replay.add_argument("--url-prefix", default="")
+    replay.add_argument(
+        "--pattern",
+        default=DEFAULT_PATTERN,
+        help="the files' names, as output.pattern; Fedora's layout is "
+        "{channel}/%%Y-%%m-%%d/{meetingname}.%%Y-%%m-%%d-%%H.%%M",
+    )
+    replay.add_argument(
+        "--meeting-names",
+        choices=NAME_RULES,
+        default=OPENSTACK,
+        help="the meeting-name rule, as output.meeting_names",
+    )
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
 def _settings(path: Path) -> Settings | None:
@@ -87,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(app.serve(settings))
     if args.command == "web":
         return _web(settings, args.listen)
+    if args.command in ("successes", "announcements"):
+        return _followup(args, settings)
     if args.command == "meetings":
         return asyncio.run(app.list_meetings(settings, args.limit))
     return asyncio.run(app.regenerate(settings, args.meeting_id, every=args.all))
@@ -119,6 +153,24 @@ def _web(settings: Settings, listen: str | None) -> int:
         return EXIT_FAILED
 
 
+def _followup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import followup
+
+    if args.command == "announcements":
+        code, text = asyncio.run(followup.announcements_report(settings, args.retry))
+        (sys.stdout if code == EXIT_OK else sys.stderr).write(text)
+        return code
+    since = None if args.since is None else datetime.combine(args.since, time(), UTC)
+    until = None
+    if args.until is not None:
+        until = datetime.combine(args.until + timedelta(days=1), time(), UTC)
+    kind = "thanks" if args.thanks else "success"
+    sys.stdout.write(
+        asyncio.run(followup.successes_report(settings, since, until, args.format, kind))
+    )
+    return EXIT_OK
+
+
 def _replay(args: argparse.Namespace) -> int:
     from bot.replay import ReplayError, replay
 
@@ -131,6 +183,8 @@ def _replay(args: argparse.Namespace) -> int:
             network=args.network,
             timezone=args.timezone,
             url_prefix=args.url_prefix,
+            pattern=args.pattern,
+            meeting_names=args.meeting_names,
         )
     except ReplayError as exc:
         print(f"gavel: {exc}", file=sys.stderr)

@@ -27,8 +27,16 @@ PREFERRED_PORT = 6667
 CONFIG = ROOT / "config" / "local.toml"
 
 
-def _free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port`.
+
+    SO_REUSEADDR, as the server itself binds: connections of a server stopped a moment ago
+    linger in TIME_WAIT for a minute, and a plain bind would call the port taken, moving
+    the restarted server to another port where no client's reconnect finds it. Linux still
+    refuses the bind while a socket listens there.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -68,7 +76,7 @@ def start_ngircd(port: int) -> subprocess.Popen[bytes]:
         start_new_session=True,
     )
     deadline = time.monotonic() + 10
-    while _free(port):
+    while port_free(port):
         if server.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"gavel: ngircd did not start; see {RUN_DIR / 'ngircd.log'}")
         time.sleep(0.05)
@@ -114,7 +122,7 @@ def start_web(settings: Settings) -> subprocess.Popen[bytes]:
         start_new_session=True,
     )
     deadline = time.monotonic() + 15
-    while _free(settings.web.port):
+    while port_free(settings.web.port):
         if web.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"gavel: gavel web did not start; see {RUN_DIR / 'web.log'}")
         time.sleep(0.05)
@@ -132,13 +140,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def main() -> int:
     from bot import app
 
-    port = PREFERRED_PORT if _free(PREFERRED_PORT) else _any_free_port()
+    port = PREFERRED_PORT if port_free(PREFERRED_PORT) else _any_free_port()
     try:
         settings = local_settings(port)
     except ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
-    if not _free(settings.web.port):
+    if not port_free(settings.web.port):
         settings = local_settings(port, _any_free_port())
     web_url = f"http://{settings.web.host}:{settings.web.port}/"
     server = start_ngircd(port)

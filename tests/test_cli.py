@@ -116,3 +116,15 @@ def test_web_refuses_a_missing_database_and_a_bad_listen(tmp_path: Path) -> None
     run = gavel("web", "--config", str(config(tmp_path)), "--listen", "nowhere")
     assert run.returncode == 2
     assert run.stderr.strip() == "gavel: --listen: expected HOST:PORT, got 'nowhere'"
+
+
+def test_check_config_refuses_a_network_without_channels(tmp_path: Path) -> None:
+    path = config(tmp_path)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('channels = ["#chan"]', "channels = []"),
+        encoding="utf-8",
+    )
+    run = gavel("check-config", "--config", str(path))
+    assert run.returncode != 0
+    assert "networks[0].channels: at least one channel is required" in run.stderr
+    assert "ok (" not in run.stdout

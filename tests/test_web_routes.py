@@ -169,9 +169,9 @@ async def test_meeting_minutes(client: TestClient, archive: Archive) -> None:  #
 async def test_meeting_links_its_five_files_once_published(tmp_path: Path) -> None:
     built = await build_archive(tmp_path, heat_count=1)
     store = await Store.open(built.path)
-    await store.record_published(
-        built.heat[0], "heat/2024/heat.2024-05-01-14.00", datetime.now(UTC)
-    )
+    base = await store.reserve_file_base(built.heat[0], "heat/2024/heat.2024-05-01-14.00")
+    await store.mark_published(built.heat[0], datetime.now(UTC))
+    assert base == "heat/2024/heat.2024-05-01-14.00"
     await store.close()
     reader = await open_reader(built.settings)
     async with TestClient(TestServer(make_app(built.settings, reader))) as test_client:

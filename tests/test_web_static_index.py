@@ -8,10 +8,10 @@ from pathlib import Path
 
 import html5lib
 
-from bot.app import Publisher
 from bot.config_loader import parse_settings
 from bot.core.effects import Effect, Publish
 from bot.core.events import ChannelSettings
+from bot.publishing import Publishing
 from bot.settings import Settings
 from bot.store import Store
 from tests.corekit import Room
@@ -56,7 +56,7 @@ async def test_each_publish_writes_the_top_and_series_indexes(tmp_path: Path) ->
     config = settings(tmp_path)
     public = tmp_path / "public"
     async with await Store.open(tmp_path / "db.sqlite3") as store:
-        publisher = Publisher(config, store)
+        publisher = Publishing(config, store)
         first = await publisher.write(
             (await meeting(store, "#open", "plans", "#topic one")).meeting
         )
@@ -92,7 +92,7 @@ async def test_each_publish_writes_the_top_and_series_indexes(tmp_path: Path) ->
 async def test_an_index_failure_does_not_fail_publishing(tmp_path: Path) -> None:
     config = settings(tmp_path)
     async with await Store.open(tmp_path / "db.sqlite3") as store:
-        publisher = Publisher(config, store)
+        publisher = Publishing(config, store)
         (tmp_path / "public").mkdir()
         (tmp_path / "public" / "index.html").mkdir()  # a directory where the index would go
         files = await publisher.write((await meeting(store, "#open", "plans")).meeting)

@@ -121,17 +121,76 @@ _V1: Migration = (
     "CREATE INDEX gaps_meeting ON gaps (meeting_id)",
 )
 
+# Effects the database refused for good (a constraint violated, a meeting that is not there),
+# set aside whole so that the rest of the recording goes on; nothing reads them back by itself.
+_V2_QUARANTINE: Migration = (
+    """
+    CREATE TABLE quarantine (
+        id         INTEGER PRIMARY KEY,
+        time       TEXT NOT NULL,
+        meeting_id INTEGER,
+        effect     TEXT NOT NULL,
+        content    TEXT NOT NULL,
+        error      TEXT NOT NULL
+    )
+    """,
+)
+
+# The channel topic a meeting started with, so the end restores it even after a restart.
+_V3_SAVED_TOPIC: Migration = ("ALTER TABLE meetings ADD COLUMN saved_topic TEXT",)
+
+# Between meetings: #success/#thanks, and the outbox of announcements still to deliver.
+_V4_FOLLOWUP: Migration = (
+    """
+    CREATE TABLE successes (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('success', 'thanks')),
+        time       TEXT NOT NULL,
+        network    TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        nick       TEXT NOT NULL,
+        account    TEXT,
+        text       TEXT NOT NULL,
+        meeting_id INTEGER REFERENCES meetings (id)
+    )
+    """,
+    "CREATE INDEX successes_by_time ON successes (kind, time)",
+    """
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        delivery_id     TEXT NOT NULL UNIQUE,
+        receiver        TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        payload         TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error      TEXT,
+        sent_at         TEXT
+    )
+    """,
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
+)
+
 # Whether a meeting was held in a `private = true` channel, kept with the meeting so the web
 # archive can leave it out even after the channel's configuration changes; and the indexes
 # the archive's listings (by series, by date) read meetings through. Meetings are few next
 # to lines, so these cost the recording nothing measurable.
-_V2_ARCHIVE: Migration = (
+_V5_ARCHIVE: Migration = (
     "ALTER TABLE meetings ADD COLUMN private INTEGER NOT NULL DEFAULT 0 CHECK (private IN (0, 1))",
     "CREATE INDEX meetings_series ON meetings (network, name, started_at)",
     "CREATE INDEX meetings_started ON meetings (started_at)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_ARCHIVE)
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1,
+    _V2_QUARANTINE,
+    _V3_SAVED_TOPIC,
+    _V4_FOLLOWUP,
+    _V5_ARCHIVE,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -112,49 +114,71 @@ def write_pages(root: Path, pages: list[IndexPage]) -> None:
 
 async def index_pages(
     settings: Settings, reader: ArchiveReader, network: str, name: str
-) -> list[IndexPage]:
-    """The top index and the index of the series `name` (after aliases) on `network`."""
+) -> Callable[[], list[IndexPage]]:
+    """Reads what the top index and the index of the series `name` (after aliases) on
+    `network` show; returns the rendering, to run off the event loop."""
     series = await reader.series_list()
-    pages = [top_page(settings, series)]
     canonical = reader.aliases.canonical(name)
     rows = await reader.series_all(network, canonical)
-    if rows:
-        pages.append(series_page(settings, network, canonical, rows))
+
+    def pages() -> list[IndexPage]:
+        built = [top_page(settings, series)]
+        if rows:
+            built.append(series_page(settings, network, canonical, rows))
+        return built
+
     return pages
 
 
-async def all_index_pages(settings: Settings, reader: ArchiveReader) -> list[IndexPage]:
-    """The top index and every series' index."""
+async def all_index_pages(
+    settings: Settings, reader: ArchiveReader
+) -> Callable[[], list[IndexPage]]:
+    """Reads what the top index and every series' index show; returns the rendering."""
     series = await reader.series_list()
-    pages = [top_page(settings, series)]
-    for s in series:
-        rows = await reader.series_all(s.network, s.name)
-        pages.append(series_page(settings, s.network, s.name, rows))
+    each = [(s, await reader.series_all(s.network, s.name)) for s in series]
+
+    def pages() -> list[IndexPage]:
+        built = [top_page(settings, series)]
+        built += [series_page(settings, s.network, s.name, rows) for s, rows in each]
+        return built
+
     return pages
 
 
-async def write_all_indexes(settings: Settings) -> None:
+async def _write(
+    settings: Settings,
+    read: Callable[[ArchiveReader], Awaitable[Callable[[], list[IndexPage]]]],
+    executor: Executor | None,
+) -> None:
+    reader = await open_reader(settings, 1)
+    try:
+        render_pages = await read(reader)
+    finally:
+        await reader.close()
+
+    def work() -> None:  # rendering and writing, both in a worker thread
+        write_pages(settings.output.dir, render_pages())
+
+    await asyncio.get_running_loop().run_in_executor(executor, work)
+
+
+async def write_all_indexes(settings: Settings, executor: Executor | None = None) -> None:
     """Rewrite every index (after `gavel regenerate --all`); failures are logged."""
     try:
-        reader = await open_reader(settings, 1)
-        try:
-            pages = await all_index_pages(settings, reader)
-        finally:
-            await reader.close()
-        await asyncio.to_thread(write_pages, settings.output.dir, pages)
+        await _write(settings, lambda reader: all_index_pages(settings, reader), executor)
     except Exception as exc:  # an index is a convenience; the minutes are what matter
         log.warning("static_index_failed", error=str(exc))
 
 
-async def write_indexes(settings: Settings, network: str, name: str) -> None:
-    """Rewrite the top index and the series' index after one of its meetings was published.
-    A failure is logged, never raised: the meeting's own files are already written."""
+async def write_indexes(
+    settings: Settings, network: str, name: str, executor: Executor | None = None
+) -> None:
+    """Rewrite the top index and the series' index after one of its meetings was published,
+    rendering and writing in `executor` (None: asyncio's default). A failure is logged,
+    never raised: the meeting's own files are already written."""
     try:
-        reader = await open_reader(settings, 1)
-        try:
-            pages = await index_pages(settings, reader, network, name)
-        finally:
-            await reader.close()
-        await asyncio.to_thread(write_pages, settings.output.dir, pages)
+        await _write(
+            settings, lambda reader: index_pages(settings, reader, network, name), executor
+        )
     except Exception as exc:  # an index is a convenience; the minutes are what matter
         log.warning("static_index_failed", network=network, series=name, error=str(exc))
