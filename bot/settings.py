@@ -129,7 +129,8 @@ class WebSettings:
 
 @dataclass(frozen=True, slots=True)
 class FollowupSettings:
-    """Where the #success and #thanks replies point (None: the static pages)."""
+    """Where the #success and #thanks replies point: as configured, else the web archive's
+    pages under `[web] base_url` when it is set (None: the static pages)."""
 
     successes_url: str | None = None
     thanks_url: str | None = None

@@ -145,6 +145,8 @@ def page_kinds(archive: Any) -> dict[str, str]:
         "month": "/date/2024-05",
         "person": "/person/net/bob",
         "search": "/search?q=docs",
+        "successes": "/successes",
+        "thanks": "/thanks",
         "hostile": f"/meeting/{archive.hostile}",
         "missing": "/meeting/999999",
     }

@@ -18,10 +18,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.store import SCHEMA_VERSION, Store, StoreError
-from bot.store.archive_reads import ArchiveReader
+from bot.store.archive_reads import PER_PAGE, ArchiveReader
 from bot.store.schema import MIGRATIONS, migrate
 from bot.web.app import CSP, make_app
 from bot.web.views import open_reader
+from tests.corekit import Room
 from tests.webkit import Archive, build_archive
 
 
@@ -350,6 +351,8 @@ async def test_every_html_page_parses_strictly(client: TestClient, archive: Arch
         ("/date/2024-05-02", 200),
         ("/person/net/carol", 200),
         ("/search?q=docs", 200),
+        ("/successes", 200),
+        ("/thanks", 200),
         (f"/meeting/{archive.nova[0]}", 200),
         ("/meeting/999999", 404),
         ("/date/nope", 400),
@@ -362,3 +365,83 @@ async def test_api_names_the_series_for_an_alias(client: TestClient, archive: Ar
     assert body["series"] == "nova"
     assert [m["id"] for m in body["meetings"]] == list(reversed(archive.nova))
     assert [m["name"] for m in body["meetings"]] == ["nova", "nova_team"]
+
+
+async def test_successes_and_thanks_newest_first_none_private(
+    client: TestClient,  # type: ignore[type-arg]
+    archive: Archive,
+) -> None:
+    text = await page(client, "/successes")
+    well_formed(text)
+    said = ["elsewhere, it worked", "a quiet summer release", "restricted work went well"]
+    said.append("the gate is green again")
+    positions = [text.index(s) for s in said]
+    assert positions == sorted(positions)  # newest first
+    # Linked to the log of the meeting it was said in, or of that day's meeting in the channel.
+    assert f'href="/meeting/{archive.heat[0]}/log">carol (on #chan)</a>' in text
+    assert f'href="/meeting/{archive.hostile}/log">mallory (on #chan)</a>' in text
+    assert "erin (on #chan)</span>" in text and "frank (on #other)</span>" in text
+    # Said in a #restrictlogs meeting: shown, never linked to that meeting.
+    assert "bob (on #chan)</span>" in text and f"/meeting/{archive.restricted}" not in text
+    assert "cabal" not in text and "private channel" not in text  # #secret, now or then
+    assert "<img" not in text and "&lt;img src=x onerror=" in text
+    assert 'href="/thanks"' in text and "5 said with" in text
+    thanks = await page(client, "/thanks")
+    well_formed(thanks)
+    assert f'href="/meeting/{archive.heat[1]}/log">dave (on #chan)</a>' in thanks
+    assert "bob for the docs" in thanks and "the gate is green" not in thanks
+    assert "old cabal" not in thanks and 'href="/successes"' in thanks
+    assert 'href="/successes"' in await page(client, "/")
+    await page(client, "/successes?page=2", 404)
+    assert "page must be a whole number" in await page(client, "/thanks?page=x", 400)
+
+
+async def test_successes_api_pages(client: TestClient, archive: Archive) -> None:  # type: ignore[type-arg]
+    first = json.loads(await page(client, "/api/v1/successes?per_page=2"))
+    assert (first["kind"], first["total"], first["pages"], first["page"]) == ("success", 5, 3, 1)
+    assert [e["text"] for e in first["entries"]] == [
+        "elsewhere, it worked",
+        "a quiet summer release",
+    ]
+    last = json.loads(await page(client, "/api/v1/successes?per_page=2&page=3"))
+    assert last["entries"] == [
+        {
+            "id": last["entries"][0]["id"],
+            "kind": "success",
+            "time": "2024-05-01T18:00:01+00:00",
+            "network": "net",
+            "channel": "#chan",
+            "nick": "carol",
+            "text": "the gate is green again",
+            "meeting_id": archive.heat[0],
+            "log_url": f"/meeting/{archive.heat[0]}/log",
+        }
+    ]
+    assert first["entries"][0]["log_url"] is None and first["entries"][0]["meeting_id"] is None
+    await page(client, "/api/v1/successes?per_page=2&page=4", 404)
+    for bad in ("page=0", "per_page=101", "per_page=x"):
+        error = json.loads(await page(client, f"/api/v1/successes?{bad}", 400))
+        assert error["error"].endswith(".")
+    thanks = json.loads(await page(client, "/api/v1/thanks"))
+    assert [(e["nick"], e["kind"]) for e in thanks["entries"]] == [("dave", "thanks")]
+    assert thanks["total"] == 1
+
+
+async def test_successes_page_has_a_pager_past_fifty(tmp_path: Path) -> None:
+    built = await build_archive(tmp_path, heat_count=1)
+    room = Room(network="net", channel="#chan", now=datetime(2025, 1, 1, tzinfo=UTC))
+    async with await Store.open(built.path) as store:
+        for n in range(PER_PAGE):
+            await store.apply(room.say(f"n{n}", f"#success number {n}", after=61))
+    reader = await open_reader(built.settings)
+    async with TestClient(TestServer(make_app(built.settings, reader))) as test_client:
+        first = await page(test_client, "/successes")
+        second = await page(test_client, "/successes?page=2")
+        await page(test_client, "/successes?page=3", 404)
+    await reader.close()
+    total = PER_PAGE + 5
+    assert f"{total} said with" in first and "Page 1 of 2" in first
+    assert 'rel="next" href="/successes?page=2"' in first
+    assert f"number {PER_PAGE - 1}<" in first and "the gate is green again" not in first
+    assert 'rel="prev" href="/successes?page=1"' in second and "Page 2 of 2" in second
+    assert second.count("<li id=") == total - PER_PAGE

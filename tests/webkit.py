@@ -138,14 +138,14 @@ async def build_archive(tmp: Path, heat_count: int = 3) -> Archive:
             "#chan",
             datetime(2024, 5, 20, 10, tzinfo=UTC),
             "hidden",
-            [("alice", "#restrictlogs"), ("bob", "secret plans")],
+            [("alice", "#restrictlogs"), ("bob", "secret plans"), ("bob", RESTRICTED_SUCCESS)],
         )
         private = await _meeting(
             store,
             "#secret",
             datetime(2024, 5, 21, 10, tzinfo=UTC),
             "cabal",
-            [("bob", "#info the cabal meets")],
+            [("bob", "#info the cabal meets"), ("bob", "#success the cabal prevailed")],
             private=True,
         )
         legacy_private = await _meeting(
@@ -153,10 +153,11 @@ async def build_archive(tmp: Path, heat_count: int = 3) -> Archive:
             "#Secret",
             datetime(2022, 3, 4, 10, tzinfo=UTC),
             "cabal",
-            [("bob", "#info an old cabal meeting")],
+            [("bob", "#info an old cabal meeting"), ("bob", "#thanks the old cabal")],
         )
         texts = [raw.decode("utf-8", errors="replace") for raw in corpus_lines()]
         hostile_said = [("mallory", f"#topic {PWN_PAYLOADS[0]}")]
+        hostile_said += [("mallory", f"#success {PWN_PAYLOADS[1]}")]
         hostile_said += [("mallory", f"#info {p}") for p in PWN_PAYLOADS]
         hostile_said += [("mallory", f"#action {p}") for p in PWN_PAYLOADS]
         hostile_said += [("mallory", p) for p in PWN_PAYLOADS]
@@ -172,9 +173,31 @@ async def build_archive(tmp: Path, heat_count: int = 3) -> Archive:
             [("alice", "#topic Live topic"), ("bob", "still going")],
             end=False,
         )
+        await _between_meetings(store)
     finally:
         await store.close()
     return Archive(db, settings, heat, nova, running, restricted, private, hostile, legacy_private)
+
+
+RESTRICTED_SUCCESS = "#success restricted work went well"
+# Said outside meetings, oldest first: (channel, time, nick, text). The first two fall on the
+# days of heat[0] and heat[1]; the third on a day without a meeting; the last in a channel
+# the configuration does not list.
+BETWEEN = (
+    ("#chan", datetime(2024, 5, 1, 18, tzinfo=UTC), "carol", "#success the gate is green again"),
+    ("#chan", datetime(2024, 5, 2, 20, tzinfo=UTC), "dave", "#thanks bob for the docs"),
+    ("#chan", datetime(2024, 8, 1, 8, tzinfo=UTC), "erin", "#success a quiet summer release"),
+    ("#other", datetime(2024, 8, 2, 8, tzinfo=UTC), "frank", "#success elsewhere, it worked"),
+    ("#secret", datetime(2024, 8, 3, 8, tzinfo=UTC), "bob", "#success a private channel's win"),
+)
+
+
+async def _between_meetings(store: Store) -> None:
+    for channel, when, nick, text in BETWEEN:
+        room = _room(channel, when, private=channel == "#secret")
+        effects = room.say(nick, text)
+        assert any(type(e).__name__ == "SuccessRecorded" for e in effects), text
+        await store.apply(effects)
 
 
 def with_web(settings: Settings, host: str, port: int) -> Settings:

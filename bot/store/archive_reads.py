@@ -177,6 +177,44 @@ class LiveNews:
     timezone: str
 
 
+@dataclass(frozen=True, slots=True)
+class SuccessRow:
+    """A kept `#success` or `#thanks`; `meeting_id` is the public meeting whose log it links
+    to (the one it was said in, else the channel's first public meeting of that UTC day)."""
+
+    id: int
+    kind: str
+    time: datetime
+    network: str
+    channel: str
+    nick: str
+    text: str
+    meeting_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessPage:
+    """A page of the successes (or the thanks), newest first; `page` is 1-based."""
+
+    kind: str
+    rows: tuple[SuccessRow, ...]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
 class ArchiveReader:
     """Read-only access to the archive. Create with `await ArchiveReader.open(path, aliases)`;
     close with `close()`."""
@@ -284,6 +322,11 @@ class ArchiveReader:
         self, network: str, nick: str, page: int = 1, per_page: int = PER_PAGE
     ) -> Person:
         return await self._read(_person, self.aliases, network, nick, page, per_page)
+
+    async def successes(self, kind: str, page: int = 1, per_page: int = PER_PAGE) -> SuccessPage:
+        """The kept successes (`kind` "success") or thanks ("thanks"), newest first; none
+        said in a private channel."""
+        return await self._read(_successes, kind, page, per_page)
 
 
 async def _check_schema(conn: aiosqlite.Connection) -> None:
@@ -439,6 +482,44 @@ def _channel_page(
     # letters, and the few bracket characters that rfc1459 also folds are rare in names.
     where = "m.network = ? AND lower(m.channel) = lower(?)"
     return _page(conn, aliases, where, (network, channel), page, per_page)
+
+
+# What the bot keeps (bot/store/followup.py), shown as its pages are: nothing from a channel
+# the configuration calls private, nor said in a meeting recorded as private. A success said
+# outside a meeting links to the channel's first public meeting of that UTC day (its
+# `started_at` and the success's `time` are both stored in UTC, so the day is their first
+# ten characters), found through the index on `started_at`.
+_SHOWN_SUCCESS = """s.kind = ? AND NOT EXISTS (SELECT 1 FROM temp.hidden AS h
+        WHERE h.network = s.network AND h.channel = lower(s.channel))
+    AND NOT EXISTS (SELECT 1 FROM meetings AS p WHERE p.id = s.meeting_id AND p.private = 1)"""
+SELECT_SUCCESSES = f"""
+SELECT s.id, s.kind, s.time, s.network, s.channel, s.nick, s.text,
+    CASE WHEN s.meeting_id IS NOT NULL THEN
+        (SELECT m.id FROM meetings AS m WHERE m.id = s.meeting_id AND {PUBLIC})
+    ELSE
+        (SELECT m.id FROM meetings AS m
+         WHERE m.started_at >= substr(s.time, 1, 10)
+           AND m.started_at < date(substr(s.time, 1, 10), '+1 day')
+           AND m.network = s.network AND lower(m.channel) = lower(s.channel) AND {PUBLIC}
+         ORDER BY m.started_at, m.id LIMIT 1)
+    END
+FROM successes AS s
+WHERE {_SHOWN_SUCCESS}
+ORDER BY s.time DESC, s.id DESC
+LIMIT ? OFFSET ?
+"""
+COUNT_SUCCESSES = f"SELECT COUNT(*) FROM successes AS s WHERE {_SHOWN_SUCCESS}"
+
+
+def _successes(conn: sqlite3.Connection, kind: str, page: int, per_page: int) -> SuccessPage:
+    page = min(max(1, page), MAX_PAGE)
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
+    total = int(conn.execute(COUNT_SUCCESSES, (kind,)).fetchone()[0])
+    found = _rows(conn, SELECT_SUCCESSES, (kind, per_page, (page - 1) * per_page))
+    rows = tuple(
+        SuccessRow(r[0], r[1], text_to_dt(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in found
+    )
+    return SuccessPage(kind, rows, total, page, per_page)
 
 
 def _utc_text(moment: datetime) -> str:

@@ -331,6 +331,30 @@ async def person(request: web.Request) -> web.Response:
     return _keep(_html(request, "web/person.html", person=found), LIST_TTL)
 
 
+def success_page(path: str) -> Handler:
+    """`/successes` or `/thanks`: what was said with `#success` or `#thanks`, newest first."""
+    kind, title, command = views.SUCCESS_PAGES[path]
+    other = next(p for p in views.SUCCESS_PAGES if p != path)
+
+    async def handler(request: web.Request) -> web.Response:
+        found = await request.app[READER].successes(kind, _page_number(request))
+        if not found.rows and found.page > 1:
+            raise _not_found()
+        html = _html(
+            request,
+            "web/successes.html",
+            title=title,
+            command=command,
+            found=found,
+            href=f"/{path}",
+            other_href=f"/{other}",
+            other_title=views.SUCCESS_PAGES[other][1],
+        )
+        return _keep(html, LIST_TTL)
+
+    return handler
+
+
 async def search(request: web.Request) -> web.Response:
     query = request.query.get("q", "")
     if len(query) > 500:
@@ -360,6 +384,18 @@ async def api_series_meetings(request: web.Request) -> web.Response:
     series = request.app[READER].aliases.canonical(name)
     body = views.dumps(views.page_json(network, series, page, _base_url(request)))
     return _keep(_json(body), LIST_TTL)
+
+
+def api_successes(path: str) -> Handler:
+    kind = views.SUCCESS_PAGES[path][0]
+
+    async def handler(request: web.Request) -> web.Response:
+        found = await request.app[READER].successes(kind, _page_number(request), _per_page(request))
+        if not found.rows and found.page > 1:
+            raise _not_found()
+        return _keep(_json(views.dumps(views.successes_json(found, _base_url(request)))), LIST_TTL)
+
+    return handler
 
 
 async def api_meeting(request: web.Request) -> web.Response:
@@ -517,6 +553,9 @@ def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
     get("/meeting/{id}/events", meeting_events)
     get("/person/{network}/{nick}", person)
     get("/search", search)
+    for path in views.SUCCESS_PAGES:
+        get(f"/{path}", success_page(path))
+        get(f"/api/v1/{path}", api_successes(path))
     get("/api/v1/series", api_series)
     get("/api/v1/series/{network}/{name}/meetings", api_series_meetings)
     get("/api/v1/meeting/{id}", api_meeting)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from bot.core.casemap import same
-from bot.core.record import LINE_ACTION, Item, MeetingRecord
+from bot.core.record import LINE_ACTION, SUCCESS, THANKS, Item, MeetingRecord
 from bot.settings import OutputSettings, Settings
 from bot.store.archive_reads import (
     READERS,
@@ -24,6 +24,7 @@ from bot.store.archive_reads import (
     MeetingRow,
     Page,
     SeriesRow,
+    SuccessPage,
 )
 from bot.web.templating import (
     irc,
@@ -169,6 +170,39 @@ def page_json(network: str, name: str, page: Page, base_url: str) -> dict[str, A
         "per_page": page.per_page,
         "total": page.total,
         "meetings": [_row_json(r, base_url) for r in page.rows],
+    }
+
+
+# The two pages of what the bot keeps between meetings: path -> (kind, title, command).
+SUCCESS_PAGES = {
+    "successes": (SUCCESS, "Successes", "#success"),
+    "thanks": (THANKS, "Thanks", "#thanks"),
+}
+
+
+def successes_json(found: SuccessPage, base_url: str) -> dict[str, Any]:
+    return {
+        "kind": found.kind,
+        "page": found.page,
+        "pages": found.pages,
+        "per_page": found.per_page,
+        "total": found.total,
+        "entries": [
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "time": s.time.isoformat(),
+                "network": s.network,
+                "channel": s.channel,
+                "nick": s.nick,
+                "text": s.text,
+                "meeting_id": s.meeting_id,
+                "log_url": None
+                if s.meeting_id is None
+                else f"{base_url}{meeting_url(s.meeting_id)}/log",
+            }
+            for s in found.rows
+        ],
     }
 
 
