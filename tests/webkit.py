@@ -157,7 +157,7 @@ async def build_archive(tmp: Path, heat_count: int = 3) -> Archive:
         )
         texts = [raw.decode("utf-8", errors="replace") for raw in corpus_lines()]
         hostile_said = [("mallory", f"#topic {PWN_PAYLOADS[0]}")]
-        hostile_said += [("mallory", f"#success {PWN_PAYLOADS[1]}")]
+        hostile_said += [("mallory", f"#success {PWN_PAYLOADS[0]} {PWN_PAYLOADS[1]}")]
         hostile_said += [("mallory", f"#info {p}") for p in PWN_PAYLOADS]
         hostile_said += [("mallory", f"#action {p}") for p in PWN_PAYLOADS]
         hostile_said += [("mallory", p) for p in PWN_PAYLOADS]
