@@ -342,6 +342,15 @@ async def test_the_reader_refuses_a_database_it_cannot_read(tmp_path: Path) -> N
     )
     with pytest.raises(StoreError, match="no database at"):
         await ArchiveReader.open(tmp_path / "none.sqlite3")
+    # One migration short (a database the bot of an earlier release kept): refused too.
+    almost = tmp_path / "almost.sqlite3"
+    async with aiosqlite.connect(almost, isolation_level=None) as conn:
+        assert await migrate(conn, MIGRATIONS[:-1]) == SCHEMA_VERSION - 1
+    with pytest.raises(StoreError, match=f"version {SCHEMA_VERSION - 1} is older"):
+        await ArchiveReader.open(almost)
+    async with aiosqlite.connect(almost, isolation_level=None) as conn:
+        assert await migrate(conn) == SCHEMA_VERSION
+    await (await ArchiveReader.open(almost)).close()
 
 
 async def test_every_html_page_parses_strictly(client: TestClient, archive: Archive) -> None:  # type: ignore[type-arg]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import stat
 from pathlib import Path
@@ -10,7 +11,7 @@ import html5lib
 
 from bot.config_loader import parse_settings
 from bot.core.effects import Effect, Publish
-from bot.core.events import ChannelSettings
+from bot.core.events import ChannelSettings, FilesPublished
 from bot.publishing import Publishing
 from bot.settings import Settings
 from bot.store import Store
@@ -98,3 +99,20 @@ async def test_an_index_failure_does_not_fail_publishing(tmp_path: Path) -> None
         files = await publisher.write((await meeting(store, "#open", "plans")).meeting)
         publisher.close()
     assert all(p.is_file() for p in files.paths)
+
+
+async def test_the_live_publish_path_writes_the_indexes_before_it_reports(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    public = tmp_path / "public"
+    reported: list[FilesPublished] = []
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        publishing = Publishing(config, store, report=reported.append)
+        publishing.submit(await meeting(store, "#open", "standup", "#topic one"))
+        await asyncio.wait_for(publishing.finish(), 30)
+        publishing.close()
+        assert await store.pending_publishes() == []
+    (done,) = reported
+    assert done.final and done.url_base
+    series = (public / "standup" / "index.html").read_text(encoding="utf-8")
+    assert done.url_base.rsplit("/", 1)[1] + ".html" in series
+    assert 'href="standup/index.html"' in (public / "index.html").read_text(encoding="utf-8")
