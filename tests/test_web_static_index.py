@@ -116,3 +116,26 @@ async def test_the_live_publish_path_writes_the_indexes_before_it_reports(tmp_pa
     series = (public / "standup" / "index.html").read_text(encoding="utf-8")
     assert done.url_base.rsplit("/", 1)[1] + ".html" in series
     assert 'href="standup/index.html"' in (public / "index.html").read_text(encoding="utf-8")
+
+
+def _stale_temporary(directory: Path) -> Path:
+    """What a writer killed mid-write leaves: a hidden temporary named after a dead pid."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stale = directory / ".gavel-4194305-index.html.tmp"  # above Linux's largest pid
+    stale.write_text("half a page", encoding="utf-8")
+    return stale
+
+
+def test_index_and_success_pages_clear_what_a_killed_write_left(tmp_path: Path) -> None:
+    from bot import followup
+    from bot.web.static_index import IndexPage, write_pages
+
+    series_stale = _stale_temporary(tmp_path / "heat")
+    top_stale = _stale_temporary(tmp_path)
+    write_pages(tmp_path, [IndexPage("heat/index.html", "<p>heat</p>\n")])
+    assert not series_stale.exists()
+    assert (tmp_path / "heat" / "index.html").read_text(encoding="utf-8") == "<p>heat</p>\n"
+    assert top_stale.exists()  # nothing was written there yet
+    followup.write_pages(tmp_path, "success", [], "http://example.org/successes.html")
+    assert not top_stale.exists()
+    assert (tmp_path / "successes.html").exists()
