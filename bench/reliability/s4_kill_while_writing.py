@@ -98,11 +98,19 @@ def scan_output(root: Path) -> Scan:
         if not path.is_file():
             continue
         if path.name.startswith(TEMP_PREFIX) and path.name.endswith(TEMP_SUFFIX):
-            scan.temporaries += 1
+            # A live writer's temporary is a write in progress (the static indexes follow
+            # the meeting's files), not one a kill left behind.
+            scan.temporaries += not _writer_alive(path.name)
             continue
         scan.finals += 1
         _check(path, scan)
     return scan
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process named in a temporary's name (`.gavel-PID-…`) still runs."""
+    pid = name[len(TEMP_PREFIX) :].split("-", 1)[0]
+    return pid.isdigit() and Path(f"/proc/{pid}").exists()
 
 
 def _mixed(scan: Scan) -> bool:
