@@ -78,6 +78,7 @@ class Publisher:
         files = await asyncio.get_running_loop().run_in_executor(self._threads, work)
         upto = record.lines[-1].n if record.lines else 0
         await self.store.record_published(record.id, files.base, datetime.now(UTC), upto)
+        await self.store.index_meeting(record.id, private=private)  # searchable from now on
         return files
 
     async def __call__(self, effect: Publish) -> str:

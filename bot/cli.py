@@ -1,4 +1,5 @@
-"""The `gavel` command line: run, check-config, meetings, regenerate, replay.
+"""The `gavel` command line: run, check-config, meetings, regenerate, replay, search, import,
+redact.
 
 Exit status: 0 on success, 2 on a usage, configuration or input error (with a one-line
 message per problem on stderr), 1 when the bot stops on an unexpected failure.
@@ -49,6 +50,38 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--network", default="replay")
     replay.add_argument("--timezone", default="UTC")
     replay.add_argument("--url-prefix", default="")
+
+    search = sub.add_parser("search", help="search the archive of public meetings")
+    search.add_argument("--config", required=True, type=Path)
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--json", action="store_true")
+
+    imp = sub.add_parser("import", help="import MeetBot .log.txt files into the archive")
+    imp.add_argument("--config", required=True, type=Path)
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument("--network", help="the network the logs come from")
+    imp.add_argument("--channel", help="the channel of every log (else from the layout)")
+    imp.add_argument("--nick", help="the old bot's nick (else found in each log)")
+    imp.add_argument("--timezone", default="UTC", help="the zone the logs' times are in")
+    imp.add_argument("--replace", action="store_true", help="import meetings already there again")
+    imp.add_argument("--write-files", action="store_true", help="also write Gavel's files")
+    imp.add_argument("--jobs", type=int, default=0, help="parsing processes (default: all cores)")
+
+    redact = sub.add_parser("redact", help="take a line, meeting or person out of the archive")
+    redact.add_argument("--config", required=True, type=Path)
+    what = redact.add_subparsers(dest="what", required=True)
+    line = what.add_parser("line", help="replace one line's text by [redacted]")
+    line.add_argument("meeting_id", type=int)
+    line.add_argument("line_number", type=int)
+    line.add_argument("--reason", required=True)
+    whole = what.add_parser("meeting", help="remove a whole meeting and its files")
+    whole.add_argument("meeting_id", type=int)
+    whole.add_argument("--reason", required=True)
+    person = what.add_parser("person", help="replace a nick everywhere by a pseudonym")
+    person.add_argument("network")
+    person.add_argument("nick")
+    person.add_argument("--reason", required=True)
     return parser
 
 
@@ -78,11 +111,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
     from bot import app  # the service's imports are needed only from here on
 
+    if args.command in ("search", "import", "redact"):
+        return _archive(args, settings)
     if args.command == "run":
         return asyncio.run(app.serve(settings))
     if args.command == "meetings":
         return asyncio.run(app.list_meetings(settings, args.limit))
     return asyncio.run(app.regenerate(settings, args.meeting_id, every=args.all))
+
+
+def _archive(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import archive_commands
+
+    if args.command == "search":
+        work = archive_commands.search(
+            settings, args.query, limit=args.limit, as_json_output=args.json
+        )
+    elif args.command == "import":
+        work = archive_commands.import_archive(settings, args)
+    else:
+        work = archive_commands.redact(settings, args)
+    return asyncio.run(work)
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -121,7 +121,76 @@ _V1: Migration = (
     "CREATE INDEX gaps_meeting ON gaps (meeting_id)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+# Version 2: the searchable archive. `archive` holds one row per meeting in the index; its
+# `key` (start second * 64 + a slot for meetings starting in the same second) orders
+# meetings by time, and every indexed line's rowid in `search` is `key << 20 | n`, so the
+# index's own rowid order is time order: "newest first" and date ranges are rowid ranges
+# that FTS5 walks without sorting. `search` is contentless (the text lives in `lines`); the
+# kind a line made is kept in `search_kinds`, since deleting a row from a contentless index
+# needs the values it was indexed with. Meetings already published are indexed here.
+_INDEXED_LINE_LIMIT = 1 << 20
+_V2: Migration = (
+    """
+    ALTER TABLE meetings ADD COLUMN private INTEGER NOT NULL DEFAULT 0
+        CHECK (private IN (0, 1))
+    """,
+    "ALTER TABLE meetings ADD COLUMN redacted_at TEXT",
+    # An import asks "is this meeting already here?" once per meeting.
+    "CREATE INDEX meetings_identity ON meetings (network, channel, started_at)",
+    """
+    CREATE TABLE archive (
+        key        INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL UNIQUE REFERENCES meetings (id),
+        network    TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        upto       INTEGER NOT NULL
+    )
+    """,
+    "CREATE TABLE search_kinds (id INTEGER PRIMARY KEY, kind TEXT NOT NULL)",
+    """
+    CREATE VIRTUAL TABLE search USING fts5 (
+        nick, text, kind, content = '', tokenize = 'unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TABLE redactions (
+        id         INTEGER PRIMARY KEY,
+        at         TEXT NOT NULL,
+        what       TEXT NOT NULL CHECK (what IN ('line', 'meeting', 'person')),
+        network    TEXT,
+        meeting_id INTEGER,
+        line       INTEGER,
+        pseudonym  TEXT,
+        reason     TEXT NOT NULL
+    )
+    """,
+    f"""
+    INSERT INTO archive (key, meeting_id, network, channel, name, upto)
+    SELECT CAST(strftime('%s', started_at) AS INTEGER) * 64
+            + ROW_NUMBER() OVER (PARTITION BY strftime('%s', started_at) ORDER BY id) - 1,
+        id, network, lower(channel), name,
+        MIN((SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = meetings.id),
+            {_INDEXED_LINE_LIMIT - 1:d})
+    FROM meetings WHERE restricted = 0 AND published_at IS NOT NULL
+    """,
+    f"""
+    INSERT INTO search_kinds (id, kind)
+    SELECT (a.key << 20) | i.line, i.kind FROM archive AS a
+    JOIN (SELECT meeting_id, line, kind, MIN(id) FROM items WHERE removed = 0
+          GROUP BY meeting_id, line) AS i ON i.meeting_id = a.meeting_id
+    WHERE i.line BETWEEN 1 AND {_INDEXED_LINE_LIMIT - 1:d}
+    """,
+    """
+    INSERT INTO search (rowid, nick, text, kind)
+    SELECT (a.key << 20) | l.n, l.nick, l.text, COALESCE(k.kind, '')
+    FROM archive AS a JOIN lines AS l ON l.meeting_id = a.meeting_id
+    LEFT JOIN search_kinds AS k ON k.id = (a.key << 20) | l.n
+    WHERE l.n BETWEEN 1 AND a.upto
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

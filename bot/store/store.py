@@ -24,9 +24,11 @@ import aiosqlite
 
 from bot.core.effects import Effect
 from bot.core.record import MeetingRecord
+from bot.store import archive
 from bot.store.codec import dt_to_text, opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
+from bot.store.importing import Imported, import_batch
 from bot.store.reads import load_meeting
 from bot.store.schema import migrate
 from bot.store.writes import Step, plan
@@ -142,7 +144,7 @@ class Store:
         stored and returned, and the meeting's old base, if any, is released."""
         if not candidate_base:
             raise StoreError("an empty output base path cannot be reserved")
-        return await self._write_in_thread(_reserve_base, meeting_id, candidate_base)
+        return await self._write_in_thread(reserve_base, meeting_id, candidate_base)
 
     async def pending_publishes(self) -> list[int]:
         """Meetings whose files must still be written (ended or saved, not yet published)."""
@@ -170,11 +172,28 @@ class Store:
             raise StoreError("an empty output base path cannot be reserved")
 
         def both(conn: sqlite3.Connection) -> str:
-            held = _reserve_base(conn, meeting_id, base)
+            held = reserve_base(conn, meeting_id, base)
             _mark_published(conn, meeting_id, dt_to_text(when), upto_line)
             return held
 
         return await self._write_in_thread(both)
+
+    async def index_meeting(self, meeting_id: int, *, private: bool | None = None) -> bool:
+        """Put the meeting's lines into the search index (again), or take them out when it is
+        not public; `private` (from the channel's configuration) is recorded first. Called
+        after its files are published, never while it records. True when it is searchable."""
+        return await self._write_in_thread(archive.index_meeting, meeting_id, private)
+
+    async def import_meetings(
+        self,
+        records: Sequence[MeetingRecord],
+        bases: Sequence[str | None],
+        private: Sequence[bool],
+        *,
+        replace: bool,
+    ) -> list[Imported]:
+        """Import whole meetings in one transaction (see `bot.store.importing`)."""
+        return await self._write_in_thread(import_batch, records, bases, private, replace)
 
     async def published_at(self, meeting_id: int) -> datetime | None:
         """When the meeting's files were last written, or None if never."""
@@ -289,7 +308,7 @@ def _apply_steps(conn: sqlite3.Connection, steps: list[Step]) -> None:
             raise StoreError(f"{step.what} ({missed} of {len(step.rows)} missed)")
 
 
-def _reserve_base(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> str:
+def reserve_base(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> str:
     row = conn.execute("SELECT file_base FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
     if row is None:
         raise StoreError(f"no meeting {meeting_id} to reserve a file base for")

@@ -1,0 +1,117 @@
+"""The archive's commands: `gavel search`, `gavel import`, `gavel redact`.
+
+Composition only: the query language and the import's reading of paths are pure code in
+`bot.archive`, every statement is in `bot.store`. Exit status as for every command: 0 done,
+2 for a bad query, option or input (one sentence on stderr), 1 when something failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from zoneinfo import ZoneInfoNotFoundError
+
+from bot.archive.query import QueryError, parse_query
+from bot.archive.results import as_json, as_text, views
+from bot.settings import Settings
+from bot.store import StoreError
+from bot.store.search import ArchiveReader, SearchTimeout, hidden_key
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+BOLD = ("\x1b[1m", "\x1b[0m")
+BRACKETS = ("[", "]")
+
+
+def private_channels(settings: Settings) -> list[str]:
+    """Every channel configured `private = true`, as the search's `hidden` filter names it."""
+    return [
+        hidden_key(net.name, chan.name)
+        for net in settings.networks
+        for chan in net.channels
+        if chan.private
+    ]
+
+
+def url_prefix_of(settings: Settings) -> dict[tuple[str, str], str]:
+    from bot.archive.query import fold_name
+
+    return {
+        (net.name, fold_name(chan.name)): (chan.output or settings.output).url_prefix
+        for net in settings.networks
+        for chan in net.channels
+    }
+
+
+async def search(settings: Settings, query: str, *, limit: int, as_json_output: bool) -> int:
+    from bot.archive.query import fold_name
+
+    try:
+        plan = parse_query(query, settings.archive.aliases)
+    except QueryError as exc:
+        print(f"gavel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not 1 <= limit <= 1000:
+        print("gavel: --limit must be between 1 and 1000.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        async with await ArchiveReader.open(settings.storage.path) as reader:
+            answer = await reader.search(plan, limit=limit, hidden=private_channels(settings))
+    except SearchTimeout as exc:
+        print(f"gavel: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except StoreError as exc:
+        print(f"gavel: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    prefixes = url_prefix_of(settings)
+
+    def prefix(network: str, channel: str) -> str:
+        return prefixes.get((network, fold_name(channel)), settings.output.url_prefix)
+
+    found = views(answer.hits, plan, settings.archive.aliases, prefix)
+    if as_json_output:
+        print(json.dumps(as_json(query, answer.total, answer.capped, found), ensure_ascii=False))
+        return EXIT_OK
+    emphasis = BOLD if sys.stdout.isatty() else BRACKETS
+    for v in found:
+        print(as_text(v, emphasis))
+    more = "more than " if answer.capped else ""
+    shown = f", showing {len(found)}" if len(found) < answer.total else ""
+    print(f"{more}{answer.total} matching lines{shown}")
+    return EXIT_OK
+
+
+async def import_archive(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.core.timefmt import zone
+    from bot.importer import ImportOptions, import_archive
+
+    network = args.network
+    if network is None:
+        if len(settings.networks) != 1:
+            print("gavel: give --network: the configuration has several networks.", file=sys.stderr)
+            return EXIT_USAGE
+        network = settings.networks[0].name
+    try:
+        zone(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"gavel: --timezone: unknown time zone {args.timezone!r}.", file=sys.stderr)
+        return EXIT_USAGE
+    options = ImportOptions(
+        network=network, channel=args.channel, nick=args.nick, timezone=args.timezone
+    )
+    summary = await import_archive(
+        settings,
+        args.paths,
+        options,
+        replace_existing=args.replace,
+        write_files=args.write_files,
+        jobs=max(0, args.jobs),
+    )
+    for path, problem in summary.bad:
+        print(f"gavel: {path}: {problem}", file=sys.stderr)
+    print(summary.line())
+    return EXIT_FAILED if summary.interrupted else EXIT_OK
+
+
+async def redact(settings: Settings, args: argparse.Namespace) -> int:
+    raise NotImplementedError

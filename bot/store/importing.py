@@ -1,0 +1,90 @@
+"""Writing imported meetings: whole meetings per transaction, indexed as they go in.
+
+A batch of meetings is one transaction, so a crash or Ctrl-C leaves every meeting either
+fully imported (with its index rows) or absent. A meeting already in the database (same
+network, channel, meeting name and start) is skipped, or replaced when asked. Runs on a
+plain `sqlite3.Connection` in the store's thread; decides nothing about meetings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from bot.core.record import MeetingRecord
+from bot.store.archive import index_meeting, unindex_meeting
+from bot.store.codec import dt_to_text
+from bot.store.writes import meeting_steps
+
+SELECT_SAME = """
+SELECT id FROM meetings WHERE network = ? AND channel = ? AND started_at = ? AND name = ?
+"""
+DELETE_PARTS = tuple(
+    f"DELETE FROM {table} WHERE meeting_id = ?"
+    for table in ("chairs", "lines", "items", "votes", "named", "presence", "gaps")
+)
+DELETE_MEETING = "DELETE FROM meetings WHERE id = ?"
+SELECT_MAX_ID = "SELECT COALESCE(MAX(id), 0) FROM meetings"
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What happened to one meeting of a batch: its id, and whether it went in."""
+
+    id: int
+    added: bool  # False: it was there already and was left alone
+    base: str | None = None  # the output base path it holds
+
+
+def import_batch(
+    conn: sqlite3.Connection,
+    records: Sequence[MeetingRecord],
+    bases: Sequence[str | None],
+    private: Sequence[bool],
+    replace_existing: bool,
+) -> list[Imported]:
+    """Insert `records` (their ids are ignored: each gets the next free id, or the id of the
+    meeting it replaces), each with the output base path `bases[i]` and, unless `private[i]`,
+    its index rows."""
+    next_id = int(conn.execute(SELECT_MAX_ID).fetchone()[0]) + 1
+    done: list[Imported] = []
+    for record, base, hidden in zip(records, bases, private, strict=True):
+        key = (record.network, record.channel, dt_to_text(record.start), record.name)
+        row = conn.execute(SELECT_SAME, key).fetchone()
+        if row is not None and not replace_existing:
+            done.append(Imported(int(row[0]), added=False))
+            continue
+        if row is not None:
+            meeting_id = int(row[0])
+            old = conn.execute("SELECT file_base FROM meetings WHERE id = ?", (meeting_id,))
+            base = old.fetchone()[0] or base
+            delete_meeting(conn, meeting_id)
+        else:
+            meeting_id, next_id = next_id, next_id + 1
+        insert_meeting(conn, replace(record, id=meeting_id))
+        held = claim_base(conn, meeting_id, base) if base is not None else None
+        index_meeting(conn, meeting_id, hidden)
+        done.append(Imported(meeting_id, added=True, base=held))
+    return done
+
+
+def insert_meeting(conn: sqlite3.Connection, record: MeetingRecord) -> None:
+    for step in meeting_steps(record):
+        if step.rows:
+            conn.executemany(step.sql, step.rows)
+
+
+def delete_meeting(conn: sqlite3.Connection, meeting_id: int) -> None:
+    """Remove a meeting and everything recorded of it, index rows first."""
+    unindex_meeting(conn, meeting_id)
+    for sql in DELETE_PARTS:
+        conn.execute(sql, (meeting_id,))
+    conn.execute(DELETE_MEETING, (meeting_id,))
+
+
+def claim_base(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> str:
+    """The live bot's rule for output names: `candidate`, else `candidate-2`, ..."""
+    from bot.store.store import reserve_base  # store imports this module
+
+    return reserve_base(conn, meeting_id, candidate)

@@ -1,0 +1,229 @@
+"""Searching the archive: a `SearchPlan` run as one parameterised query on a read-only
+connection.
+
+The reader never writes and never shares the bot's connection: SQLite's WAL lets it read
+while the bot writes. Every query is stopped after `TIME_LIMIT` seconds by a progress
+handler. Results come in the index's rowid order (time order, see bot/store/schema.py), so
+"newest first", "oldest first" and date limits need no sort; relevance ranks the
+`RANK_WINDOW` newest matches, so a common word costs no more than a rare one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import aiosqlite
+
+from bot.archive.query import SearchPlan
+from bot.store.archive import fold_channel, rowid_floor
+from bot.store.codec import text_to_dt
+from bot.store.db import run
+from bot.store.errors import StoreError
+from bot.store.schema import SCHEMA_VERSION
+
+TIME_LIMIT = 2.0
+RANK_WINDOW = 1000
+TOTAL_CAP = 1000  # matches counted beyond this are reported as "more than"
+_PROGRESS_STEPS = 1000  # SQLite virtual machine steps between two looks at the clock
+
+
+class SearchTimeout(StoreError):
+    """The search ran past the time limit and was stopped."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One matching line and the meeting it belongs to."""
+
+    meeting_id: int
+    network: str
+    channel: str
+    series: str
+    start: datetime
+    timezone: str
+    file_base: str | None
+    line: int
+    time: datetime
+    nick: str
+    kind: str  # "line", or the kind of the item the line made
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchAnswer:
+    hits: list[Hit]
+    total: int  # matches counted, up to TOTAL_CAP
+    capped: bool  # there are more than `total`
+
+
+# One statement shape; the optional filters are fixed fragments chosen by the plan. The
+# index is the outer loop (CROSS JOIN keeps it there), walked in rowid order, so LIMIT stops
+# the walk early.
+_FROM = """
+FROM search AS s
+CROSS JOIN archive AS a ON a.key = s.rowid >> 20
+CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = (s.rowid & 1048575)
+WHERE search MATCH :match AND s.rowid >= :low AND s.rowid < :high
+"""
+_FILTERS = {
+    "networks": " AND a.network IN (SELECT value FROM json_each(:networks))",
+    "channels": " AND a.channel IN (SELECT value FROM json_each(:channels))",
+    "series": " AND a.name IN (SELECT value FROM json_each(:series))",
+    "nicks": " AND lower(l.nick) IN (SELECT value FROM json_each(:nicks))",
+    "hidden": (
+        " AND (a.network || ' ' || a.channel) NOT IN (SELECT value FROM json_each(:hidden))"
+    ),
+}
+_SELECT_HITS = """
+SELECT m.id, m.network, m.channel, a.name, m.started_at, m.timezone, m.file_base,
+    l.n, l.time, l.nick, COALESCE(k.kind, 'line'), l.text
+FROM ({inner}) AS h
+CROSS JOIN archive AS a ON a.key = h.rowid >> 20
+CROSS JOIN meetings AS m ON m.id = a.meeting_id
+CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = (h.rowid & 1048575)
+LEFT JOIN search_kinds AS k ON k.id = h.rowid
+ORDER BY {order}
+"""
+_ORDERS = {"new": "h.rowid DESC", "old": "h.rowid ASC", "relevance": "h.rank, h.rowid DESC"}
+
+
+def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object]]:
+    params: dict[str, object] = {
+        "match": plan.match,
+        "low": _floor(plan.after) if plan.after else 0,
+        "high": _floor(plan.before) if plan.before else 1 << 62,
+    }
+    sql = _FROM
+    values = {
+        "networks": list(plan.networks),
+        "channels": list(plan.channels),
+        "series": list(plan.series),
+        "nicks": list(plan.nicks),
+        "hidden": hidden,
+    }
+    for name, value in values.items():
+        if value:
+            sql += _FILTERS[name]
+            params[name] = json.dumps(value)
+    return sql, params
+
+
+def _floor(day: date) -> int:
+    return rowid_floor(datetime(day.year, day.month, day.day, tzinfo=UTC))
+
+
+def hidden_key(network: str, channel: str) -> str:
+    """How a private channel is named in the `hidden` filter (channel folded as stored)."""
+    return f"{network} {fold_channel(channel)}"
+
+
+class ArchiveReader:
+    """A read-only connection to the database for searching. `await ArchiveReader.open(p)`."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._deadline = 0.0
+
+    @classmethod
+    async def open(cls, path: Path) -> ArchiveReader:
+        if not path.exists():
+            raise StoreError(f"no database at {path}")
+        conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        try:
+            version = int((await run(conn, "PRAGMA user_version"))[0][0])
+            if version < SCHEMA_VERSION:
+                raise StoreError(
+                    f"database schema version {version} is older than this Gavel's "
+                    f"({SCHEMA_VERSION}); start the bot or run `gavel import` once to upgrade it"
+                )
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"database schema version {version} is newer than this Gavel")
+        except BaseException:
+            await conn.close()
+            raise
+        reader = cls(conn)
+        await conn.set_progress_handler(reader._past_deadline, _PROGRESS_STEPS)
+        return reader
+
+    def _past_deadline(self) -> int:
+        return 1 if time.monotonic() > self._deadline else 0
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def search(
+        self,
+        plan: SearchPlan,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        hidden: list[str] | None = None,
+        time_limit: float = TIME_LIMIT,
+    ) -> SearchAnswer:
+        """The matching lines of public meetings, in the plan's order. `hidden`: channels
+        (`hidden_key`) never to show, whatever the database says about them."""
+        where, params = _where(plan, hidden or [])
+        if plan.sort == "relevance":
+            inner = f"SELECT s.rowid, s.rank {where} ORDER BY s.rowid DESC LIMIT {RANK_WINDOW:d}"
+        else:
+            direction = "ASC" if plan.sort == "old" else "DESC"
+            inner = f"SELECT s.rowid {where} ORDER BY s.rowid {direction} LIMIT :limit + :offset"
+        sql = (
+            _SELECT_HITS.format(inner=inner, order=_ORDERS[plan.sort])
+            + " LIMIT :limit OFFSET :offset"
+        )
+        count_sql = f"SELECT COUNT(*) FROM (SELECT s.rowid {where} LIMIT {TOTAL_CAP + 1:d})"
+        params |= {"limit": limit, "offset": offset}
+        self._deadline = time.monotonic() + time_limit
+        try:
+            await run(self._conn, "BEGIN")
+            try:
+                rows = await run(self._conn, sql, params)
+                counted = int((await run(self._conn, count_sql, params))[0][0])
+            finally:
+                await run(self._conn, "COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "interrupt" in str(exc):
+                raise SearchTimeout(
+                    f"The search took longer than {time_limit:g} seconds and was stopped; "
+                    "add words or filters to narrow it."
+                ) from None
+            raise StoreError(f"the search failed: {exc}") from exc
+        hits = [_hit(row) for row in rows]
+        return SearchAnswer(hits, min(counted, TOTAL_CAP), counted > TOTAL_CAP)
+
+
+def _hit(row: tuple[object, ...]) -> Hit:
+    mid, network, channel, series, started, tz, base, n, when, nick, kind, text = row
+    return Hit(
+        meeting_id=int(str(mid)),
+        network=str(network),
+        channel=str(channel),
+        series=str(series),
+        start=text_to_dt(str(started)),
+        timezone=str(tz),
+        file_base=None if base is None else str(base),
+        line=int(str(n)),
+        time=text_to_dt(str(when)),
+        nick=str(nick),
+        kind=str(kind),
+        text=str(text),
+    )
