@@ -30,6 +30,7 @@ from bot.core.record import MeetingRecord
 from bot.replay import fallback_day, meetings_in_log
 from bot.settings import OutputSettings, Settings
 from bot.store import Store
+from bot.store.importing import Prepared, prepare
 from bot.writers.paths import UnsafePathError, relative_base
 
 DEFAULT_BOT_NICK = "meetbot"  # for a log whose bot never said "Meeting started"
@@ -46,16 +47,30 @@ class ImportOptions:
     timezone: str = "UTC"
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedMeeting:
+    """One meeting of a log, its rows ready for the writer."""
+
+    prepared: Prepared
+    lines: int
+    base: str | None  # where its files go under the output pattern
+    private: bool  # from a channel configured private
+    unfinished: bool  # the log stopped in it: it ends at its last line
+    record: MeetingRecord | None  # kept only when its files are to be written
+
+
 @dataclass(slots=True)
 class ParsedFile:
     """One log read by a worker: its meetings, or why it is not a meeting log."""
 
     path: str
     size: int
-    records: list[MeetingRecord] = field(default_factory=list)
-    unfinished: list[bool] = field(default_factory=list)  # per record: the log stopped in it
-    lines: int = 0
+    meetings: list[ParsedMeeting] = field(default_factory=list)
     problem: str | None = None
+
+    @property
+    def lines(self) -> int:
+        return sum(m.lines for m in self.meetings)
 
 
 @dataclass(slots=True)
@@ -106,9 +121,24 @@ def _minutes_channel(path: Path) -> str | None:
     return channel_from_minutes(head.decode("utf-8", "replace"))
 
 
-def parse_file(job: tuple[str, ImportOptions]) -> ParsedFile:
-    """A worker's task: read one log through the core. Never raises for bad input."""
-    name, options = job
+_WORKER: dict[str, object] = {}
+
+
+def _start_worker(settings: Settings, options: ImportOptions, keep_records: bool) -> None:
+    _WORKER.update(settings=settings, options=options, keep=keep_records)
+
+
+def parse_job(name: str) -> ParsedFile:
+    """A worker's task, with the settings the pool started it with."""
+    settings, options = _WORKER["settings"], _WORKER["options"]
+    assert isinstance(settings, Settings) and isinstance(options, ImportOptions)
+    return parse_file(name, settings, options, keep_records=bool(_WORKER["keep"]))
+
+
+def parse_file(
+    name: str, settings: Settings, options: ImportOptions, *, keep_records: bool = False
+) -> ParsedFile:
+    """Read one log through the core and make its rows ready. Never raises for bad input."""
     path = Path(name)
     try:
         raw = path.read_bytes()
@@ -133,14 +163,24 @@ def parse_file(job: tuple[str, ImportOptions]) -> ParsedFile:
         parsed.problem = "not a meeting log (no #startmeeting)"
         return parsed
     for record in records:
-        if record.end is None:  # the log stops mid-meeting: it ends at its last line
-            last = record.lines[-1].time if record.lines else record.start
-            parsed.unfinished.append(True)
-            record = replace(record, end=last)
-        else:
-            parsed.unfinished.append(False)
-        parsed.records.append(record)
-        parsed.lines += len(record.lines)
+        unfinished = record.end is None
+        if unfinished:  # the log stops mid-meeting: it ends at its last line
+            record = replace(record, end=record.lines[-1].time if record.lines else record.start)
+        output, private = output_of(settings, record.network, record.channel)
+        try:
+            base: str | None = relative_base(record, output.pattern)
+        except UnsafePathError:
+            base = None
+        parsed.meetings.append(
+            ParsedMeeting(
+                prepared=prepare(record),
+                lines=len(record.lines),
+                base=base,
+                private=private,
+                unfinished=unfinished,
+                record=record if keep_records else None,
+            )
+        )
     return parsed
 
 
@@ -195,13 +235,14 @@ async def import_archive(
     progress = Progress(len(files), total_bytes)
     # The workers are made before the database is opened, so they inherit no threads.
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs or os.cpu_count() or 1) as pool:
+    workers = jobs or os.cpu_count() or 1
+    with context.Pool(workers, _start_worker, (settings, options, write_files)) as pool:
         store = await Store.open(settings.storage.path)
         try:
             await _write_all(
                 store,
                 settings,
-                pool.imap(parse_file, ((str(f), options) for f in files), chunksize=4),
+                pool.imap(parse_job, (str(f) for f in files), chunksize=4),
                 summary,
                 progress,
                 replace_existing,
@@ -233,8 +274,7 @@ async def _write_all(
     replace_existing: bool,
     write_files: bool,
 ) -> None:
-    batch: list[MeetingRecord] = []
-    unfinished: list[bool] = []
+    batch: list[ParsedMeeting] = []
     batch_lines = 0
     done_bytes = 0
     for parsed in parsed_files:
@@ -243,51 +283,42 @@ async def _write_all(
         if parsed.problem is not None:
             summary.bad.append((parsed.path, parsed.problem))
             continue
-        batch += parsed.records
-        unfinished += parsed.unfinished
+        batch += parsed.meetings
         batch_lines += parsed.lines
         if batch_lines >= BATCH_LINES:
-            await _write_batch(
-                store, settings, batch, unfinished, summary, replace_existing, write_files
-            )
-            batch, unfinished, batch_lines = [], [], 0
+            await _write_batch(store, settings, batch, summary, replace_existing, write_files)
+            batch, batch_lines = [], 0
         progress.show(summary.files, summary.lines + batch_lines, done_bytes)
     if batch:
-        await _write_batch(
-            store, settings, batch, unfinished, summary, replace_existing, write_files
-        )
+        await _write_batch(store, settings, batch, summary, replace_existing, write_files)
     progress.show(summary.files, summary.lines, done_bytes, force=True)
 
 
 async def _write_batch(
     store: Store,
     settings: Settings,
-    batch: list[MeetingRecord],
-    unfinished: list[bool],
+    batch: list[ParsedMeeting],
     summary: ImportSummary,
     replace_existing: bool,
     write_files: bool,
 ) -> None:
-    outputs = [output_of(settings, r.network, r.channel) for r in batch]
-    bases: list[str | None] = []
-    for record, (output, _) in zip(batch, outputs, strict=True):
-        try:
-            bases.append(relative_base(record, output.pattern))
-        except UnsafePathError:
-            bases.append(None)
-    private = [p for _, p in outputs]
-    results = await store.import_meetings(batch, bases, private, replace=replace_existing)
-    for record, result, (output, is_private), cut in zip(
-        batch, results, outputs, unfinished, strict=True
-    ):
+    results = await store.import_meetings(
+        [m.prepared for m in batch],
+        [m.base for m in batch],
+        [m.private for m in batch],
+        replace=replace_existing,
+    )
+    for meeting, result in zip(batch, results, strict=True):
         if not result.added:
             summary.skipped += 1
             continue
         summary.meetings += 1
-        summary.unfinished += cut
-        summary.lines += len(record.lines)
-        if write_files and result.base is not None:
-            _write_files(replace(record, id=result.id), output, result.base, is_private)
+        summary.lines += meeting.lines
+        summary.unfinished += meeting.unfinished
+        if write_files and result.base is not None and meeting.record is not None:
+            record = replace(meeting.record, id=result.id)
+            output, private = output_of(settings, record.network, record.channel)
+            _write_files(record, output, result.base, private)
             await store.mark_published(result.id, datetime.now(UTC))
 
 

@@ -28,7 +28,7 @@ from bot.store import archive
 from bot.store.codec import dt_to_text, opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
-from bot.store.importing import Imported, import_batch
+from bot.store.importing import Imported, Prepared, import_batch
 from bot.store.reads import load_meeting
 from bot.store.schema import migrate
 from bot.store.writes import Step, plan
@@ -186,7 +186,7 @@ class Store:
 
     async def import_meetings(
         self,
-        records: Sequence[MeetingRecord],
+        records: Sequence[Prepared],
         bases: Sequence[str | None],
         private: Sequence[bool],
         *,
