@@ -49,20 +49,138 @@ ROUNDS = 15  # runs of each query; p99 of 15 runs is their maximum, said so in t
 IMPORT_TARGET = 100_000
 SEARCH_P99_TARGET_MS = 50.0
 
-_COMMON = (
-    "the to i we and a is it that for patch of on in this be so can have not think if with "
-    "but just at do are need was will there about as what it's an or should from review "
-    "yes ok one would like some time more then now also bug up get out spec release"
-).split()
-_SYLLABLES = (
-    "ka ne ro ti su mo la vi pe do ra zu mi ko fa te lu bo si na ge ha ju po xe "
-    "qua tri ster gan vel mor dan pil hul ren sot wek"
-).split()
-_TEAMS = (
-    "nova neutron cinder glance keystone swift horizon heat ironic manila designate "
-    "octavia barbican zaqar senlin trove magnum sahara kolla tripleo oslo infra qa "
-    "release docs i18n requirements ptl tc security api"
-).split()
+_COMMON = [
+    "the",
+    "to",
+    "i",
+    "we",
+    "and",
+    "a",
+    "is",
+    "it",
+    "that",
+    "for",
+    "patch",
+    "of",
+    "on",
+    "in",
+    "this",
+    "be",
+    "so",
+    "can",
+    "have",
+    "not",
+    "think",
+    "if",
+    "with",
+    "but",
+    "just",
+    "at",
+    "do",
+    "are",
+    "need",
+    "was",
+    "will",
+    "there",
+    "about",
+    "as",
+    "what",
+    "it's",
+    "an",
+    "or",
+    "should",
+    "from",
+    "review",
+    "yes",
+    "ok",
+    "one",
+    "would",
+    "like",
+    "some",
+    "time",
+    "more",
+    "then",
+    "now",
+    "also",
+    "bug",
+    "up",
+    "get",
+    "out",
+    "spec",
+    "release",
+]
+_SYLLABLES = [
+    "ka",
+    "ne",
+    "ro",
+    "ti",
+    "su",
+    "mo",
+    "la",
+    "vi",
+    "pe",
+    "do",
+    "ra",
+    "zu",
+    "mi",
+    "ko",
+    "fa",
+    "te",
+    "lu",
+    "bo",
+    "si",
+    "na",
+    "ge",
+    "ha",
+    "ju",
+    "po",
+    "xe",
+    "qua",
+    "tri",
+    "ster",
+    "gan",
+    "vel",
+    "mor",
+    "dan",
+    "pil",
+    "hul",
+    "ren",
+    "sot",
+    "wek",
+]
+_TEAMS = [
+    "nova",
+    "neutron",
+    "cinder",
+    "glance",
+    "keystone",
+    "swift",
+    "horizon",
+    "heat",
+    "ironic",
+    "manila",
+    "designate",
+    "octavia",
+    "barbican",
+    "zaqar",
+    "senlin",
+    "trove",
+    "magnum",
+    "sahara",
+    "kolla",
+    "tripleo",
+    "oslo",
+    "infra",
+    "qa",
+    "release",
+    "docs",
+    "i18n",
+    "requirements",
+    "ptl",
+    "tc",
+    "security",
+    "api",
+]
 
 
 def vocabulary(rng: random.Random) -> list[str]:
@@ -201,7 +319,7 @@ def config(work: Path) -> Path:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def queries(words: list[str], names: list[str], nick: str) -> dict[tuple[str, str], str]:

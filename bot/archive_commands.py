@@ -114,4 +114,57 @@ async def import_archive(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def redact(settings: Settings, args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from bot.app import output_for
+    from bot.store import Store
+    from bot.writers.paths import EXTENSIONS, contained, output_root
+    from bot.writers.publish import write_meeting_files
+
+    if not args.reason.strip():
+        print("gavel: --reason must say why.", file=sys.stderr)
+        return EXIT_USAGE
+    async with await Store.open(settings.storage.path) as store:
+        # Where the meetings' files are, read before a redacted meeting forgets nothing
+        # of it but its header.
+        try:
+            if args.what == "line":
+                done = await store.redact_line(args.meeting_id, args.line_number, args.reason)
+            elif args.what == "meeting":
+                done = await store.redact_meeting(args.meeting_id, args.reason)
+            else:
+                done = await store.redact_person(args.network, args.nick, args.reason)
+        except StoreError as exc:
+            print(f"gavel: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        failures = 0
+        for meeting_id in done.meetings:
+            header = await store.header(meeting_id)
+            if header is None or header.file_base is None:
+                continue
+            output, private = output_for(settings, header.network, header.channel)
+            if args.what == "meeting":
+                root = output_root(output.dir, output.private_dir, private)
+                for ext in EXTENSIONS:
+                    path = contained(root, header.file_base + ext)
+                    try:
+                        path.unlink(missing_ok=True)
+                    except OSError as exc:
+                        failures += 1
+                        print(f"gavel: cannot delete {path}: {exc}", file=sys.stderr)
+                continue
+            record = await store.load(meeting_id)
+            if record is None:
+                continue
+            try:
+                write_meeting_files(record, output, header.file_base, private=private)
+            except (OSError, ValueError) as exc:
+                failures += 1
+                print(f"gavel: meeting {meeting_id}: files not rewritten: {exc}", file=sys.stderr)
+        if done.changed:
+            await store.purge_index()
+    if not done.changed:
+        print("nothing to redact: already done")
+    elif done.pseudonym is not None:
+        print(f"redacted {args.nick} as {done.pseudonym} in {len(done.meetings)} meetings")
+    else:
+        print(f"redacted {args.what} of meeting {done.meetings[0]}")
+    return EXIT_FAILED if failures else EXIT_OK

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
@@ -24,12 +24,13 @@ import aiosqlite
 
 from bot.core.effects import Effect
 from bot.core.record import MeetingRecord
-from bot.store import archive
+from bot.store import archive, redaction
 from bot.store.codec import dt_to_text, opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
 from bot.store.importing import Imported, Prepared, import_batch
 from bot.store.reads import load_meeting
+from bot.store.redaction import Redacted
 from bot.store.schema import migrate
 from bot.store.writes import Step, plan
 
@@ -52,6 +53,17 @@ class MeetingSummary:
     end: datetime | None
     lines: int
     file_base: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingHeader:
+    """Where a meeting was held and where its files are (also for a redacted meeting)."""
+
+    id: int
+    network: str
+    channel: str
+    file_base: str | None
+    redacted: bool
 
 
 class Store:
@@ -127,7 +139,8 @@ class Store:
 
     async def all_meeting_ids(self) -> list[int]:
         async with self._read() as conn:
-            return [row[0] for row in await run(conn, "SELECT id FROM meetings ORDER BY id")]
+            sql = "SELECT id FROM meetings WHERE redacted_at IS NULL ORDER BY id"
+            return [row[0] for row in await run(conn, sql)]
 
     async def max_id(self) -> int:
         """The largest meeting id in use (0 for an empty database), so new ids can start
@@ -194,6 +207,44 @@ class Store:
     ) -> list[Imported]:
         """Import whole meetings in one transaction (see `bot.store.importing`)."""
         return await self._write_in_thread(import_batch, records, bases, private, replace)
+
+    async def redact_line(self, meeting_id: int, line: int, reason: str) -> Redacted:
+        """Replace one line's text by `[redacted]` (see `bot.store.redaction`)."""
+        at = dt_to_text(datetime.now(UTC))
+        return await self._write_in_thread(redaction.redact_line, meeting_id, line, reason, at)
+
+    async def redact_meeting(self, meeting_id: int, reason: str) -> Redacted:
+        """Remove everything said in a meeting; its header stays, marked redacted."""
+        at = dt_to_text(datetime.now(UTC))
+        return await self._write_in_thread(redaction.redact_meeting, meeting_id, reason, at)
+
+    async def redact_person(self, network: str, nick: str, reason: str) -> Redacted:
+        """Replace a nick by a pseudonym in every meeting of the network."""
+        at = dt_to_text(datetime.now(UTC))
+        return await self._write_in_thread(redaction.redact_person, network, nick, reason, at)
+
+    async def purge_index(self, max_steps: int = 100_000) -> int:
+        """Merge the index's segments until the bytes of deleted rows are gone, one short
+        transaction per step so the bot is never held up for long. Returns the steps."""
+        for steps in range(1, max_steps + 1):
+            if not await self._write_in_thread(archive.purge_deleted):
+                return steps
+        return max_steps
+
+    async def header(self, meeting_id: int) -> MeetingHeader | None:
+        sql = "SELECT network, channel, file_base, redacted_at FROM meetings WHERE id = ?"
+        async with self._read() as conn:
+            rows = await run(conn, sql, (meeting_id,))
+        if not rows:
+            return None
+        network, channel, base, redacted_at = rows[0]
+        return MeetingHeader(meeting_id, network, channel, base, redacted_at is not None)
+
+    async def redactions(self) -> list[Row]:
+        """The audit trail: (at, what, network, meeting_id, line, pseudonym, reason)."""
+        sql = "SELECT at, what, network, meeting_id, line, pseudonym, reason FROM redactions"
+        async with self._read() as conn:
+            return await run(conn, sql + " ORDER BY id")
 
     async def published_at(self, meeting_id: int) -> datetime | None:
         """When the meeting's files were last written, or None if never."""
