@@ -106,6 +106,7 @@ async def import_archive(settings: Settings, args: argparse.Namespace) -> int:
         replace_existing=args.replace,
         write_files=args.write_files,
         jobs=max(0, args.jobs),
+        batch_lines=max(1, args.batch_lines),
     )
     for path, problem in summary.bad:
         print(f"gavel: {path}: {problem}", file=sys.stderr)

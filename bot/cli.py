@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--replace", action="store_true", help="import meetings already there again")
     imp.add_argument("--write-files", action="store_true", help="also write Gavel's files")
     imp.add_argument("--jobs", type=int, default=0, help="parsing processes (default: all cores)")
+    imp.add_argument(
+        "--batch-lines", type=int, default=200_000, help="lines per transaction (whole meetings)"
+    )
 
     redact = sub.add_parser("redact", help="take a line, meeting or person out of the archive")
     redact.add_argument("--config", required=True, type=Path)

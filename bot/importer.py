@@ -227,6 +227,7 @@ async def import_archive(
     replace_existing: bool = False,
     write_files: bool = False,
     jobs: int = 0,
+    batch_lines: int = BATCH_LINES,
 ) -> ImportSummary:
     summary = ImportSummary()
     started = time.monotonic()
@@ -247,6 +248,7 @@ async def import_archive(
                 progress,
                 replace_existing,
                 write_files,
+                batch_lines,
             )
         except KeyboardInterrupt:
             summary.interrupted = True
@@ -273,6 +275,7 @@ async def _write_all(
     progress: Progress,
     replace_existing: bool,
     write_files: bool,
+    batch_size: int,
 ) -> None:
     batch: list[ParsedMeeting] = []
     batch_lines = 0
@@ -285,7 +288,7 @@ async def _write_all(
             continue
         batch += parsed.meetings
         batch_lines += parsed.lines
-        if batch_lines >= BATCH_LINES:
+        if batch_lines >= batch_size:
             await _write_batch(store, settings, batch, summary, replace_existing, write_files)
             batch, batch_lines = [], 0
         progress.show(summary.files, summary.lines + batch_lines, done_bytes)
