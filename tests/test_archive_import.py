@@ -91,7 +91,8 @@ def test_a_mixed_tree_gives_exactly_the_expected_meetings_and_summary(tmp_path: 
     db = tmp_path / "gavel.sqlite3"
     meetings = rows(
         db,
-        "SELECT network, channel, name, started_at, ended_at IS NOT NULL FROM meetings ORDER BY started_at",
+        "SELECT network, channel, name, started_at, ended_at IS NOT NULL FROM meetings "
+        "ORDER BY started_at",
     )
     assert meetings == [
         ("oftc", "#openstack-meeting", "nova", "2014-03-06T14:00:05.000000+00:00", 1),
@@ -107,7 +108,8 @@ def test_a_mixed_tree_gives_exactly_the_expected_meetings_and_summary(tmp_path: 
     assert swift_end == "2016-02-03T18:30:40.000000+00:00"
     items = rows(
         db,
-        "SELECT kind, text FROM items JOIN meetings AS m ON m.id = meeting_id WHERE name = 'nova' ORDER BY items.id",
+        "SELECT kind, text FROM items JOIN meetings AS m ON m.id = meeting_id "
+        "WHERE name = 'nova' ORDER BY items.id",
     )
     assert items == [
         ("topic", "Stable branch"),
