@@ -66,7 +66,9 @@ def write(path: Path, content: str | bytes) -> Path:
 
 def config(tmp: Path, *, extra: str = "", private: str | None = None) -> Path:
     """A configuration with network `oftc` and its channels (one `private = true` if asked)."""
-    channels = '[[networks.channels]]\nname = "#openstack-meeting"\n'
+    channels = ""
+    if private != "#openstack-meeting":
+        channels += '[[networks.channels]]\nname = "#openstack-meeting"\n'
     if private:
         channels += f'[[networks.channels]]\nname = "{private}"\nprivate = true\n'
     text = (

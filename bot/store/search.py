@@ -132,7 +132,9 @@ class ArchiveReader:
         self._deadline = 0.0
 
     @classmethod
-    async def open(cls, path: Path) -> ArchiveReader:
+    async def open(cls, path: Path, *, progress_steps: int = _PROGRESS_STEPS) -> ArchiveReader:
+        """Open the database at `path` read-only; the clock is checked every
+        `progress_steps` steps of SQLite's virtual machine."""
         if not path.exists():
             raise StoreError(f"no database at {path}")
         conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
@@ -149,7 +151,7 @@ class ArchiveReader:
             await conn.close()
             raise
         reader = cls(conn)
-        await conn.set_progress_handler(reader._past_deadline, _PROGRESS_STEPS)
+        await conn.set_progress_handler(reader._past_deadline, progress_steps)
         return reader
 
     def _past_deadline(self) -> int:
