@@ -9,6 +9,7 @@ sentence saying what is wrong. Pure: no database, no I/O; the SQL lives in `bot.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -76,7 +77,8 @@ def fold_text(text: str) -> str:
 def tokens_of(text: str) -> tuple[str, ...]:
     """The folded tokens of `text`: runs of letters and digits, as FTS5's unicode61 sees
     them."""
-    return tuple(t for t in _TOKEN.findall(fold_text(text)))
+    # Most lines are ASCII, where folding is lower-casing (and much cheaper).
+    return tuple(_TOKEN.findall(text.lower() if text.isascii() else fold_text(text)))
 
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -253,3 +255,48 @@ def highlight(text: str, terms: tuple[Term, ...]) -> list[tuple[str, bool]]:
 
 # Words in the original text, combining accents kept with their letters.
 _WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")
+
+
+# BM25's usual constants: how fast repeated matches stop counting, and how much a long
+# line is discounted.
+_K1 = 1.2
+_B = 0.75
+
+
+def rank(terms: tuple[Term, ...], lines: list[tuple[int, str, str]]) -> list[int]:
+    """The ids of `lines` (id, nick, text), best match first, by BM25 over these lines
+    (term rarity is measured among them); ties go to the larger id (the newer line)."""
+    if not lines:
+        return []
+    tokenised = [tokens_of(f"{nick} {text}") for _, nick, text in lines]
+    counts = [[_occurrences(term, tokens) for term in terms] for tokens in tokenised]
+    average = sum(len(t) for t in tokenised) / len(tokenised) or 1.0
+    size = len(lines)
+    weights = []
+    for i in range(len(terms)):
+        having = sum(1 for c in counts if c[i])
+        weights.append(math.log((size - having + 0.5) / (having + 0.5) + 1.0))
+    scored = []
+    for (line_id, _, _), tokens, found in zip(lines, tokenised, counts, strict=True):
+        norm = _K1 * (1 - _B + _B * len(tokens) / average)
+        score = sum(w * tf * (_K1 + 1) / (tf + norm) for w, tf in zip(weights, found) if tf)
+        scored.append((-score, -line_id))
+    return [-neg_id for _, neg_id in sorted(scored)]
+
+
+def _occurrences(term: Term, tokens: tuple[str, ...]) -> int:
+    width = len(term.tokens)
+    if width == 1:
+        token = term.tokens[0]
+        if term.prefix:
+            return sum(1 for t in tokens if t.startswith(token))
+        return tokens.count(token)
+    head, last = term.tokens[:-1], term.tokens[-1]
+    found = 0
+    for i in range(len(tokens) - width + 1):
+        window = tokens[i : i + width]
+        if window[:-1] == head and (
+            window[-1].startswith(last) if term.prefix else window[-1] == last
+        ):
+            found += 1
+    return found

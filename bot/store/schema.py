@@ -147,6 +147,7 @@ _V2: Migration = (
         upto       INTEGER NOT NULL
     )
     """,
+    "CREATE INDEX archive_series ON archive (name, key)",
     "CREATE TABLE search_kinds (id INTEGER PRIMARY KEY, kind TEXT NOT NULL)",
     """
     CREATE VIRTUAL TABLE search USING fts5 (

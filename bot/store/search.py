@@ -21,7 +21,7 @@ from typing import Self
 
 import aiosqlite
 
-from bot.archive.query import SearchPlan
+from bot.archive.query import SearchPlan, rank
 from bot.store.archive import fold_channel, rowid_floor
 from bot.store.codec import text_to_dt
 from bot.store.db import run
@@ -29,8 +29,8 @@ from bot.store.errors import StoreError
 from bot.store.schema import SCHEMA_VERSION
 
 TIME_LIMIT = 2.0
-RANK_WINDOW = 1000
-TOTAL_CAP = 1000  # matches counted beyond this are reported as "more than"
+TOTAL_CAP = 1000  # matches counted at most; beyond, the answer says "more than"
+RANK_WINDOW = 300  # the newest matches ranked by relevance
 _PROGRESS_STEPS = 1000  # SQLite virtual machine steps between two looks at the clock
 
 
@@ -65,33 +65,48 @@ class SearchAnswer:
 
 # One statement shape; the optional filters are fixed fragments chosen by the plan. The
 # index is the outer loop (CROSS JOIN keeps it there), walked in rowid order, so LIMIT stops
-# the walk early.
-_FROM = """
+# the walk early. A series is a few hundred meetings at most: then the meetings are the
+# outer loop and the index is asked about each meeting's rowid range, so a common word in
+# a small series does not walk every match of the word.
+_FROM_INDEX = """
 FROM search AS s
 CROSS JOIN archive AS a ON a.key = s.rowid >> 20
-CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = (s.rowid & 1048575)
 WHERE search MATCH :match AND s.rowid >= :low AND s.rowid < :high
 """
+_FROM_SERIES = """
+FROM archive AS a
+CROSS JOIN search AS s ON s.rowid >= (a.key << 20) AND s.rowid < ((a.key + 1) << 20)
+WHERE a.name IN (SELECT value FROM json_each(:series))
+    AND a.key >= (:low >> 20) AND a.key < (:high >> 20) AND search MATCH :match
+"""
+_LINES = " AND EXISTS (SELECT 1 FROM lines AS l WHERE l.meeting_id = a.meeting_id"
 _FILTERS = {
     "networks": " AND a.network IN (SELECT value FROM json_each(:networks))",
     "channels": " AND a.channel IN (SELECT value FROM json_each(:channels))",
-    "series": " AND a.name IN (SELECT value FROM json_each(:series))",
-    "nicks": " AND lower(l.nick) IN (SELECT value FROM json_each(:nicks))",
+    "nicks": (
+        _LINES + " AND l.n = (s.rowid & 1048575)"
+        " AND lower(l.nick) IN (SELECT value FROM json_each(:nicks)))"
+    ),
     "hidden": (
         " AND (a.network || ' ' || a.channel) NOT IN (SELECT value FROM json_each(:hidden))"
     ),
 }
+_MATCHES = "SELECT s.rowid AS rowid {where} ORDER BY s.rowid {direction} LIMIT :cap"
+_TEXTS = """
+SELECT h.value, l.nick, l.text FROM json_each(:ids) AS h
+CROSS JOIN archive AS a ON a.key = h.value >> 20
+CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = (h.value & 1048575)
+"""
 _SELECT_HITS = """
 SELECT m.id, m.network, m.channel, a.name, m.started_at, m.timezone, m.file_base,
     l.n, l.time, l.nick, COALESCE(k.kind, 'line'), l.text
-FROM ({inner}) AS h
-CROSS JOIN archive AS a ON a.key = h.rowid >> 20
+FROM json_each(:page) AS h
+CROSS JOIN archive AS a ON a.key = h.value >> 20
 CROSS JOIN meetings AS m ON m.id = a.meeting_id
-CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = (h.rowid & 1048575)
-LEFT JOIN search_kinds AS k ON k.id = h.rowid
-ORDER BY {order}
+CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = (h.value & 1048575)
+LEFT JOIN search_kinds AS k ON k.id = h.value
+ORDER BY h.key
 """
-_ORDERS = {"new": "h.rowid DESC", "old": "h.rowid ASC", "relevance": "h.rank, h.rowid DESC"}
 
 
 def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object]]:
@@ -100,11 +115,12 @@ def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object]]
         "low": _floor(plan.after) if plan.after else 0,
         "high": _floor(plan.before) if plan.before else 1 << 62,
     }
-    sql = _FROM
+    sql = _FROM_SERIES if plan.series else _FROM_INDEX
+    if plan.series:
+        params["series"] = json.dumps(list(plan.series))
     values = {
         "networks": list(plan.networks),
         "channels": list(plan.channels),
-        "series": list(plan.series),
         "nicks": list(plan.nicks),
         "hidden": hidden,
     }
@@ -183,23 +199,24 @@ class ArchiveReader:
         """The matching lines of public meetings, in the plan's order. `hidden`: channels
         (`hidden_key`) never to show, whatever the database says about them."""
         where, params = _where(plan, hidden or [])
-        if plan.sort == "relevance":
-            inner = f"SELECT s.rowid, s.rank {where} ORDER BY s.rowid DESC LIMIT {RANK_WINDOW:d}"
-        else:
-            direction = "ASC" if plan.sort == "old" else "DESC"
-            inner = f"SELECT s.rowid {where} ORDER BY s.rowid {direction} LIMIT :limit + :offset"
-        sql = (
-            _SELECT_HITS.format(inner=inner, order=_ORDERS[plan.sort])
-            + " LIMIT :limit OFFSET :offset"
-        )
-        count_sql = f"SELECT COUNT(*) FROM (SELECT s.rowid {where} LIMIT {TOTAL_CAP + 1:d})"
-        params |= {"limit": limit, "offset": offset}
+        params["cap"] = TOTAL_CAP + 1
+        direction = "ASC" if plan.sort == "old" else "DESC"
+        # One walk of the index: the first TOTAL_CAP + 1 matches in time order give the
+        # count and the page; for relevance the newest RANK_WINDOW are ranked (here rather
+        # than by FTS5's bm25, whose statistics cost a walk of every doclist each time).
+        matches = _MATCHES.format(where=where, direction=direction)
         self._deadline = time.monotonic() + time_limit
         try:
             await run(self._conn, "BEGIN")
             try:
-                rows = await run(self._conn, sql, params)
-                counted = int((await run(self._conn, count_sql, params))[0][0])
+                ids = [int(r[0]) for r in await run(self._conn, matches, params)]
+                if plan.sort == "relevance" and plan.terms:
+                    window = {"ids": json.dumps(ids[:RANK_WINDOW])}
+                    found = await run(self._conn, _TEXTS, window)
+                    ranked = rank(plan.terms, [(int(r[0]), str(r[1]), str(r[2])) for r in found])
+                    ids = ranked + ids[RANK_WINDOW:]
+                page = ids[offset : offset + limit]
+                rows = await run(self._conn, _SELECT_HITS, {"page": json.dumps(page)})
             finally:
                 await run(self._conn, "COMMIT")
         except sqlite3.OperationalError as exc:
@@ -210,7 +227,7 @@ class ArchiveReader:
                 ) from None
             raise StoreError(f"the search failed: {exc}") from exc
         hits = [_hit(row) for row in rows]
-        return SearchAnswer(hits, min(counted, TOTAL_CAP), counted > TOTAL_CAP)
+        return SearchAnswer(hits, min(len(ids), TOTAL_CAP), len(ids) > TOTAL_CAP)
 
 
 def _hit(row: tuple[object, ...]) -> Hit:
