@@ -16,7 +16,7 @@ from bot.archive.logfiles import (
     decode_log,
     read_path,
 )
-from bot.archive.query import MAX_QUERY_LENGTH, QueryError, Term, highlight, parse_query
+from bot.archive.query import MAX_QUERY_LENGTH, QueryError, Term, highlight, parse_query, rank
 from bot.archive.series import build_aliases
 
 
@@ -175,3 +175,27 @@ def test_lines_that_are_not_utf8_are_read_as_cp1252() -> None:
     raw = "ok: naïve\n".encode() + b"caf\xe9 \x80\n" + "Ωmega\n".encode()
     assert decode_log(raw) == "ok: naïve\ncafé €\nΩmega\n"
     assert decode_log(b"\x81\n") == "\ufffd\n"
+
+
+def test_rank_prefers_more_and_rarer_matches_in_shorter_lines() -> None:
+    terms = parse_query("docs release").terms
+    lines = [
+        (1, "amy", "docs docs and more docs for the release"),
+        (2, "bob", "the docs"),
+        (3, "cat", "a long line that talks about docs and many other things at length"),
+        (4, "dan", "release"),
+        (5, "eve", "docs release"),
+        (6, "fay", "nothing here"),
+    ]
+    order = rank(terms, lines)
+    assert order[:2] == [5, 1]  # both words; the short line first
+    assert order.index(2) < order.index(3)  # same match, shorter line
+    assert order[-1] == 6
+    assert rank(terms, []) == []
+
+
+def test_rank_counts_phrases_and_prefixes_and_breaks_ties_by_newest() -> None:
+    assert rank(
+        parse_query('"fix the docs"').terms, [(1, "a", "fix the docs"), (2, "b", "the docs fix")]
+    ) == [1, 2]
+    assert rank(parse_query("upgr*").terms, [(1, "a", "upgrade"), (2, "b", "upgrade")]) == [2, 1]

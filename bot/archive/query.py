@@ -279,7 +279,8 @@ def rank(terms: tuple[Term, ...], lines: list[tuple[int, str, str]]) -> list[int
     scored = []
     for (line_id, _, _), tokens, found in zip(lines, tokenised, counts, strict=True):
         norm = _K1 * (1 - _B + _B * len(tokens) / average)
-        score = sum(w * tf * (_K1 + 1) / (tf + norm) for w, tf in zip(weights, found) if tf)
+        pairs = zip(weights, found, strict=True)
+        score = sum(w * tf * (_K1 + 1) / (tf + norm) for w, tf in pairs if tf)
         scored.append((-score, -line_id))
     return [-neg_id for _, neg_id in sorted(scored)]
 
