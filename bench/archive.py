@@ -23,6 +23,7 @@ import bisect
 import itertools
 import os
 import random
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -359,12 +360,6 @@ async def run_searches(
     return timings
 
 
-def grep_ms(root: Path, word: str) -> float:
-    started = time.perf_counter()
-    subprocess.run(["grep", "-ri", word, str(root)], stdout=subprocess.DEVNULL, check=False)
-    return (time.perf_counter() - started) * 1000
-
-
 def directory_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -374,26 +369,37 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of 20,000 meetings")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     parser.add_argument("--jobs", type=int, default=0, help="import's parsing processes")
+    parser.add_argument("--write", type=Path, help="put the figures into this Markdown file")
     args = parser.parse_args()
     meetings = max(10, int(MEETINGS * args.scale))
     work = args.keep or Path(tempfile.mkdtemp(prefix="gavel-archive-"))
     work.mkdir(parents=True, exist_ok=True)
+    report: list[str] = []
     try:
-        return asyncio.run(bench(work, meetings, args.jobs))
+        status = asyncio.run(bench(work, meetings, args.jobs, report))
+        if status == 0 and args.write:
+            write_section(args.write, args.scale, report)
+            print(f"wrote {args.write}")
+        return status
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-async def bench(work: Path, meetings: int, jobs: int) -> int:
+async def bench(work: Path, meetings: int, jobs: int, report: list[str]) -> int:
+    def out(text: str = "") -> None:
+        report.append(text)
+        print(text, flush=True)
+
     tree = work / "meetings"
     print(f"generating {meetings} meetings x {LINES} lines (eavesdrop layout) ...", flush=True)
     started = time.perf_counter()
     lines, words = generate(tree, meetings)
     names = series_names(min(SERIES, max(1, meetings // 10)))
-    print(
-        f"  {lines:,} lines, {directory_bytes(tree) / 1e6:,.0f} MB of logs in "
-        f"{time.perf_counter() - started:.0f} s"
+    out(
+        f"archive: {meetings:,} meetings, {len(names)} series, {lines:,} lines, "
+        f"{directory_bytes(tree) / 1e6:,.0f} MB of .log.txt (generated in "
+        f"{time.perf_counter() - started:.0f} s)"
     )
     cfg = config(work)
     command = [sys.executable, "-m", "bot", "import", "--config", str(cfg), str(tree)]
@@ -405,19 +411,18 @@ async def bench(work: Path, meetings: int, jobs: int) -> int:
     if done.returncode != 0:
         print(done.stdout, done.stderr)
         return 1
-    print("  " + done.stdout.strip())
+    out("gavel import: " + done.stdout.strip())
     db = work / "gavel.sqlite3"
-    rate = lines / seconds
     size = db.stat().st_size + sum(p.stat().st_size for p in work.glob("gavel.sqlite3-*"))
     index = index_bytes(db)
-    print(
-        f"import: {rate:,.0f} lines/s ({lines:,} lines in {seconds:.1f} s, whole command) "
-        f"[target >= {IMPORT_TARGET:,}]"
+    out(
+        f"import: {lines / seconds:,.0f} lines/s ({lines:,} lines in {seconds:.1f} s, the whole "
+        f"command on {os.cpu_count()} cores, index included) [target >= {IMPORT_TARGET:,}]"
     )
-    print(f"database: {size / 1e6:,.0f} MB, of which the full-text index {index / 1e6:,.0f} MB")
+    out(f"database: {size / 1e6:,.0f} MB, of which the full-text index {index / 1e6:,.0f} MB")
     nick = first_nick(tree)
     mix = queries(words, names, nick)
-    print(f"common word 'patch' is in {share(tree, 'patch'):.1%} of lines")
+    out(f"common word 'patch' is in {share(tree, 'patch'):.1%} of lines")
     timings = await run_searches(db, mix)
     by_type: dict[str, list[float]] = {}
     by_filter: dict[str, list[float]] = {}
@@ -427,22 +432,65 @@ async def bench(work: Path, meetings: int, jobs: int) -> int:
         by_filter.setdefault(variant, []).extend(times)
         by_sort.setdefault(sort, []).extend(times)
     everything = [t for times in timings.values() for t in times]
-    print(f"\nsearch: {len(timings)} queries x {ROUNDS} runs, limit 20, read-only connection (ms)")
+    out()
+    out(
+        f"search: {len(timings)} queries (5 kinds x 5 filters x 3 orders) x {ROUNDS} runs, "
+        "limit 20, read-only connection, ms"
+    )
     for title, groups in (("query type", by_type), ("filter", by_filter), ("sort", by_sort)):
-        print(f"{title:24} {'p50':>7} {'p99':>7}")
+        out(f"{title:24} {'p50':>7} {'p99':>7}")
         for label, times in groups.items():
-            print(f"  {label:22} {percentile(times, 50):7.1f} {percentile(times, 99):7.1f}")
+            out(f"  {label:22} {percentile(times, 50):7.1f} {percentile(times, 99):7.1f}")
     slowest = sorted(((statistics.median(t), k) for k, t in timings.items()), reverse=True)[:5]
-    print("slowest (median ms): " + "; ".join(f"{' '.join(k)} {ms:.1f}" for ms, k in slowest))
-    print(
+    out("slowest (median ms): " + "; ".join(f"{' '.join(k)} {ms:.1f}" for ms, k in slowest))
+    out(
         f"whole mix: p50 {percentile(everything, 50):.1f} ms, p99 {percentile(everything, 99):.1f}"
         f" ms [target <= {SEARCH_P99_TARGET_MS:g}]"
     )
-    print("\ngrep -ri over the same files (ms, one run each):")
-    for label in ("rare word", "common word", "two words", "prefix"):
-        word = mix[label, "alone"].split(" ")[0].strip('"*')
-        print(f"{label:24} {grep_ms(tree, word):9.0f}")
+    out()
+    out("grep -ri over the same files, same words (ms, one run each)")
+    for label in ("rare word", "common word", "two words", "phrase", "prefix"):
+        query = mix[label, "alone"]
+        out(f"  {label:22} {grep_ms(tree, query):9.0f}   ({query})")
     return 0
+
+
+def grep_ms(root: Path, query: str) -> float:
+    """`grep -ri` for the query's words: a phrase as one string, two words as a pipe."""
+    words = [w.strip('"*') for w in (query.split(" ") if '"' not in query else [query])]
+    command = f"grep -ri {shlex.quote(words[0])} {shlex.quote(str(root))}"
+    for word in words[1:]:
+        command += f" | grep -i {shlex.quote(word)}"
+    started = time.perf_counter()
+    subprocess.run(command, shell=True, stdout=subprocess.DEVNULL, check=False)
+    return (time.perf_counter() - started) * 1000
+
+
+SECTION = "## The archive: import and search"
+
+
+def write_section(path: Path, scale: float, report: list[str]) -> None:
+    """Put the figures into `path` as its last section, replacing the one there."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    head = text.split(SECTION)[0].rstrip("\n")
+    load = os.getloadavg()
+    body = [
+        SECTION,
+        "",
+        f"`bench/archive.py --scale {scale:g}` ({datetime.now(UTC):%Y-%m-%d}, "
+        f"{os.cpu_count()} cores, load average {load[0]:.1f} at the end; the machine was "
+        "shared). It generates MeetBot logs in the eavesdrop layout (20,000 meetings x 500 "
+        "lines over 10 years at scale 1; a Zipf-like vocabulary, a cast of nicks per series, "
+        "#topic/#action/#info/#link/#agreed lines), imports them with `gavel import`, runs "
+        "the query mix on a read-only connection and `grep -ri` over the same files. p99 of "
+        f"{ROUNDS} runs is their slowest.",
+        "",
+        "```",
+        *report,
+        "```",
+        "",
+    ]
+    path.write_text((head + "\n\n" if head else "") + "\n".join(body), encoding="utf-8")
 
 
 def index_bytes(db: Path) -> int:

@@ -176,10 +176,11 @@ def test_a_running_meeting_or_a_missing_one_is_refused(tmp_path: Path) -> None:
             await store.apply(effects)
 
     asyncio.run(running())
-    ran = gavel("redact", "--config", cfg, "line", "1", "2", "--reason", "x")
+    ((meeting_id,),) = rows(tmp_path / "gavel.sqlite3", "SELECT id FROM meetings")
+    ran = gavel("redact", "--config", cfg, "line", str(meeting_id), "2", "--reason", "x")
     assert (ran.code, ran.err) == (
         2,
-        "gavel: meeting 1 is still running; redact it once it has ended\n",
+        f"gavel: meeting {meeting_id} is still running; redact it once it has ended\n",
     )
-    missing = gavel("redact", "--config", cfg, "meeting", "9", "--reason", "x")
-    assert (missing.code, missing.err) == (2, "gavel: no meeting 9\n")
+    missing = gavel("redact", "--config", cfg, "meeting", "99999", "--reason", "x")
+    assert (missing.code, missing.err) == (2, "gavel: no meeting 99999\n")

@@ -129,6 +129,9 @@ _V1: Migration = (
 # kind a line made is kept in `search_kinds`, since deleting a row from a contentless index
 # needs the values it was indexed with. Meetings already published are indexed here.
 _INDEXED_LINE_LIMIT = 1 << 20
+# Prefix queries of this many letters read a table of their own in the index; others expand
+# every matching word (slower, more so the shorter the prefix).
+PREFIX_INDEX = 4
 _V2: Migration = (
     """
     ALTER TABLE meetings ADD COLUMN private INTEGER NOT NULL DEFAULT 0
@@ -149,9 +152,10 @@ _V2: Migration = (
     """,
     "CREATE INDEX archive_series ON archive (name, key)",
     "CREATE TABLE search_kinds (id INTEGER PRIMARY KEY, kind TEXT NOT NULL)",
-    """
+    f"""
     CREATE VIRTUAL TABLE search USING fts5 (
-        nick, text, kind, content = '', tokenize = 'unicode61 remove_diacritics 2'
+        nick, text, kind, content = '', prefix = '{PREFIX_INDEX:d}',
+        tokenize = 'unicode61 remove_diacritics 2'
     )
     """,
     """

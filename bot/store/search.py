@@ -26,7 +26,7 @@ from bot.store.archive import fold_channel, rowid_floor
 from bot.store.codec import text_to_dt
 from bot.store.db import run
 from bot.store.errors import StoreError
-from bot.store.schema import SCHEMA_VERSION
+from bot.store.schema import PREFIX_INDEX, SCHEMA_VERSION
 
 TIME_LIMIT = 2.0
 TOTAL_CAP = 1000  # matches counted at most; beyond, the answer says "more than"
@@ -79,6 +79,7 @@ CROSS JOIN search AS s ON s.rowid >= (a.key << 20) AND s.rowid < ((a.key + 1) <<
 WHERE a.name IN (SELECT value FROM json_each(:series))
     AND a.key >= (:low >> 20) AND a.key < (:high >> 20) AND search MATCH :match
 """
+_SERIES = " AND a.name IN (SELECT value FROM json_each(:series))"
 _LINES = " AND EXISTS (SELECT 1 FROM lines AS l WHERE l.meeting_id = a.meeting_id"
 _FILTERS = {
     "networks": " AND a.network IN (SELECT value FROM json_each(:networks))",
@@ -115,9 +116,16 @@ def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object]]
         "low": _floor(plan.after) if plan.after else 0,
         "high": _floor(plan.before) if plan.before else 1 << 62,
     }
-    sql = _FROM_SERIES if plan.series else _FROM_INDEX
+    # A prefix the index has no prefix table for is expanded in full by each query of the
+    # index, so it is expanded once, walking the index, rather than once per meeting.
+    by_meeting = bool(plan.series) and all(
+        not t.prefix or len(t.tokens[-1]) == PREFIX_INDEX for t in plan.terms
+    )
+    sql = _FROM_SERIES if by_meeting else _FROM_INDEX
     if plan.series:
         params["series"] = json.dumps(list(plan.series))
+        if not by_meeting:
+            sql += _SERIES
     values = {
         "networks": list(plan.networks),
         "channels": list(plan.channels),
