@@ -291,3 +291,61 @@ async def test_publishing_makes_a_meeting_searchable_unless_private(tmp_path: Pa
     async with await ArchiveReader.open(tmp_path / "gavel.sqlite3") as reader:
         answer = await reader.search(parse_query("quux"))
     assert [h.text for h in answer.hits] == ["quux from #open"]
+
+
+async def test_each_publish_adds_new_lines_and_corrects_kinds(tmp_path: Path) -> None:
+    db = tmp_path / "gavel.sqlite3"
+    room = Room(channel="#open")
+
+    async def say(store: Store, publisher: Publisher, *lines: tuple[str, str]) -> None:
+        effects: list[Effect] = []
+        for nick, text in lines:
+            effects += room.say(nick, text)
+        await store.apply(effects)
+        for publish in [e for e in effects if isinstance(e, Publish)]:
+            await publisher.write(publish.meeting)
+
+    async def found(query: str) -> list[tuple[str, str]]:
+        async with await ArchiveReader.open(db) as reader:
+            answer = await reader.search(parse_query(query + " sort:old"))
+        return [(h.kind, h.text) for h in answer.hits]
+
+    async with await Store.open(db) as store:
+        publisher = Publisher(publisher_settings(tmp_path), store)
+        await say(store, publisher, ("alice", "#startmeeting plans"), ("alice", "#action fix zorp"))
+        await say(store, publisher, ("alice", "#save"))
+        assert await found("zorp -removing") == [("action", "#action fix zorp")]
+        await say(
+            store,
+            publisher,
+            ("alice", "#undo"),
+            ("alice", "#info zorp is fine"),
+            ("alice", "#save"),
+        )
+        assert await found("zorp -removing") == [
+            ("line", "#action fix zorp"),
+            ("info", "#info zorp is fine"),
+        ]
+        await say(store, publisher, ("bob", "more zorp"), ("alice", "#endmeeting"))
+        assert await found("zorp -removing") == [
+            ("line", "#action fix zorp"),
+            ("info", "#info zorp is fine"),
+            ("line", "more zorp"),
+        ]
+        assert await found("kind:action") == []
+    async with aiosqlite.connect(db) as conn:
+        await conn.execute("INSERT INTO search (search) VALUES ('integrity-check')")
+        lines = await conn.execute_fetchall("SELECT COUNT(*) FROM lines")
+        kinds = await conn.execute_fetchall("SELECT kind FROM search_kinds ORDER BY id")
+    assert list(kinds) == [("info",)]
+    async with await ArchiveReader.open(db) as reader:  # every recorded line, once
+        for n, text in await _all_lines(db):
+            hits = (await reader.search(parse_query(f'"{text}" sort:new'), limit=100)).hits
+            assert n in [h.line for h in hits], text
+    assert list(lines)[0][0] == len(await _all_lines(db))
+
+
+async def _all_lines(db: Path) -> list[tuple[int, str]]:
+    async with aiosqlite.connect(db) as conn:
+        rows = await conn.execute_fetchall("SELECT n, text FROM lines ORDER BY n")
+    return [(int(r[0]), str(r[1])) for r in rows]

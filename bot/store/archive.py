@@ -34,21 +34,41 @@ DELETE_KINDS = "DELETE FROM search_kinds WHERE id BETWEEN (:key << 20) AND (:key
 DELETE_ARCHIVE = "DELETE FROM archive WHERE key = :key"
 INSERT_ARCHIVE = """
 INSERT INTO archive (key, meeting_id, network, channel, name, upto)
-VALUES (:key, :mid, :network, :channel, :name,
-    MIN((SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = :mid), 1048575))
+VALUES (:key, :mid, :network, :channel, :name, 0)
 """
+# Lines after :upto (those not in the index yet), with the kind of the item each made.
 INDEX_KINDS = """
 INSERT INTO search_kinds (id, kind)
 SELECT (:key << 20) | line, kind FROM (
     SELECT line, kind, MIN(id) FROM items WHERE meeting_id = :mid AND removed = 0
-        AND line BETWEEN 1 AND 1048575 GROUP BY line)
+        AND line > :upto AND line <= 1048575 GROUP BY line)
 """
 INDEX_LINES = """
 INSERT INTO search (rowid, nick, text, kind)
 SELECT (:key << 20) | l.n, l.nick, l.text, COALESCE(k.kind, '')
 FROM lines AS l LEFT JOIN search_kinds AS k ON k.id = (:key << 20) | l.n
-WHERE l.meeting_id = :mid AND l.n BETWEEN 1 AND 1048575
+WHERE l.meeting_id = :mid AND l.n > :upto AND l.n <= 1048575
 """
+SET_UPTO = """
+UPDATE archive SET upto = MIN(1048575, (SELECT COALESCE(MAX(n), 0) FROM lines
+    WHERE meeting_id = :mid)) WHERE key = :key
+"""
+# Indexed lines whose kind may have changed since (an item made or undone): those with a
+# kind in the index and those with an item now.
+SELECT_KIND_LINES = """
+SELECT id & 1048575 FROM search_kinds WHERE id BETWEEN (:key << 20) AND (:key << 20) | 1048575
+UNION SELECT line FROM items WHERE meeting_id = :mid AND line BETWEEN 1 AND :upto
+"""
+SELECT_INDEXED_LINE = """
+SELECT l.nick, l.text, COALESCE(old.kind, ''), COALESCE((SELECT kind FROM items
+    WHERE meeting_id = :mid AND line = :n AND removed = 0 ORDER BY id LIMIT 1), '')
+FROM lines AS l LEFT JOIN search_kinds AS old ON old.id = (:key << 20) | :n
+WHERE l.meeting_id = :mid AND l.n = :n
+"""
+DELETE_ROW = "INSERT INTO search (search, rowid, nick, text, kind) VALUES ('delete', ?, ?, ?, ?)"
+INSERT_ROW = "INSERT INTO search (rowid, nick, text, kind) VALUES (?, ?, ?, ?)"
+SET_KIND = "INSERT OR REPLACE INTO search_kinds (id, kind) VALUES (?, ?)"
+DELETE_KIND = "DELETE FROM search_kinds WHERE id = ?"
 SET_PRIVATE = "UPDATE meetings SET private = ? WHERE id = ?"
 
 _ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -79,22 +99,41 @@ def index_meeting(conn: sqlite3.Connection, meeting_id: int, private: bool | Non
     if header is None:
         raise StoreError(f"no meeting {meeting_id} to index")
     started_at, network, channel, name, restricted, is_private, redacted_at = header
-    key = unindex_meeting(conn, meeting_id)
     if restricted or is_private or redacted_at is not None:
+        unindex_meeting(conn, meeting_id)
         return False
-    if key is None:
-        key = _free_key(conn, datetime.fromisoformat(started_at), meeting_id)
-    params = {
-        "key": key,
-        "mid": meeting_id,
-        "network": network,
-        "channel": fold_channel(channel),
-        "name": name,
-    }
-    conn.execute(INSERT_ARCHIVE, params)
-    conn.execute(INDEX_KINDS, {"key": key, "mid": meeting_id})
-    conn.execute(INDEX_LINES, {"key": key, "mid": meeting_id})
+    # A meeting published again (each #save, then #endmeeting) only adds its new lines and
+    # corrects the kind of lines whose item was made or undone since: indexed lines never
+    # change otherwise (a redaction takes the meeting out of the index first).
+    row = conn.execute(SELECT_KEY, (meeting_id,)).fetchone()
+    if row is None:
+        key, upto = _free_key(conn, datetime.fromisoformat(started_at), meeting_id), 0
+        params = {"key": key, "mid": meeting_id, "network": network, "name": name}
+        conn.execute(INSERT_ARCHIVE, params | {"channel": fold_channel(channel)})
+    else:
+        key, upto = int(row[0]), int(row[1])
+        _correct_kinds(conn, key, meeting_id, upto)
+    params = {"key": key, "mid": meeting_id, "upto": upto}
+    conn.execute(INDEX_KINDS, params)
+    conn.execute(INDEX_LINES, params)
+    conn.execute(SET_UPTO, params)
     return True
+
+
+def _correct_kinds(conn: sqlite3.Connection, key: int, meeting_id: int, upto: int) -> None:
+    params = {"key": key, "mid": meeting_id, "upto": upto}
+    for (n,) in conn.execute(SELECT_KIND_LINES, params).fetchall():
+        found = conn.execute(SELECT_INDEXED_LINE, params | {"n": n}).fetchone()
+        if found is None or found[2] == found[3]:
+            continue
+        nick, text, old, new = found
+        rowid = key << LINE_BITS | int(n)
+        conn.execute(DELETE_ROW, (rowid, nick, text, old))
+        conn.execute(INSERT_ROW, (rowid, nick, text, new))
+        if new:
+            conn.execute(SET_KIND, (rowid, new))
+        else:
+            conn.execute(DELETE_KIND, (rowid,))
 
 
 def unindex_meeting(conn: sqlite3.Connection, meeting_id: int) -> int | None:
