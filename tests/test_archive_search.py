@@ -342,7 +342,7 @@ async def test_each_publish_adds_new_lines_and_corrects_kinds(tmp_path: Path) ->
         for n, text in await _all_lines(db):
             hits = (await reader.search(parse_query(f'"{text}" sort:new'), limit=100)).hits
             assert n in [h.line for h in hits], text
-    assert list(lines)[0][0] == len(await _all_lines(db))
+    assert next(iter(lines))[0] == len(await _all_lines(db))
 
 
 async def _all_lines(db: Path) -> list[tuple[int, str]]:
