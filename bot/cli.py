@@ -134,7 +134,16 @@ def _archive(args: argparse.Namespace, settings: Settings) -> int:
         work = archive_commands.import_archive(settings, args)
     else:
         work = archive_commands.redact(settings, args)
-    return asyncio.run(work)
+    try:
+        return asyncio.run(work)
+    except KeyboardInterrupt:
+        # Every transaction holds whole meetings: what was committed stays, the rest is not
+        # there at all.
+        print(
+            f"gavel: {args.command} interrupted; run the same command again to finish",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def _replay(args: argparse.Namespace) -> int:

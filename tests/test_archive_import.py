@@ -14,6 +14,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from tests.archivekit import (
     config,
     dump,
@@ -196,7 +198,10 @@ def _big_tree(root: Path, meetings: int, lines: int) -> None:
         write(eavesdrop_path(root, name, start), meeting_log(name, start, said))
 
 
-def test_a_killed_import_leaves_whole_meetings_and_a_rerun_completes_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_import_leaves_whole_meetings_and_a_rerun_completes_it(
+    tmp_path: Path, signum: int
+) -> None:
     _big_tree(tmp_path / "archive", meetings=60, lines=1500)
     cfg = config(tmp_path)
     db = tmp_path / "gavel.sqlite3"
@@ -226,9 +231,10 @@ def test_a_killed_import_leaves_whole_meetings_and_a_rerun_completes_it(tmp_path
             if committed >= 3:
                 break
         assert child.poll() is None, "the import ended before it could be killed"
-        os.kill(child.pid, signal.SIGKILL)
+        os.kill(child.pid, signum)
     finally:
-        child.wait(timeout=30)
+        status = child.wait(timeout=30)
+    assert status == (-signal.SIGKILL if signum == signal.SIGKILL else 1)
     assert 3 <= committed < 60
     # Whole meetings only: every meeting has all its lines, items and index rows.
     counts = rows(
