@@ -349,3 +349,18 @@ async def _all_lines(db: Path) -> list[tuple[int, str]]:
     async with aiosqlite.connect(db) as conn:
         rows = await conn.execute_fetchall("SELECT n, text FROM lines ORDER BY n")
     return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def test_text_output_marks_matches_and_links_each_line(archive: Path) -> None:
+    ran = gavel("search", "--config", archive, '"fix the docs"')
+    assert ran.code == 0
+    first, link, summary = ran.out.splitlines()
+    assert first == (
+        "nova  2014-03-06  #openstack-meeting  14:00:30  <alice>  "
+        "[action] #action bob to [fix] [the] [docs]"
+    )
+    assert link.startswith("    https://eavesdrop.example.org/nova/2014/") and link.endswith("#l-6")
+    assert summary == "1 matching lines"
+    limited = gavel("search", "--config", archive, "docs", "--limit", "2")
+    assert limited.out.splitlines()[-1] == "8 matching lines, showing 2"
+    assert gavel("search", "--config", archive, "docs", "--limit", "0").code == 2
