@@ -92,7 +92,11 @@ _FILTERS = {
         " AND (a.network || ' ' || a.channel) NOT IN (SELECT value FROM json_each(:hidden))"
     ),
 }
-_MATCHES = "SELECT s.rowid AS rowid {where} ORDER BY s.rowid {direction} LIMIT :cap"
+_MATCHES = "SELECT s.rowid AS rowid {where} ORDER BY {order} {direction} LIMIT :cap"
+# Meeting by meeting, the index is read forwards within each meeting's range and the few
+# matches are sorted afterwards: FTS5 reads a term backwards only by loading its whole
+# doclist, once per meeting (`+ 0` keeps the order from being handed to the index).
+_ORDER_INDEX, _ORDER_MEETINGS = "s.rowid", "(s.rowid + 0)"
 _TEXTS = """
 SELECT h.value, l.nick, l.text FROM json_each(:ids) AS h
 CROSS JOIN archive AS a ON a.key = h.value >> 20
@@ -110,7 +114,7 @@ ORDER BY h.key
 """
 
 
-def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object]]:
+def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object], str]:
     params: dict[str, object] = {
         "match": plan.match,
         "low": _floor(plan.after) if plan.after else 0,
@@ -136,7 +140,7 @@ def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object]]
         if value:
             sql += _FILTERS[name]
             params[name] = json.dumps(value)
-    return sql, params
+    return sql, params, _ORDER_MEETINGS if by_meeting else _ORDER_INDEX
 
 
 def _floor(day: date) -> int:
@@ -206,13 +210,13 @@ class ArchiveReader:
     ) -> SearchAnswer:
         """The matching lines of public meetings, in the plan's order. `hidden`: channels
         (`hidden_key`) never to show, whatever the database says about them."""
-        where, params = _where(plan, hidden or [])
+        where, params, order = _where(plan, hidden or [])
         params["cap"] = TOTAL_CAP + 1
         direction = "ASC" if plan.sort == "old" else "DESC"
         # One walk of the index: the first TOTAL_CAP + 1 matches in time order give the
         # count and the page; for relevance the newest RANK_WINDOW are ranked (here rather
         # than by FTS5's bm25, whose statistics cost a walk of every doclist each time).
-        matches = _MATCHES.format(where=where, direction=direction)
+        matches = _MATCHES.format(where=where, order=order, direction=direction)
         self._deadline = time.monotonic() + time_limit
         try:
             await run(self._conn, "BEGIN")
