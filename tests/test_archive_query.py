@@ -194,8 +194,8 @@ def test_rank_prefers_more_and_rarer_matches_in_shorter_lines() -> None:
     assert rank(terms, []) == []
 
 
-def test_rank_counts_phrases_and_prefixes_and_breaks_ties_by_newest() -> None:
+def test_rank_counts_phrases_and_prefixes_and_keeps_the_order_of_ties() -> None:
     assert rank(
         parse_query('"fix the docs"').terms, [(1, "a", "fix the docs"), (2, "b", "the docs fix")]
     ) == [1, 2]
-    assert rank(parse_query("upgr*").terms, [(1, "a", "upgrade"), (2, "b", "upgrade")]) == [2, 1]
+    assert rank(parse_query("upgr*").terms, [(2, "a", "upgrade"), (1, "b", "upgrade")]) == [2, 1]

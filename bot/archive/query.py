@@ -265,7 +265,7 @@ _B = 0.75
 
 def rank(terms: tuple[Term, ...], lines: list[tuple[int, str, str]]) -> list[int]:
     """The ids of `lines` (id, nick, text), best match first, by BM25 over these lines
-    (term rarity is measured among them); ties go to the larger id (the newer line)."""
+    (term rarity is measured among them); ties keep the order given (newest first)."""
     if not lines:
         return []
     tokenised = [tokens_of(f"{nick} {text}") for _, nick, text in lines]
@@ -281,8 +281,8 @@ def rank(terms: tuple[Term, ...], lines: list[tuple[int, str, str]]) -> list[int
         norm = _K1 * (1 - _B + _B * len(tokens) / average)
         pairs = zip(weights, found, strict=True)
         score = sum(w * tf * (_K1 + 1) / (tf + norm) for w, tf in pairs if tf)
-        scored.append((-score, -line_id))
-    return [-neg_id for _, neg_id in sorted(scored)]
+        scored.append((-score, line_id))
+    return [line_id for _, line_id in sorted(scored, key=lambda pair: pair[0])]
 
 
 def _occurrences(term: Term, tokens: tuple[str, ...]) -> int:

@@ -2,8 +2,8 @@
 
 A meeting is in the index when it is public (not restricted, not from a private channel, not
 redacted) and its files are published or its import committed; never while it records.
-Rows of the index are numbered `key << LINE_BITS | n` (see bot/store/schema.py), so the
-index's rowid order is the meetings' time order. Functions here run on a plain
+Rows of the index are numbered `key << LINE_BITS | (LINE_MASK - n)` (see
+bot/store/schema.py), so the index's rowid order is newest first. Functions here run on a plain
 `sqlite3.Connection` inside the caller's transaction; they decide nothing about meetings.
 """
 
@@ -17,6 +17,7 @@ from bot.store.errors import StoreError
 LINE_BITS = 20
 LINE_MASK = (1 << LINE_BITS) - 1  # lines above this are not indexed (no meeting comes near)
 SLOTS = 64  # meetings starting in the same second that can all be indexed
+LAST_SECOND = 1 << 33  # keys count down from here (the year 2242)
 
 SELECT_HEADER = """
 SELECT started_at, network, channel, name, restricted, private, redacted_at
@@ -26,8 +27,8 @@ SELECT_KEY = "SELECT key, upto FROM archive WHERE meeting_id = ?"
 SELECT_KEYS_IN = "SELECT key FROM archive WHERE key BETWEEN ? AND ?"
 UNINDEX_LINES = """
 INSERT INTO search (search, rowid, nick, text, kind)
-SELECT 'delete', (:key << 20) | l.n, l.nick, l.text, COALESCE(k.kind, '')
-FROM lines AS l LEFT JOIN search_kinds AS k ON k.id = (:key << 20) | l.n
+SELECT 'delete', (:key << 20) | (1048575 - l.n), l.nick, l.text, COALESCE(k.kind, '')
+FROM lines AS l LEFT JOIN search_kinds AS k ON k.id = (:key << 20) | (1048575 - l.n)
 WHERE l.meeting_id = :mid AND l.n BETWEEN 1 AND :upto
 """
 DELETE_KINDS = "DELETE FROM search_kinds WHERE id BETWEEN (:key << 20) AND (:key << 20) | 1048575"
@@ -39,14 +40,14 @@ VALUES (:key, :mid, :network, :channel, :name, 0)
 # Lines after :upto (those not in the index yet), with the kind of the item each made.
 INDEX_KINDS = """
 INSERT INTO search_kinds (id, kind)
-SELECT (:key << 20) | line, kind FROM (
+SELECT (:key << 20) | (1048575 - line), kind FROM (
     SELECT line, kind, MIN(id) FROM items WHERE meeting_id = :mid AND removed = 0
         AND line > :upto AND line <= 1048575 GROUP BY line)
 """
 INDEX_LINES = """
 INSERT INTO search (rowid, nick, text, kind)
-SELECT (:key << 20) | l.n, l.nick, l.text, COALESCE(k.kind, '')
-FROM lines AS l LEFT JOIN search_kinds AS k ON k.id = (:key << 20) | l.n
+SELECT (:key << 20) | (1048575 - l.n), l.nick, l.text, COALESCE(k.kind, '')
+FROM lines AS l LEFT JOIN search_kinds AS k ON k.id = (:key << 20) | (1048575 - l.n)
 WHERE l.meeting_id = :mid AND l.n > :upto AND l.n <= 1048575
 """
 SET_UPTO = """
@@ -56,13 +57,13 @@ UPDATE archive SET upto = MIN(1048575, (SELECT COALESCE(MAX(n), 0) FROM lines
 # Indexed lines whose kind may have changed since (an item made or undone): those with a
 # kind in the index and those with an item now.
 SELECT_KIND_LINES = """
-SELECT id & 1048575 FROM search_kinds WHERE id BETWEEN (:key << 20) AND (:key << 20) | 1048575
+SELECT 1048575 - (id & 1048575) FROM search_kinds WHERE id BETWEEN (:key << 20) AND (:key << 20) | 1048575
 UNION SELECT line FROM items WHERE meeting_id = :mid AND line BETWEEN 1 AND :upto
 """
 SELECT_INDEXED_LINE = """
 SELECT l.nick, l.text, COALESCE(old.kind, ''), COALESCE((SELECT kind FROM items
     WHERE meeting_id = :mid AND line = :n AND removed = 0 ORDER BY id LIMIT 1), '')
-FROM lines AS l LEFT JOIN search_kinds AS old ON old.id = (:key << 20) | :n
+FROM lines AS l LEFT JOIN search_kinds AS old ON old.id = (:key << 20) | (1048575 - :n)
 WHERE l.meeting_id = :mid AND l.n = :n
 """
 DELETE_ROW = "INSERT INTO search (search, rowid, nick, text, kind) VALUES ('delete', ?, ?, ?, ?)"
@@ -80,13 +81,16 @@ def fold_channel(channel: str) -> str:
 
 
 def meeting_key_base(start: datetime) -> int:
-    """The first key of meetings started in `start`'s second."""
-    return int(start.timestamp()) * SLOTS
+    """The first key of meetings started in `start`'s second: later meetings have smaller
+    keys, so the index's forward order is newest first (FTS5 reads forwards lazily, but
+    backwards only by loading a term's whole doclist)."""
+    return (LAST_SECOND - int(start.timestamp())) * SLOTS
 
 
-def rowid_floor(start: datetime) -> int:
-    """The smallest index rowid of a meeting started at or after `start`."""
-    return meeting_key_base(start) << LINE_BITS
+def rowid_boundary(moment: datetime) -> int:
+    """Index rowids of meetings started at or after `moment` are below this; rowids of
+    meetings started before it are at or above it."""
+    return (meeting_key_base(moment) + SLOTS) << LINE_BITS
 
 
 def index_meeting(conn: sqlite3.Connection, meeting_id: int, private: bool | None = None) -> bool:
@@ -127,7 +131,7 @@ def _correct_kinds(conn: sqlite3.Connection, key: int, meeting_id: int, upto: in
         if found is None or found[2] == found[3]:
             continue
         nick, text, old, new = found
-        rowid = key << LINE_BITS | int(n)
+        rowid = key << LINE_BITS | (LINE_MASK - int(n))
         conn.execute(DELETE_ROW, (rowid, nick, text, old))
         conn.execute(INSERT_ROW, (rowid, nick, text, new))
         if new:

@@ -122,10 +122,10 @@ _V1: Migration = (
 )
 
 # Version 2: the searchable archive. `archive` holds one row per meeting in the index; its
-# `key` (start second * 64 + a slot for meetings starting in the same second) orders
-# meetings by time, and every indexed line's rowid in `search` is `key << 20 | n`, so the
-# index's own rowid order is time order: "newest first" and date ranges are rowid ranges
-# that FTS5 walks without sorting. `search` is contentless (the text lives in `lines`); the
+# `key` ((2**33 - start second) * 64 + a slot for meetings starting in the same second)
+# orders meetings newest first, and every indexed line's rowid in `search` is
+# `key << 20 | (2**20 - 1 - n)`, so the index's own rowid order is newest first: "newest
+# first" and date ranges are rowid ranges that FTS5 walks forwards, without sorting. `search` is contentless (the text lives in `lines`); the
 # kind a line made is kept in `search_kinds`, since deleting a row from a contentless index
 # needs the values it was indexed with. Meetings already published are indexed here.
 _INDEXED_LINE_LIMIT = 1 << 20
@@ -172,7 +172,7 @@ _V2: Migration = (
     """,
     f"""
     INSERT INTO archive (key, meeting_id, network, channel, name, upto)
-    SELECT CAST(strftime('%s', started_at) AS INTEGER) * 64
+    SELECT (8589934592 - CAST(strftime('%s', started_at) AS INTEGER)) * 64
             + ROW_NUMBER() OVER (PARTITION BY strftime('%s', started_at) ORDER BY id) - 1,
         id, network, lower(channel), name,
         MIN((SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = meetings.id),
@@ -181,16 +181,16 @@ _V2: Migration = (
     """,
     f"""
     INSERT INTO search_kinds (id, kind)
-    SELECT (a.key << 20) | i.line, i.kind FROM archive AS a
+    SELECT (a.key << 20) | (1048575 - i.line), i.kind FROM archive AS a
     JOIN (SELECT meeting_id, line, kind, MIN(id) FROM items WHERE removed = 0
           GROUP BY meeting_id, line) AS i ON i.meeting_id = a.meeting_id
     WHERE i.line BETWEEN 1 AND {_INDEXED_LINE_LIMIT - 1:d}
     """,
     """
     INSERT INTO search (rowid, nick, text, kind)
-    SELECT (a.key << 20) | l.n, l.nick, l.text, COALESCE(k.kind, '')
+    SELECT (a.key << 20) | (1048575 - l.n), l.nick, l.text, COALESCE(k.kind, '')
     FROM archive AS a JOIN lines AS l ON l.meeting_id = a.meeting_id
-    LEFT JOIN search_kinds AS k ON k.id = (a.key << 20) | l.n
+    LEFT JOIN search_kinds AS k ON k.id = (a.key << 20) | (1048575 - l.n)
     WHERE l.n BETWEEN 1 AND a.upto
     """,
 )

@@ -3,7 +3,7 @@ connection.
 
 The reader never writes and never shares the bot's connection: SQLite's WAL lets it read
 while the bot writes. Every query is stopped after `TIME_LIMIT` seconds by a progress
-handler. Results come in the index's rowid order (time order, see bot/store/schema.py), so
+handler. Results come in the index's rowid order (newest first, see bot/store/schema.py), so
 "newest first", "oldest first" and date limits need no sort; relevance ranks the
 `RANK_WINDOW` newest matches, so a common word costs no more than a rare one.
 """
@@ -22,7 +22,7 @@ from typing import Self
 import aiosqlite
 
 from bot.archive.query import SearchPlan, rank
-from bot.store.archive import fold_channel, rowid_floor
+from bot.store.archive import fold_channel, rowid_boundary
 from bot.store.codec import text_to_dt
 from bot.store.db import run
 from bot.store.errors import StoreError
@@ -85,7 +85,7 @@ _FILTERS = {
     "networks": " AND a.network IN (SELECT value FROM json_each(:networks))",
     "channels": " AND a.channel IN (SELECT value FROM json_each(:channels))",
     "nicks": (
-        _LINES + " AND l.n = (s.rowid & 1048575)"
+        _LINES + " AND l.n = 1048575 - (s.rowid & 1048575)"
         " AND lower(l.nick) IN (SELECT value FROM json_each(:nicks)))"
     ),
     "hidden": (
@@ -100,7 +100,7 @@ _ORDER_INDEX, _ORDER_MEETINGS = "s.rowid", "(s.rowid + 0)"
 _TEXTS = """
 SELECT h.value, l.nick, l.text FROM json_each(:ids) AS h
 CROSS JOIN archive AS a ON a.key = h.value >> 20
-CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = (h.value & 1048575)
+CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = 1048575 - (h.value & 1048575)
 """
 _SELECT_HITS = """
 SELECT m.id, m.network, m.channel, a.name, m.started_at, m.timezone, m.file_base,
@@ -108,7 +108,7 @@ SELECT m.id, m.network, m.channel, a.name, m.started_at, m.timezone, m.file_base
 FROM json_each(:page) AS h
 CROSS JOIN archive AS a ON a.key = h.value >> 20
 CROSS JOIN meetings AS m ON m.id = a.meeting_id
-CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = (h.value & 1048575)
+CROSS JOIN lines AS l ON l.meeting_id = a.meeting_id AND l.n = 1048575 - (h.value & 1048575)
 LEFT JOIN search_kinds AS k ON k.id = h.value
 ORDER BY h.key
 """
@@ -117,8 +117,8 @@ ORDER BY h.key
 def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object], str]:
     params: dict[str, object] = {
         "match": plan.match,
-        "low": _floor(plan.after) if plan.after else 0,
-        "high": _floor(plan.before) if plan.before else 1 << 62,
+        "low": _boundary(plan.before) if plan.before else 0,
+        "high": _boundary(plan.after) if plan.after else 1 << 62,
     }
     # A prefix the index has no prefix table for is expanded in full by each query of the
     # index, so it is expanded once, walking the index, rather than once per meeting.
@@ -143,8 +143,8 @@ def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object],
     return sql, params, _ORDER_MEETINGS if by_meeting else _ORDER_INDEX
 
 
-def _floor(day: date) -> int:
-    return rowid_floor(datetime(day.year, day.month, day.day, tzinfo=UTC))
+def _boundary(day: date) -> int:
+    return rowid_boundary(datetime(day.year, day.month, day.day, tzinfo=UTC))
 
 
 def hidden_key(network: str, channel: str) -> str:
@@ -212,7 +212,7 @@ class ArchiveReader:
         (`hidden_key`) never to show, whatever the database says about them."""
         where, params, order = _where(plan, hidden or [])
         params["cap"] = TOTAL_CAP + 1
-        direction = "ASC" if plan.sort == "old" else "DESC"
+        direction = "DESC" if plan.sort == "old" else "ASC"  # rowids count down in time
         # One walk of the index: the first TOTAL_CAP + 1 matches in time order give the
         # count and the page; for relevance the newest RANK_WINDOW are ranked (here rather
         # than by FTS5's bm25, whose statistics cost a walk of every doclist each time).
