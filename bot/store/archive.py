@@ -57,7 +57,8 @@ UPDATE archive SET upto = MIN(1048575, (SELECT COALESCE(MAX(n), 0) FROM lines
 # Indexed lines whose kind may have changed since (an item made or undone): those with a
 # kind in the index and those with an item now.
 SELECT_KIND_LINES = """
-SELECT 1048575 - (id & 1048575) FROM search_kinds WHERE id BETWEEN (:key << 20) AND (:key << 20) | 1048575
+SELECT 1048575 - (id & 1048575) FROM search_kinds
+    WHERE id BETWEEN (:key << 20) AND (:key << 20) | 1048575
 UNION SELECT line FROM items WHERE meeting_id = :mid AND line BETWEEN 1 AND :upto
 """
 SELECT_INDEXED_LINE = """

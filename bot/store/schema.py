@@ -125,9 +125,10 @@ _V1: Migration = (
 # `key` ((2**33 - start second) * 64 + a slot for meetings starting in the same second)
 # orders meetings newest first, and every indexed line's rowid in `search` is
 # `key << 20 | (2**20 - 1 - n)`, so the index's own rowid order is newest first: "newest
-# first" and date ranges are rowid ranges that FTS5 walks forwards, without sorting. `search` is contentless (the text lives in `lines`); the
-# kind a line made is kept in `search_kinds`, since deleting a row from a contentless index
-# needs the values it was indexed with. Meetings already published are indexed here.
+# first" and date ranges are rowid ranges that FTS5 walks forwards, without sorting.
+# `search` is contentless (the text lives in `lines`); the kind a line made is kept in
+# `search_kinds`, since deleting a row from a contentless index needs the values it was
+# indexed with. Meetings already published are indexed here.
 _INDEXED_LINE_LIMIT = 1 << 20
 # Prefix queries of this many letters read a table of their own in the index; others expand
 # every matching word (slower, more so the shorter the prefix).
