@@ -49,6 +49,7 @@ INSERT INTO search (rowid, nick, text, kind)
 SELECT (:key << 20) | (1048575 - l.n), l.nick, l.text, COALESCE(k.kind, '')
 FROM lines AS l LEFT JOIN search_kinds AS k ON k.id = (:key << 20) | (1048575 - l.n)
 WHERE l.meeting_id = :mid AND l.n > :upto AND l.n <= 1048575
+ORDER BY l.n DESC
 """
 SET_UPTO = """
 UPDATE archive SET upto = MIN(1048575, (SELECT COALESCE(MAX(n), 0) FROM lines

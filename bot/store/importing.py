@@ -74,6 +74,7 @@ def import_batch(
     its index rows."""
     next_id = int(conn.execute(SELECT_MAX_ID).fetchone()[0]) + 1
     done: list[Imported] = []
+    to_index: list[tuple[str, int, bool]] = []
     for record, base, hidden in zip(records, bases, private, strict=True):
         row = conn.execute(SELECT_SAME, record.identity).fetchone()
         if row is not None and not replace_existing:
@@ -88,8 +89,12 @@ def import_batch(
             meeting_id, next_id = next_id, next_id + 1
         insert_prepared(conn, record, meeting_id)
         held = claim_base(conn, meeting_id, base) if base is not None else None
-        index_meeting(conn, meeting_id, hidden)
+        to_index.append((record.identity[2], meeting_id, hidden))
         done.append(Imported(meeting_id, added=True, base=held))
+    # Newest first: index rowids count down in time, and FTS5 writes its pending rows out
+    # each time a rowid is smaller than the one before, so rising rowids keep them together.
+    for _, meeting_id, hidden in sorted(to_index, reverse=True):
+        index_meeting(conn, meeting_id, hidden)
     return done
 
 

@@ -193,6 +193,7 @@ _V2: Migration = (
     FROM archive AS a JOIN lines AS l ON l.meeting_id = a.meeting_id
     LEFT JOIN search_kinds AS k ON k.id = (a.key << 20) | (1048575 - l.n)
     WHERE l.n BETWEEN 1 AND a.upto
+    ORDER BY 1
     """,
 )
 
