@@ -10,79 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import structlog
 
-from bot.core.casemap import same
-from bot.core.effects import Publish
+from bot.announce.sender import Sender as AnnouncementSender
 from bot.core.events import Disconnected, Event
-from bot.core.record import MeetingRecord
 from bot.core.state import World
 from bot.core.step import step
 from bot.engine import Engine, Sender
+from bot.followup import Followup
 from bot.irc.client import NetworkClient
 from bot.irc.supervisor import Backoff, Supervisor
 from bot.logs import configure
-from bot.settings import OutputSettings, Settings
-from bot.store import Store
-from bot.writers.publish import PublishedFiles, publish_meeting
+from bot.publishing import Publishing, output_for
+from bot.settings import Settings
+from bot.store import MeetingSummary, Store
+from bot.store.writerlock import DatabaseInUse, acquire_writer_lock
+from bot.writers.paths import output_root
 
 log = structlog.get_logger("gavel.app")
 
 SHUTDOWN_SECONDS = 4.5  # SIGTERM to exit, with margin under the promised 5 s
 QUIT_MESSAGE = "Gavel is shutting down; meetings in progress resume when it returns."
-
-
-def output_for(settings: Settings, network: str, channel: str) -> tuple[OutputSettings, bool]:
-    """The channel's own output settings (else the global ones), and whether it is private."""
-    for net in settings.networks:
-        if net.name != network:
-            continue
-        for configured in net.channels:
-            if same(configured.name, channel):
-                return configured.output or settings.output, configured.private
-    return settings.output, False
-
-
-# Rendering holds the interpreter lock, so more threads do not render faster; two let
-# one meeting's fsyncs overlap another's rendering. With six (asyncio's default pool on
-# two cores) ten meetings ending together took ~10-20% longer, each thread waiting for the
-# lock after every fsync, and the default pool, which also resolves host names for
-# reconnects, was taken up by publishing.
-PUBLISH_THREADS = 2
-
-
-class Publisher:
-    """Writes a meeting's files off the event loop, in its own threads, and notes it in the
-    store."""
-
-    def __init__(self, settings: Settings, store: Store) -> None:
-        self.settings = settings
-        self.store = store
-        self._threads = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="publish")
-
-    def close(self) -> None:
-        """Take no more writes; one under way finishes in its thread (its files appear
-        whole or not at all) and the process waits for it at exit."""
-        self._threads.shutdown(wait=False)
-
-    async def write(self, record: MeetingRecord) -> PublishedFiles:
-        output, private = output_for(self.settings, record.network, record.channel)
-        work = functools.partial(publish_meeting, record, output, private=private)
-        files = await asyncio.get_running_loop().run_in_executor(self._threads, work)
-        upto = record.lines[-1].n if record.lines else 0
-        await self.store.record_published(record.id, files.base, datetime.now(UTC), upto)
-        await self.store.index_meeting(record.id, private=private)  # searchable from now on
-        return files
-
-    async def __call__(self, effect: Publish) -> str:
-        return (await self.write(effect.meeting)).url_base
 
 
 def supervisor_for(client: NetworkClient) -> Supervisor:
@@ -116,26 +70,23 @@ async def resume(store: Store, world: World, next_id: itertools.count[int]) -> l
     return [r.id for r in running]
 
 
-async def finish_interrupted_publishing(store: Store, publisher: Publisher) -> None:
-    for meeting_id in await store.pending_publishes():
-        record = await store.load(meeting_id)
-        if record is None:
-            continue
-        try:
-            await publisher.write(record)
-            log.info("publish_finished_after_restart", meeting=meeting_id)
-        except Exception:
-            log.exception("publish_failed", meeting=meeting_id)
-
-
 async def serve(settings: Settings) -> int:
-    """Run the bot until SIGTERM/SIGINT."""
-    configure(settings.logging.level, settings.logging.format)
-    store = await Store.open(settings.storage.path)
+    """Run the bot until SIGTERM/SIGINT; refuse at once (status 2) when another bot records
+    into the same database."""
     try:
-        return await _serve(settings, store)
+        writer = acquire_writer_lock(settings.storage.path)
+    except DatabaseInUse as exc:
+        print(f"gavel: {exc}", file=sys.stderr)
+        return 2
+    try:
+        configure(settings.logging.level, settings.logging.format)
+        store = await Store.open(settings.storage.path)
+        try:
+            return await _serve(settings, store)
+        finally:
+            await store.close()
     finally:
-        await store.close()
+        writer.release()
 
 
 async def _serve(settings: Settings, store: Store) -> int:
@@ -148,25 +99,35 @@ async def _serve(settings: Settings, store: Store) -> int:
         for net in settings.networks
     }
     supervisors = [supervisor_for(client) for client in clients.values()]
-    publisher = Publisher(settings, store)
+    announcer = AnnouncementSender(settings.announce, store) if settings.announce.enabled else None
+    followup = Followup(settings, store, queue, announcer)
+    publishing = Publishing(
+        settings, store, report=queue.put_nowait, next_id=lambda: next(ids), followup=followup
+    )
     senders: dict[str, Sender] = dict(clients)
-    engine = Engine(world, queue, store, senders, publisher)
+    engine = Engine(world, queue, store, senders, publishing, followup)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     engine_task = asyncio.create_task(engine.run(), name="engine")
+    announcing = None if announcer is None else asyncio.create_task(announcer.run())
     for supervisor in supervisors:
         supervisor.start()
     log.info("started", networks=[n.name for n in settings.networks], db=str(store.path))
-    await finish_interrupted_publishing(store, publisher)
+    await publishing.finish_interrupted()
+    await followup.write_all_pages()  # also makes good a page a crash left behind
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({stopped, engine_task}, return_when=asyncio.FIRST_COMPLETED)
     failed = engine_task.done()
     if failed and not engine_task.cancelled() and engine_task.exception() is not None:
         log.error("engine_failed", exc_info=engine_task.exception())
     await _shut_down(supervisors, engine, engine_task)
-    publisher.close()
+    if announcing is not None:
+        announcing.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await announcing
+    publishing.close()
     return 1 if failed else 0
 
 
@@ -188,10 +149,18 @@ async def _shut_down(
     except TimeoutError:
         log.warning("stopped_before_files_were_written")
     stats = engine.stats
-    log.info("stopped", events=stats.events, batches=stats.batches, failures=stats.failures)
+    log.info(
+        "stopped",
+        events=stats.events,
+        batches=stats.batches,
+        failures=stats.failures,
+        quarantined=stats.quarantined,
+    )
 
 
 async def list_meetings(settings: Settings, limit: int) -> int:
+    """The recent meetings, each with where its files are: the base its store reserved,
+    under the directory the channel's configuration names (the private one if private)."""
     async with await Store.open(settings.storage.path) as store:
         meetings = await store.list_meetings(limit)
     if not meetings:
@@ -201,7 +170,7 @@ async def list_meetings(settings: Settings, limit: int) -> int:
     for m in meetings:
         state = "running" if m.end is None else "ended"
         start = m.start.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-        files = m.file_base or "-"
+        files = "-" if m.file_base is None else str(files_path(settings, m))
         print(
             f"{m.id:>8}  {state:8}  {start:16}  {m.lines:>6}  {m.network}/{m.channel}  "
             f"{m.name}  {files}"
@@ -209,11 +178,18 @@ async def list_meetings(settings: Settings, limit: int) -> int:
     return 0
 
 
+def files_path(settings: Settings, meeting: MeetingSummary) -> Path:
+    """Where the meeting's files are, without extension (it must hold a base)."""
+    assert meeting.file_base is not None
+    output, private = output_for(settings, meeting.network, meeting.channel)
+    return output_root(output.dir, output.private_dir, private) / meeting.file_base
+
+
 async def regenerate(settings: Settings, meeting_id: int | None, *, every: bool) -> int:
     """Rewrite files from the database: one meeting, or all with a progress bar on a tty."""
     async with await Store.open(settings.storage.path) as store:
         ids = await store.all_meeting_ids() if every else [meeting_id or 0]
-        publisher = Publisher(settings, store)
+        publishing = Publishing(settings, store, indexes=not every)
         failures = 0
         for done, mid in enumerate(ids, start=1):
             record = await store.load(mid)
@@ -221,7 +197,7 @@ async def regenerate(settings: Settings, meeting_id: int | None, *, every: bool)
                 print(f"gavel: no meeting with id {mid}", file=sys.stderr)
                 return 2
             try:
-                files = await publisher.write(record)
+                files = await publishing.write(record)
             except (OSError, ValueError) as exc:
                 failures += 1
                 print(f"gavel: meeting {mid}: {exc}", file=sys.stderr)
@@ -232,6 +208,9 @@ async def regenerate(settings: Settings, meeting_id: int | None, *, every: bool)
                 for path in files.paths:
                     print(path)
         if every:
+            from bot.web.static_index import write_all_indexes
+
+            await write_all_indexes(settings)  # once, not once per meeting
             if sys.stderr.isatty():
                 print(file=sys.stderr)
             print(f"regenerated {len(ids) - failures} of {len(ids)} meetings")

@@ -102,6 +102,10 @@ async def import_archive(settings: Settings, args: argparse.Namespace) -> int:
         jobs=max(0, args.jobs),
         batch_lines=max(1, args.batch_lines),
     )
+    if args.write_files and summary.meetings:
+        from bot.web.static_index import write_all_indexes
+
+        await write_all_indexes(settings)  # the imported meetings' series and the top index
     for path, problem in summary.bad:
         print(f"gavel: {path}: {problem}", file=sys.stderr)
     print(summary.line())
@@ -109,7 +113,7 @@ async def import_archive(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def redact(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import output_for
+    from bot.publishing import output_for
     from bot.store import Store
     from bot.writers.paths import EXTENSIONS, contained, output_root
     from bot.writers.publish import write_meeting_files
@@ -131,9 +135,13 @@ async def redact(settings: Settings, args: argparse.Namespace) -> int:
             print(f"gavel: {exc}", file=sys.stderr)
             return EXIT_USAGE
         failures = 0
+        series: set[tuple[str, str]] = set()
         for meeting_id in done.meetings:
             header = await store.header(meeting_id)
-            if header is None or header.file_base is None:
+            if header is None:
+                continue
+            series.add((header.network, header.name))
+            if header.file_base is None:
                 continue
             output, private = output_for(settings, header.network, header.channel)
             if args.what == "meeting":
@@ -156,6 +164,13 @@ async def redact(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"gavel: meeting {meeting_id}: files not rewritten: {exc}", file=sys.stderr)
         if done.changed:
             await store.purge_index()
+    if done.changed:
+        from bot.web.static_index import write_indexes
+
+        # A redacted meeting leaves the static indexes (a series left without meetings
+        # loses its index); a redacted line or nick changes no index.
+        for network, name in sorted(series):
+            await write_indexes(settings, network, name, drop_empty=True)
     if not done.changed:
         print("nothing to redact: already done")
     elif done.pseudonym is not None:

@@ -1,5 +1,5 @@
-"""The `gavel` command line: run, check-config, meetings, regenerate, replay, search, import,
-redact.
+"""The `gavel` command line: run, check-config, meetings, regenerate, web, replay, successes,
+announcements, search, import, redact.
 
 Exit status: 0 on success, 2 on a usage, configuration or input error (with a one-line
 message per problem on stderr), 1 when the bot stops on an unexpected failure.
@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
 from bot import __version__
 from bot.config_loader import load_settings
-from bot.settings import ConfigError, Settings
+from bot.core.names import NAME_RULES, OPENSTACK
+from bot.settings import DEFAULT_PATTERN, ConfigError, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -42,6 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("meeting_id", nargs="?", type=int)
     which.add_argument("--all", action="store_true")
 
+    web = sub.add_parser("web", help="serve the meeting archive over HTTP (read-only)")
+    web.add_argument("--config", required=True, type=Path)
+    web.add_argument("--listen", help="HOST:PORT, instead of the configuration's [web] listen")
+    succ = sub.add_parser("successes", help="the #success (or #thanks) messages of a period")
+    succ.add_argument("--config", required=True, type=Path)
+    succ.add_argument("--since", type=_day, help="YYYY-MM-DD (UTC), inclusive")
+    succ.add_argument("--until", type=_day, help="YYYY-MM-DD (UTC), inclusive")
+    succ.add_argument("--format", choices=("newsletter", "markdown", "json"), default="newsletter")
+    succ.add_argument("--thanks", action="store_true", help="the #thanks instead")
+
+    ann = sub.add_parser("announcements", help="pending and failed announcements")
+    ann.add_argument("--config", required=True, type=Path)
+    ann.add_argument("--retry", metavar="ID", help="send this delivery again now")
+
     replay = sub.add_parser("replay", help="write the files of a MeetBot .log.txt")
     replay.add_argument("log", type=Path)
     replay.add_argument("--channel", required=True)
@@ -50,6 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--network", default="replay")
     replay.add_argument("--timezone", default="UTC")
     replay.add_argument("--url-prefix", default="")
+    replay.add_argument(
+        "--pattern",
+        default=DEFAULT_PATTERN,
+        help="the files' names, as output.pattern; Fedora's layout is "
+        "{channel}/%%Y-%%m-%%d/{meetingname}.%%Y-%%m-%%d-%%H.%%M",
+    )
+    replay.add_argument(
+        "--meeting-names",
+        choices=NAME_RULES,
+        default=OPENSTACK,
+        help="the meeting-name rule, as output.meeting_names",
+    )
 
     search = sub.add_parser("search", help="search the archive of public meetings")
     search.add_argument("--config", required=True, type=Path)
@@ -88,6 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
 def _settings(path: Path) -> Settings | None:
     try:
         return load_settings(path)
@@ -118,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _archive(args, settings)
     if args.command == "run":
         return asyncio.run(app.serve(settings))
+    if args.command == "web":
+        return _web(settings, args.listen)
+    if args.command in ("successes", "announcements"):
+        return _followup(args, settings)
     if args.command == "meetings":
         return asyncio.run(app.list_meetings(settings, args.limit))
     return asyncio.run(app.regenerate(settings, args.meeting_id, every=args.all))
@@ -125,15 +166,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _archive(args: argparse.Namespace, settings: Settings) -> int:
     from bot import archive_commands
+    from bot.store.writerlock import DatabaseInUse, acquire_writer_lock
 
     if args.command == "search":
         work = archive_commands.search(
             settings, args.query, limit=args.limit, as_json_output=args.json
         )
-    elif args.command == "import":
-        work = archive_commands.import_archive(settings, args)
-    else:
-        work = archive_commands.redact(settings, args)
+        return _run_archive(args, work)
+    # Both write meetings: never beside a running bot, which numbers meetings in memory.
+    try:
+        writer = acquire_writer_lock(settings.storage.path)
+    except DatabaseInUse as exc:
+        print(
+            f"gavel: gavel {args.command} cannot run while Gavel ({exc.holder}) records into "
+            f"{settings.storage.path}; stop the bot first",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        if args.command == "import":
+            work = archive_commands.import_archive(settings, args)
+        else:
+            work = archive_commands.redact(settings, args)
+        return _run_archive(args, work)
+    finally:
+        writer.release()
+
+
+def _run_archive(args: argparse.Namespace, work: Coroutine[Any, Any, int]) -> int:
     try:
         return asyncio.run(work)
     except KeyboardInterrupt:
@@ -144,6 +204,51 @@ def _archive(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+def _web(settings: Settings, listen: str | None) -> int:
+    from bot.config_loader import parse_listen
+    from bot.logs import configure
+    from bot.store.errors import StoreError
+    from bot.web.app import serve
+
+    if listen is not None:
+        address = parse_listen(listen)
+        if address is None:
+            print(f"gavel: --listen: expected HOST:PORT, got {listen!r}", file=sys.stderr)
+            return EXIT_USAGE
+        web = dataclasses.replace(settings.web, host=address[0], port=address[1])
+        settings = dataclasses.replace(settings, web=web)
+    configure(settings.logging.level, settings.logging.format)
+    try:
+        return asyncio.run(serve(settings))
+    except StoreError as exc:
+        print(f"gavel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the address is taken or not ours to listen on
+        print(
+            f"gavel: cannot listen on {settings.web.host}:{settings.web.port} ({exc})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _followup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import followup
+
+    if args.command == "announcements":
+        code, text = asyncio.run(followup.announcements_report(settings, args.retry))
+        (sys.stdout if code == EXIT_OK else sys.stderr).write(text)
+        return code
+    since = None if args.since is None else datetime.combine(args.since, time(), UTC)
+    until = None
+    if args.until is not None:
+        until = datetime.combine(args.until + timedelta(days=1), time(), UTC)
+    kind = "thanks" if args.thanks else "success"
+    sys.stdout.write(
+        asyncio.run(followup.successes_report(settings, since, until, args.format, kind))
+    )
+    return EXIT_OK
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -158,6 +263,8 @@ def _replay(args: argparse.Namespace) -> int:
             network=args.network,
             timezone=args.timezone,
             url_prefix=args.url_prefix,
+            pattern=args.pattern,
+            meeting_names=args.meeting_names,
         )
     except ReplayError as exc:
         print(f"gavel: {exc}", file=sys.stderr)

@@ -9,20 +9,29 @@ environment variable) or `*_file` (a file whose first line is the secret).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.archive.series import build_aliases
+from bot.core.casemap import irc_lower
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.core.names import NAME_RULES
 from bot.settings import (
+    ANNOUNCE_EVENTS,
     DEFAULT_PATTERN,
+    DEFAULT_SUBJECT,
+    AnnounceSettings,
     ArchiveSettings,
     ChannelConfig,
     ConfigError,
     ConnectionTiming,
+    EmailSettings,
+    FollowupSettings,
     Identity,
     LoggingSettings,
     NetworkConfig,
@@ -31,7 +40,10 @@ from bot.settings import (
     Settings,
     StorageSettings,
     TlsConfig,
+    WebhookSettings,
+    WebSettings,
 )
+from bot.writers.paths import pattern_problems, url_for
 
 _CHANNEL_PREFIXES = "#&+!"
 
@@ -95,6 +107,23 @@ class _Reader:
                 return None
         return inline  # type: ignore[no-any-return]
 
+    def secret_outside(self, name: str) -> str | None:
+        """A secret that must not be written in the file: only `name_env` or `name_file`."""
+        self.used.add(name)
+        if name in self.table:
+            self.problem(name, f"give it as {name}_env or {name}_file, not inline")
+            return None
+        return self.secret(name)
+
+    def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        values = self.get(name, list, None)
+        if values is None:
+            return default
+        if not all(isinstance(v, str) and v for v in values):
+            self.problem(name, f"expected a list of strings, got {values!r}")
+            return default
+        return tuple(values)
+
     def unknown_keys(self) -> None:
         for name in self.table:
             if name not in self.used:
@@ -128,11 +157,14 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     storage = _storage(_table(top, "storage"), problems)
     logging = _logging(_table(top, "logging"), problems)
     archive = _archive(_table(top, "archive"))
+    web = _web(_table(top, "web"))
+    followup = _followup(_table(top, "followup"), web)
+    announce = _announce(_table(top, "announce"))
     networks_raw = top.get("networks", list, [])
     if not networks_raw:
         problems.append("networks: at least one [[networks]] entry is required")
     networks = tuple(
-        _network(n, f"networks[{i}]", problems, output)
+        _network(n, f"networks[{i}]", problems, output, followup)
         for i, n in enumerate(networks_raw)
         if _is_table(n, f"networks[{i}]", problems)
     )
@@ -142,7 +174,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     top.unknown_keys()
     if problems:
         raise ConfigError(problems)
-    return Settings(identity, networks, output, storage, logging, archive)
+    return Settings(identity, networks, output, storage, logging, archive, web, followup, announce)
 
 
 def _is_table(value: Any, where: str, problems: list[str]) -> bool:
@@ -188,12 +220,15 @@ def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -
     dir_ = r.text("dir")
     private = r.text("private_dir")
     pattern = r.text("pattern", base.pattern)
-    if pattern is not None and "{meetingname}" not in pattern and "%M" not in pattern:
-        r.problem("pattern", "must contain {meetingname} or a time down to %M, or files collide")
-    if pattern is not None and (pattern.startswith("/") or ".." in pattern.split("/")):
-        r.problem("pattern", "must be a relative path without '..'")
+    for problem in pattern_problems(pattern) if pattern is not None else []:
+        r.problem("pattern", problem)
     url_prefix = r.text("url_prefix", base.url_prefix)
     info_url = r.text("info_url", base.info_url)
+    meeting_names = r.text("meeting_names", base.meeting_names) or base.meeting_names
+    if meeting_names not in NAME_RULES:
+        rules = " or ".join(repr(rule) for rule in NAME_RULES)
+        r.problem("meeting_names", f"expected {rules}, got {meeting_names!r}")
+        meeting_names = base.meeting_names
     r.unknown_keys()
     return OutputSettings(
         dir=Path(dir_) if dir_ else base.dir,
@@ -201,6 +236,7 @@ def _output(r: _Reader, where: str, problems: list[str], base: OutputSettings) -
         pattern=pattern or DEFAULT_PATTERN,
         private_dir=Path(private) if private else base.private_dir,
         info_url=info_url or DEFAULT_INFO_URL,
+        meeting_names=meeting_names,
     )
 
 
@@ -223,6 +259,36 @@ def _archive(r: _Reader) -> ArchiveSettings:
     return ArchiveSettings(aliases)
 
 
+def parse_listen(listen: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (`[::1]:8080` for IPv6) as (host, port), or None when it is not one."""
+    host, colon, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    port = int(port_text) if colon and port_text.isdigit() and len(port_text) <= 5 else -1
+    if not host or not 0 < port < 65536:
+        return None
+    return host, port
+
+
+def _web(r: _Reader) -> WebSettings:
+    default = WebSettings()
+    listen = r.text("listen", f"{default.host}:{default.port}") or ""
+    address = parse_listen(listen)
+    if address is None:
+        r.problem("listen", f"expected HOST:PORT such as 127.0.0.1:8080, got {listen!r}")
+        address = (default.host, default.port)
+    host, port = address
+    base_url = (r.text("base_url", "") or "").rstrip("/")
+    if base_url and not base_url.lower().startswith(("http://", "https://")):
+        r.problem("base_url", f"expected an http:// or https:// URL, got {base_url!r}")
+        base_url = ""
+    title = r.text("title", default.title) or default.title
+    if len(title) > 200 or not title.isprintable():
+        r.problem("title", "must be printable text of at most 200 characters")
+        title = default.title
+    r.unknown_keys()
+    return WebSettings(host, port, base_url, title)
+
+
 def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:
     level = (r.text("level", "info") or "info").lower()
     if level not in ("debug", "info", "warning", "error"):
@@ -235,7 +301,11 @@ def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:
 
 
 def _network(
-    raw: Mapping[str, Any], where: str, problems: list[str], output: OutputSettings
+    raw: Mapping[str, Any],
+    where: str,
+    problems: list[str],
+    output: OutputSettings,
+    followup: FollowupSettings,
 ) -> NetworkConfig:
     r = _Reader(raw, where, problems)
     name = r.text("name", required=True) or "?"
@@ -254,18 +324,28 @@ def _network(
     sasl = _sasl(r)
     if sasl is not None and sasl.mechanism == "EXTERNAL" and tls.client_cert is None:
         r.problem("sasl.mechanism", "EXTERNAL needs tls_client_cert")
+    required = r.get("sasl_required", bool)
+    if required is not None and sasl is None:
+        r.problem("sasl_required", "needs a sasl table")
+    elif required is not None and sasl is not None:
+        sasl = replace(sasl, required=required)
     identity = _identity(_table(r, "bot"), r.key("bot"), problems) if "bot" in raw else None
     channels_raw = r.get("channels", list, [])
     channels = tuple(
         c
         for i, raw_channel in enumerate(channels_raw)
-        if (c := _channel(raw_channel, f"{where}.channels[{i}]", problems, output)) is not None
+        if (c := _channel(raw_channel, f"{where}.channels[{i}]", problems, output, followup))
+        is not None
     )
+    if not channels_raw:
+        # A network the bot would join no channel on records nothing: a forgotten list.
+        problems.append(f"{where}.channels: at least one channel is required")
     seen: set[str] = set()
     for c in channels:
-        if c.name.lower() in seen:
+        # Folded as the server will (RFC 1459 until it says otherwise): `#a[1]` is `#A{1}`.
+        if irc_lower(c.name) in seen:
             problems.append(f"{where}.channels: {c.name} is listed twice")
-        seen.add(c.name.lower())
+        seen.add(irc_lower(c.name))
     r.unknown_keys()
     return NetworkConfig(name, host, port, tls, sasl, rate, burst, channels, identity, timing)
 
@@ -332,7 +412,11 @@ def _sasl(r: _Reader) -> SaslConfig | None:
 
 
 def _channel(
-    raw: Any, where: str, problems: list[str], output: OutputSettings
+    raw: Any,
+    where: str,
+    problems: list[str],
+    output: OutputSettings,
+    followup: FollowupSettings,
 ) -> ChannelConfig | None:
     if isinstance(raw, str):
         raw = {"name": raw}
@@ -352,18 +436,134 @@ def _channel(
     length = r.get("meeting_length_minutes", int, 60)
     if length < 1:
         r.problem("meeting_length_minutes", f"must be at least 1, got {length}")
+    out = None
+    if "output" in raw:
+        out = _output(_table(r, "output"), r.key("output"), problems, output)
+    private = r.get("private", bool, False)
     settings = ChannelSettings(
         timezone=tz,
         meeting_length_minutes=length,
         set_channel_topic=r.get("set_channel_topic", bool, True),
         ops_are_chairs=r.get("ops_are_chairs", bool, True),
         info_url=r.text("info_url", output.info_url) or output.info_url,
+        meeting_names=(out or output).meeting_names,
+        followup=r.get("followup", bool, True),
+        successes_url=followup.successes_url or url_for(output.url_prefix, "successes.html"),
+        thanks_url=followup.thanks_url or url_for(output.url_prefix, "thanks.html"),
+        previous_at_start=r.get("previous_at_start", bool, False),
+        private=private,
     )
-    out = None
-    if "output" in raw:
-        out = _output(_table(r, "output"), r.key("output"), problems, output)
-    private = r.get("private", bool, False)
+    announce_to = r.strings("announce_to")
+    for address in announce_to:
+        if not _EMAIL.fullmatch(address):
+            r.problem("announce_to", f"not an email address: {address!r}")
     if private and (out or output).private_dir is None:
         r.problem("private", "needs output.private_dir to be set")
     r.unknown_keys()
-    return ChannelConfig(name, key, settings, out, private)
+    return ChannelConfig(name, key, settings, out, private, announce_to)
+
+
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _http_url(r: _Reader, name: str) -> str | None:
+    url = r.text(name)
+    if url is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+        r.problem(name, f"expected an http:// or https:// URL, got {url!r}")
+        return None
+    return url  # type: ignore[no-any-return]
+
+
+def _followup(r: _Reader, web: WebSettings) -> FollowupSettings:
+    # Unset, the replies point to the web archive's pages when it has a public address (else,
+    # in `_channel`, to the static pages under output.url_prefix).
+    successes = _http_url(r, "successes_url")
+    thanks = _http_url(r, "thanks_url")
+    if web.base_url:
+        successes = successes or f"{web.base_url}/successes"
+        thanks = thanks or f"{web.base_url}/thanks"
+    followup = FollowupSettings(successes, thanks)
+    r.unknown_keys()
+    return followup
+
+
+def _announce(r: _Reader) -> AnnounceSettings:
+    default = AnnounceSettings()
+    timing: dict[str, float] = {}
+    for key in ("timeout", "retry_first_delay", "retry_max_delay", "retry_for_hours"):
+        value = r.get(key, float, getattr(default, key))
+        if value > 0:
+            timing[key] = value
+        else:
+            r.problem(key, f"must be more than 0, got {value}")
+    if timing.get("retry_for_hours", 24.0) < 24:
+        r.problem("retry_for_hours", "must be at least 24: a receiver may be down for a day")
+    if timing.get("retry_max_delay", 1.0) < timing.get("retry_first_delay", 0.0):
+        r.problem("retry_max_delay", "must not be less than retry_first_delay")
+    email = _email(_table(r, "email")) if "email" in r.table else None
+    hooks_raw = r.get("webhooks", list, [])
+    hooks = tuple(
+        hook
+        for i, raw in enumerate(hooks_raw)
+        if _is_table(raw, r.key(f"webhooks[{i}]"), r.problems)
+        and (hook := _webhook(_Reader(raw, r.key(f"webhooks[{i}]"), r.problems))) is not None
+    )
+    urls = [h.url for h in hooks]
+    for url in {u for u in urls if urls.count(u) > 1}:
+        r.problem("webhooks", f"the URL {url!r} is listed twice")
+    r.unknown_keys()
+    return AnnounceSettings(email, hooks, **timing)
+
+
+def _email(r: _Reader) -> EmailSettings | None:
+    host = r.text("host", required=True) or ""
+    security = r.text("security", "starttls")
+    if security not in ("starttls", "tls", "none"):
+        r.problem("security", f"expected starttls, tls or none, got {security!r}")
+    elif security == "none" and host not in _LOOPBACK:
+        r.problem("security", "none is only for a server on this machine (127.0.0.1)")
+    port = r.get("port", int, 465 if security == "tls" else 587)
+    if not 0 < port < 65536:
+        r.problem("port", f"expected 1-65535, got {port}")
+    username = r.text("username")
+    password = r.secret_outside("password")
+    if username and not password:
+        r.problem("password", "a username needs password_env or password_file")
+    sender = r.text("from", required=True) or ""
+    if sender and not _EMAIL.search(sender):
+        r.problem("from", f"no email address in {sender!r}")
+    to = r.strings("to")
+    for address in to:
+        if not _EMAIL.fullmatch(address):
+            r.problem("to", f"not an email address: {address!r}")
+    subject = r.text("subject", DEFAULT_SUBJECT) or DEFAULT_SUBJECT
+    try:
+        subject.format(meetingname="x", date="x", channel="x", network="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        r.problem("subject", f"unknown field {exc} (use {{meetingname}}, {{date}}, {{channel}})")
+    r.unknown_keys()
+    return EmailSettings(host, sender, port, security, username, password, to, subject)
+
+
+def _webhook(r: _Reader) -> WebhookSettings | None:
+    url = _http_url(r, "url")
+    if "url" not in r.table:
+        r.problem("url", "is required")
+    secret = r.secret_outside("secret")
+    if not secret:
+        r.problem("secret", "is required (secret_env or secret_file)")
+    events = r.strings("events", ANNOUNCE_EVENTS)
+    for event in events:
+        if event not in ANNOUNCE_EVENTS:
+            r.problem("events", f"unknown event {event!r} (known: {', '.join(ANNOUNCE_EVENTS)})")
+    channels = r.get("channels", list, None)
+    if channels is not None:
+        channels = r.strings("channels")
+        for name in channels:
+            if name[0] not in _CHANNEL_PREFIXES:
+                r.problem("channels", f"not a channel name: {name!r}")
+    r.unknown_keys()
+    if not url or not secret:
+        return None
+    return WebhookSettings(url, secret, events, channels)

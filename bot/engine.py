@@ -4,25 +4,32 @@ It takes events from the queue in batches, runs each through `core.step` (one fa
 is logged with its context and the engine goes on), persists the recording effects of
 the whole batch in one transaction (*persist, then reply*), and only then sends
 replies, sets topics and starts publishing files. One writer of state: no locks.
+
+A batch the database cannot take now (a full disk) is kept and tried again; an effect it
+refuses for good (a constraint violated) is found, set aside in the quarantine, and the rest
+of the batch is written, so one bad record never stops the recording.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from typing import Protocol
 
 import structlog
 
-from bot import __version__
-from bot.core import messages
 from bot.core.effects import RECORDING_EFFECTS, Effect, Publish, Say, SetTopic
-from bot.core.events import Event
+from bot.core.events import Event, event_channel
 from bot.core.state import World
 from bot.core.step import step
-from bot.core.timefmt import zone
+from bot.flow import BATCH_EVENTS
+from bot.logs import bind_event_context, unbind_event_context
+from bot.store.codec import effect_to_json
+from bot.store.errors import refused_for_good
 
 log = structlog.get_logger("gavel.engine")
 
@@ -30,9 +37,8 @@ log = structlog.get_logger("gavel.engine")
 # that the meeting's files are owed, so a crash before they are written is made good by
 # the next start.
 PERSISTED_EFFECTS = (*RECORDING_EFFECTS, Publish)
-# Events stepped and committed together: as many as the IRC side queues before it stops
-# reading (bot/irc/client.py `_PAUSE_AT`), so a busy bot pays one commit per burst.
-MAX_BATCH = 2048
+# Events stepped and committed together (see bot/flow.py).
+MAX_BATCH = BATCH_EVENTS
 # Recording effects kept in memory while the database cannot take them (disk full...).
 MAX_BACKLOG = 200_000
 RETRY_SECONDS = 5.0  # how often the journal and failed publishes are tried again when idle
@@ -41,6 +47,17 @@ RETRY_SECONDS = 5.0  # how often the journal and failed publishes are tried agai
 class Journal(Protocol):
     async def apply(self, effects: Sequence[Effect]) -> None: ...
 
+    async def quarantine(self, effect: Effect, error: str, when: datetime) -> None: ...
+
+
+class Companion(Protocol):
+    """What happens between meetings (bot/followup.py): the announcements a batch causes,
+    persisted with it, and the work that follows once it is persisted."""
+
+    def outbox_for(self, effects: Sequence[Effect]) -> list[Effect]: ...
+
+    def after(self, effects: Sequence[Effect]) -> None: ...
+
 
 class Sender(Protocol):
     """One network's outgoing side: sends a reply or sets a topic, paced by its outbox."""
@@ -48,8 +65,15 @@ class Sender(Protocol):
     def perform(self, effect: Say | SetTopic) -> None: ...
 
 
-# Writes a meeting's files and returns the URL base (url_prefix + path, no extension).
-PublishFiles = Callable[[Publish], Awaitable[str]]
+class Publisher(Protocol):
+    """The publishing of files (bot/publishing.py): it writes in the background, tries
+    again what failed, and reports written files back as events on the queue."""
+
+    def submit(self, effect: Publish) -> None: ...
+
+    def retry(self) -> None: ...
+
+    async def finish(self) -> None: ...
 
 
 @dataclass
@@ -59,6 +83,7 @@ class EngineStats:
     batches: int = 0
     backlog_peak: int = 0
     dropped: int = 0
+    quarantined: int = 0  # effects the database refused for good, set aside
 
 
 class Engine:
@@ -68,22 +93,16 @@ class Engine:
         queue: asyncio.Queue[Event],
         journal: Journal,
         senders: dict[str, Sender],
-        publish_files: PublishFiles,
+        publisher: Publisher,
+        companion: Companion | None = None,
     ) -> None:
         self.world = world
         self.queue = queue
         self.journal = journal
         self.senders = senders
-        self.publish_files = publish_files
+        self.publisher = publisher
+        self.companion = companion
         self.backlog: deque[Effect] = deque()
-        self.publishing: set[asyncio.Task[None]] = set()
-        # One lock per meeting keeps its publishes in order: a #save's older snapshot
-        # must never land after the #endmeeting's.
-        self.publish_locks: dict[int, asyncio.Lock] = {}
-        # The latest publish of each meeting that failed for a reason that may pass (a full
-        # disk, the database): tried again every RETRY_SECONDS once the journal works.
-        self.unpublished: dict[int, Publish] = {}
-        self._retry_at = 0.0
         self.stats = EngineStats()
 
     async def run(self) -> None:
@@ -103,17 +122,10 @@ class Engine:
             self._retry_publishing()
 
     def _retry_publishing(self) -> None:
-        """Publish again what failed, at most every RETRY_SECONDS and only once the journal
-        takes writes again (the publisher records its work there too)."""
-        if not self.unpublished or self.backlog:
-            return
-        now = asyncio.get_running_loop().time()
-        if now < self._retry_at:
-            return
-        self._retry_at = now + RETRY_SECONDS
-        retry, self.unpublished = list(self.unpublished.values()), {}
-        for effect in retry:
-            self._carry_out(effect)
+        """Failed publishes are tried again only while the journal takes writes (the
+        publisher records its work there too)."""
+        if not self.backlog:
+            self.publisher.retry()
 
     def _drain(self, first: Event) -> list[Event]:
         batch = [first]
@@ -130,42 +142,56 @@ class Engine:
         for event in batch:
             effects += self._step(event)
         self.stats.batches += 1
-        await self._persist([e for e in effects if isinstance(e, PERSISTED_EFFECTS)])
+        persisted: list[Effect] = [e for e in effects if isinstance(e, PERSISTED_EFFECTS)]
+        if self.companion is not None:
+            queued = self.companion.outbox_for(effects)
+            persisted += queued
+            effects += queued
+        await self._persist(persisted)
         for effect in effects:
             self._carry_out(effect)
+        if self.companion is not None:
+            self.companion.after(effects)
 
     async def drain(self) -> None:
-        """Process whatever is queued now, then wait (bounded by the caller) for files."""
-        while not self.queue.empty():
-            await self.process(self._drain(self.queue.get_nowait()))
-        if self.backlog:
-            await self._persist([])
-        if self.publishing:
-            await asyncio.gather(*self.publishing, return_exceptions=True)
+        """Process whatever is queued now and wait (bounded by the caller) for files, and
+        then for what their writing brought (the end-of-meeting lines)."""
+        while True:
+            while not self.queue.empty():
+                await self.process(self._drain(self.queue.get_nowait()))
+            if self.backlog:
+                await self._persist([])
+            await self.publisher.finish()
+            if self.queue.empty():
+                return
 
     def _step(self, event: Event) -> list[Effect]:
         self.stats.events += 1
+        # Bound once, here where the event enters the core: whatever is logged while it is
+        # handled (a failure above all) says where it happened (see bot/logs.py).
+        token = bind_event_context(partial(self._where, event))
         try:
             return step(self.world, event)
         except Exception:
             self.stats.failures += 1
-            channel = getattr(event, "channel", None)
-            log.exception(
-                "event_failed",
-                network=getattr(event, "network", None),
-                channel=channel,
-                meeting=self._meeting_id(event, channel),
-                event_type=type(event).__name__,
-                event_id=getattr(event, "id", None),
-            )
+            log.exception("event_failed", event_type=type(event).__name__)
             return []
+        finally:
+            unbind_event_context(token)
 
-    def _meeting_id(self, event: Event, channel: str | None) -> int | None:
-        net = self.world.networks.get(getattr(event, "network", ""))
-        if net is None or not channel:
-            return None
-        chan = net.channels.get(net.fold(channel))
-        return chan.meeting.id if chan and chan.meeting else None
+    def _where(self, event: Event) -> dict[str, object]:
+        """The log context of `event`: its network, channel, running meeting and id."""
+        if not isinstance(event, Event):  # only a bug feeds anything else; step says so
+            return {}
+        channel = event_channel(event)
+        where: dict[str, object] = {"network": event.network, "event_id": event.id}
+        if channel is not None:
+            where["channel"] = channel
+            net = self.world.networks.get(event.network)
+            chan = net.channels.get(net.fold(channel)) if net is not None else None
+            if chan is not None and chan.meeting is not None:
+                where["meeting"] = chan.meeting.id
+        return where
 
     async def _persist(self, recording: list[Effect]) -> None:
         pending = [*self.backlog, *recording] if self.backlog else recording
@@ -174,11 +200,57 @@ class Engine:
         try:
             await self.journal.apply(pending)
         except Exception as exc:
-            self._keep(recording, exc)
+            if not refused_for_good(exc):  # a full disk, an I/O error: keep, try again
+                self._keep(recording, exc)
+                return
+            self.backlog.clear()  # `pending` holds it
+            await self._set_apart_refused(pending, exc)
             return
         if self.backlog:
             log.warning("backlog_written", effects=len(self.backlog))
             self.backlog.clear()
+
+    async def _set_apart_refused(self, effects: list[Effect], error: Exception) -> None:
+        """Find the effects of a refused batch that the database refuses for good, by
+        writing it in halves, then halves of the half that fails, and so on; quarantine
+        those and write everything else in order. Kept back as usual if the database
+        fails for a passing reason meanwhile. A bad effect costs about log2(batch) extra
+        transactions; without this one bad effect would stop all recording."""
+        log.warning("journal_refused_batch", effects=len(effects), error=str(error))
+        parts = [effects]  # a stack: the part to write next is last
+        while parts:
+            part = parts.pop()
+            if part is not effects:  # the whole batch is known to fail
+                try:
+                    await self.journal.apply(part)
+                    continue
+                except Exception as exc:
+                    if not refused_for_good(exc):
+                        self._keep([*part, *(e for rest in reversed(parts) for e in rest)], exc)
+                        return
+                    error = exc
+            if len(part) == 1:
+                await self._quarantine(part[0], error)
+                continue
+            middle = len(part) // 2
+            parts += [part[middle:], part[:middle]]
+
+    async def _quarantine(self, effect: Effect, error: Exception) -> None:
+        self.stats.quarantined += 1
+        reason = f"{type(error).__name__}: {error}"
+        fields = {
+            "effect": type(effect).__name__,
+            "meeting": getattr(effect, "meeting_id", None),
+            "error": reason,
+            "quarantined": self.stats.quarantined,
+        }
+        try:
+            await self.journal.quarantine(effect, reason, datetime.now(UTC))
+        except Exception:
+            # Not even the quarantine takes it: the log keeps all of it.
+            log.exception("effect_refused_and_not_kept", content=effect_to_json(effect), **fields)
+            return
+        log.error("effect_quarantined", **fields)
 
     def _keep(self, recording: list[Effect], exc: Exception) -> None:
         self.backlog.extend(recording)
@@ -201,43 +273,4 @@ class Engine:
             if sender is not None:
                 sender.perform(effect)
         elif isinstance(effect, Publish):
-            task = asyncio.create_task(self._publish(effect))
-            self.publishing.add(task)
-            task.add_done_callback(self.publishing.discard)
-
-    async def _publish(self, effect: Publish) -> None:
-        meeting = effect.meeting
-        bound = log.bind(network=meeting.network, channel=meeting.channel, meeting=meeting.id)
-        lock = self.publish_locks.setdefault(meeting.id, asyncio.Lock())
-        try:
-            async with lock:
-                url_base = await self.publish_files(effect)
-        except ValueError:  # the meeting's own problem (an unsafe path): retrying cannot help
-            bound.exception("publish_failed", retry=False)
-            return
-        except Exception:
-            bound.exception("publish_failed", retry=True)
-            held = self.unpublished.get(meeting.id)
-            if held is None or _covers(effect, held):
-                self.unpublished[meeting.id] = effect
-            return
-        finally:
-            if effect.final and not lock.locked():
-                self.publish_locks.pop(meeting.id, None)
-        held = self.unpublished.get(meeting.id)
-        if held is not None and _covers(effect, held):
-            del self.unpublished[meeting.id]
-        bound.info("published", url=url_base, final=effect.final, lines=len(meeting.lines))
-        sender = self.senders.get(meeting.network)
-        if effect.final and effect.announce and sender is not None and meeting.end is not None:
-            for line in messages.meeting_ended(
-                meeting.end, zone(meeting.timezone), meeting.info_url, __version__, url_base
-            ):
-                sender.perform(Say(meeting.network, meeting.channel, line))
-
-
-def _covers(publish: Publish, other: Publish) -> bool:
-    """Whether `publish` shows at least as much of the meeting as `other` (a retried older
-    snapshot must never stand in for a newer one)."""
-    newer = (len(publish.meeting.lines), publish.final)
-    return newer >= (len(other.meeting.lines), other.final)
+            self.publisher.submit(effect)

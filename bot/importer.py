@@ -185,7 +185,7 @@ def parse_file(
 
 
 def output_of(settings: Settings, network: str, channel: str) -> tuple[OutputSettings, bool]:
-    from bot.app import output_for
+    from bot.publishing import output_for
 
     return output_for(settings, network, channel)
 

@@ -15,11 +15,13 @@ from bot.archive.logfiles import decode_log
 from bot.core.effects import Publish
 from bot.core.events import ChannelSettings
 from bot.core.logparse import parse_log, start_date, to_events
+from bot.core.names import NAME_RULES, OPENSTACK
 from bot.core.record import MeetingRecord
 from bot.core.state import World
 from bot.core.step import step
 from bot.core.timefmt import zone
-from bot.settings import OutputSettings
+from bot.settings import DEFAULT_PATTERN, OutputSettings
+from bot.writers.paths import pattern_problems
 from bot.writers.publish import PublishedFiles, publish_meeting
 
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -52,11 +54,14 @@ def meetings_in_log(
     network: str,
     timezone: str,
     fallback_day: date,
+    meeting_names: str = OPENSTACK,
 ) -> tuple[list[MeetingRecord], tuple[int, ...]]:
-    """The meetings a log holds (an unfinished one up to its last line), and unreadable lines."""
+    """The meetings a log holds (an unfinished one up to its last line), and unreadable lines.
+
+    Meeting names are made again from what was typed, under the `meeting_names` rule."""
     parsed = parse_log(text)
     day = start_date(parsed.lines, bot_nick) or fallback_day
-    settings = ChannelSettings(timezone=zone(timezone))
+    settings = ChannelSettings(timezone=zone(timezone), meeting_names=meeting_names)
     world = World()
     records: list[MeetingRecord] = []
     for event in to_events(
@@ -93,7 +98,15 @@ def replay(
     network: str = "replay",
     timezone: str = "UTC",
     url_prefix: str = "",
+    pattern: str = DEFAULT_PATTERN,
+    meeting_names: str = OPENSTACK,
 ) -> ReplayResult:
+    """Write the files of every meeting in the log at `log_path` under `out`, named by
+    `pattern` (as `output.pattern`) with names made by the `meeting_names` rule."""
+    if problems := pattern_problems(pattern):
+        raise ReplayError(f"--pattern: {'; '.join(problems)}")
+    if meeting_names not in NAME_RULES:
+        raise ReplayError(f"--meeting-names: expected one of {', '.join(NAME_RULES)}")
     text = read_log(log_path)
     records, unreadable = meetings_in_log(
         text,
@@ -102,8 +115,9 @@ def replay(
         network=network,
         timezone=timezone,
         fallback_day=fallback_day(log_path),
+        meeting_names=meeting_names,
     )
     if not records:
         raise ReplayError(f"{log_path}: no #startmeeting found, nothing to replay")
-    output = OutputSettings(dir=out, url_prefix=url_prefix)
+    output = OutputSettings(dir=out, url_prefix=url_prefix, pattern=pattern)
     return ReplayResult([publish_meeting(r, output) for r in records], unreadable)

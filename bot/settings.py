@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.archive.series import SeriesAliases
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
+from bot.core.names import OPENSTACK
 
 DEFAULT_PATTERN = "{meetingname}/%Y/{meetingname}.%Y-%m-%d-%H.%M"
 
@@ -33,6 +34,7 @@ class OutputSettings:
     pattern: str = DEFAULT_PATTERN
     private_dir: Path | None = None
     info_url: str = DEFAULT_INFO_URL
+    meeting_names: str = OPENSTACK  # a rule of bot.core.names: "openstack" or "fedora"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class ChannelConfig:
     settings: ChannelSettings = field(default_factory=ChannelSettings)
     output: OutputSettings | None = None  # None: the global output settings
     private: bool = False  # files go to output.private_dir (for +s/+p channels)
+    announce_to: tuple[str, ...] = ()  # email addresses for this channel's minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,9 @@ class SaslConfig:
     mechanism: str  # "PLAIN" or "EXTERNAL"
     username: str = ""
     password: str = ""
+    # The network's `sasl_required`: when SASL fails, reconnect (with the usual backoff)
+    # rather than go on unidentified.
+    required: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,74 @@ class ArchiveSettings:
     aliases: SeriesAliases = field(default_factory=SeriesAliases)
 
 
+DEFAULT_WEB_HOST = "127.0.0.1"
+DEFAULT_WEB_PORT = 8080
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """`gavel web`: where it listens, the public URL it is reached at, the site's title."""
+
+    host: str = DEFAULT_WEB_HOST
+    port: int = DEFAULT_WEB_PORT
+    base_url: str = ""  # e.g. https://meetings.example.org (for feeds); "" = relative links
+    title: str = "Meetings"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupSettings:
+    """Where the #success and #thanks replies point: as configured, else the web archive's
+    pages under `[web] base_url` when it is set (None: the static pages)."""
+
+    successes_url: str | None = None
+    thanks_url: str | None = None
+
+
+DEFAULT_SUBJECT = "[{meetingname}] Meeting minutes {date}"
+ANNOUNCE_EVENTS = ("meeting.start", "meeting.complete", "success")
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """Mailing the `.txt` minutes at the end of a meeting."""
+
+    host: str
+    sender: str  # the From: header
+    port: int = 587
+    security: str = "starttls"  # "starttls", "tls", or "none" (loopback only)
+    username: str | None = None
+    password: str | None = None
+    to: tuple[str, ...] = ()  # for every public meeting
+    subject: str = DEFAULT_SUBJECT
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """A URL that gets a signed JSON POST for each of `events`."""
+
+    url: str
+    secret: str
+    events: tuple[str, ...] = ANNOUNCE_EVENTS
+    channels: tuple[str, ...] | None = None  # None: every public meeting
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceSettings:
+    """Announcements and how their delivery is retried: the n-th retry waits
+    `retry_first_delay * 2**n` seconds, at most `retry_max_delay`, for `retry_for_hours`."""
+
+    email: EmailSettings | None = None
+    webhooks: tuple[WebhookSettings, ...] = ()
+    timeout: float = 10.0
+    retry_first_delay: float = 30.0
+    retry_max_delay: float = 3600.0
+    retry_for_hours: float = 48.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.email is not None or bool(self.webhooks)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     identity: Identity
@@ -115,6 +189,9 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    followup: FollowupSettings = field(default_factory=FollowupSettings)
+    announce: AnnounceSettings = field(default_factory=AnnounceSettings)
 
 
 class ConfigError(Exception):

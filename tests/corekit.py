@@ -14,6 +14,7 @@ from bot.core.events import (
     Member,
     MembersListed,
     MessageSeen,
+    TopicSeen,
 )
 from bot.core.state import Meeting, World
 from bot.core.step import step
@@ -52,6 +53,8 @@ class Room:
         account: str | None = None,
         action: bool = False,
         after: float = 1,
+        replayed: bool = False,
+        msgid: str | None = None,
     ) -> list[Effect]:
         self.tick(after)
         return self.feed(
@@ -67,6 +70,8 @@ class Room:
                 account=account,
                 settings=self.settings,
                 echoes_own_lines=self.echo,
+                replayed=replayed,
+                msgid=msgid,
             )
         )
 
@@ -77,8 +82,14 @@ class Room:
     def join(self, nick: str, account: str | None = None) -> list[Effect]:
         self.tick()
         return self.feed(
-            Joined(self.network, self.now, self._id(), self.channel, nick, self.bot, account)
+            Joined(
+                self.network, self.now, self._id(), self.channel, nick, self.bot, account, self.echo
+            )
         )
+
+    def topic_is(self, text: str) -> list[Effect]:
+        """The server tells the channel's topic (on join, or after a change)."""
+        return self.feed(TopicSeen(self.network, self.now, self._id(), self.channel, text))
 
     @property
     def meeting(self) -> Meeting | None:

@@ -7,8 +7,8 @@
 - `RawClient`: an asyncio client that registers a nick, joins, sends lines and collects
   what it sees; every wait has a timeout.
 - `FakeServer`: a scripted asyncio server on 127.0.0.1 for what ngircd cannot do
-  (CAP/SASL, server-time, going silent, TLS): the test reads the client's lines and
-  writes the server's answers.
+  (CAP/SASL, server-time, WHOX with accounts, going silent, TLS): the test reads the
+  client's lines and writes the server's answers.
 - `next_event`: the next core event of a kind a `NetworkClient` put on its queue.
 
 Every loop here is bounded in count or time; only processes started here are stopped.
@@ -267,13 +267,28 @@ class RawClient(_LineReader):
         await self.send(f"PRIVMSG {target} :{text}")
 
 
+_WHOX = re.compile(r"^WHO (\S+) %[a-z]*,(\d+)$")
+
+
 class FakePeer(_LineReader):
-    """The server's end of one client connection to a `FakeServer`."""
+    """The server's end of one client connection to a `FakeServer`.
+
+    With `accounts` set (nick -> account, None for not logged in) it answers WHOX
+    (`WHO #chan %tna,TOKEN`) as a server with services does: a 354 per member, then 315.
+    """
+
+    accounts: dict[str, str | None] | None = None
 
     def on_line(self, line: str) -> None:
         if line.startswith("QUIT"):
             self.writer.write(b"ERROR :Closing link\r\n")
             self.writer.close()
+        who = _WHOX.match(line)
+        if who is not None and self.accounts is not None:
+            channel, token = who.groups()
+            for nick, account in self.accounts.items():
+                self.writer.write(f":fake 354 * {token} {nick} {account or 0}\r\n".encode())
+            self.writer.write(f":fake 315 * {channel} :End of WHO list\r\n".encode())
 
     async def register(self, nick: str = "gavel", caps: str | None = None) -> None:
         """Answer a client's registration: CAP LS (when `caps` given) then 001 on CAP END."""

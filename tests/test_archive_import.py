@@ -252,3 +252,46 @@ def test_a_killed_import_leaves_whole_meetings_and_a_rerun_completes_it(
     assert rows(db, "SELECT COUNT(*) FROM lines")[0][0] == 60 * 1504
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
     assert rows(db, "INSERT INTO search (search) VALUES ('integrity-check')") == []
+
+
+def test_import_and_redact_refuse_while_a_bot_holds_the_database(tmp_path: Path) -> None:
+    """The bot numbers meetings in memory, so writers beside it must wait; readers need not."""
+    write(eavesdrop_path(tmp_path / "logs", "nova", NOVA), meeting_log("nova", NOVA, SAID))
+    cfg = config(tmp_path)
+    db = tmp_path / "gavel.sqlite3"
+    ran = gavel("import", "--config", cfg, "--channel", "#openstack-meeting", tmp_path / "logs")
+    assert ran.code == 0, ran.err
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from bot.store.writerlock import acquire_writer_lock; "
+            "held = acquire_writer_lock(Path(sys.argv[1])); print('held', flush=True); "
+            "sys.stdin.read()",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        before = dump(db)
+        for args in (
+            ("import", "--config", cfg, "--replace", "--channel", "#x", tmp_path / "logs"),
+            ("redact", "--config", cfg, "meeting", "1", "--reason", "off the record"),
+        ):
+            ran = gavel(*args)
+            assert ran.code == 2
+            assert ran.err == (
+                f"gavel: gavel {args[0]} cannot run while Gavel (pid {holder.pid}) records into "
+                f"{db}; stop the bot first\n"
+            )
+        assert dump(db) == before
+        found = gavel("search", "--config", cfg, "gate", "--json")  # a reader: no lock
+        assert (found.code, json.loads(found.out)["total"]) == (0, 1)
+    finally:
+        holder.communicate(timeout=10)
+    ran = gavel("redact", "--config", cfg, "line", "1", "5", "--reason", "the bot is stopped")
+    assert ran.code == 0, ran.err

@@ -47,7 +47,15 @@ def imported(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def files(tmp_path: Path) -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*.*")}
+    """The meetings' own files (the static indexes are looked at on their own)."""
+    found = (tmp_path / "out").rglob("*.*")
+    return {p.name: p.read_text(encoding="utf-8") for p in found if p.name != "index.html"}
+
+
+def indexes(tmp_path: Path) -> dict[str, str]:
+    """The static `index.html` pages, by path under the output directory."""
+    out = tmp_path / "out"
+    return {str(p.relative_to(out)): p.read_text("utf-8") for p in out.rglob("index.html")}
 
 
 def minutes_text(found: dict[str, str]) -> str:
@@ -116,9 +124,14 @@ def test_redacting_a_line(tmp_path: Path) -> None:
 
 def test_redacting_a_meeting(tmp_path: Path) -> None:
     cfg, db = imported(tmp_path)
+    listed = indexes(tmp_path)  # the import wrote them: the top index and the series'
+    assert sorted(listed) == ["index.html", "nova/index.html"]
+    assert "nova" in listed["index.html"]
     ran = gavel("redact", "--config", cfg, "meeting", "1", "--reason", "off the record")
     assert (ran.code, ran.out) == (0, "redacted meeting of meeting 1\n")
     assert files(tmp_path) == {}
+    left = indexes(tmp_path)  # the series had only this meeting: its index is gone
+    assert sorted(left) == ["index.html"] and "nova" not in left["index.html"]
     assert total(cfg, "gate") == 0 and total(cfg, "kind:topic") == 0
     assert "frobnication" not in indexed_terms(db)
     for table in ("lines", "items", "votes", "chairs", "named", "presence"):

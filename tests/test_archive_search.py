@@ -4,6 +4,7 @@ filter, folding, ranking and order, permalinks, hostile text, and privacy."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import shutil
@@ -13,9 +14,9 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.app import Publisher
 from bot.archive.query import parse_query
 from bot.core.effects import Effect, Publish
+from bot.publishing import Publishing
 from bot.replay import meetings_in_log
 from bot.store import Store
 from bot.store.codec import dt_to_text
@@ -248,15 +249,22 @@ async def test_a_query_past_the_time_limit_is_stopped_and_says_so(archive: Path)
         assert answer.total == 8
 
 
-def test_the_migration_indexes_meetings_of_an_older_database(tmp_path: Path) -> None:
-    asyncio.run(_version_1_database(tmp_path / "gavel.sqlite3"))
+@pytest.mark.parametrize("version", [1, 5])
+def test_the_migration_indexes_meetings_of_an_older_database(tmp_path: Path, version: int) -> None:
+    asyncio.run(_older_database(tmp_path / "gavel.sqlite3", version))
     cfg = config(tmp_path)
     (found,) = search(cfg, "frobnicate")
     assert found["url"] == "https://eavesdrop.example.org/nova/x.log.html#l-4"
 
 
-async def _version_1_database(db: Path) -> None:
-    """A database as Gavel before the archive left it, with one published meeting, then
+# The meetings table's columns before version 3 (saved_topic) and version 5 (private) added
+# theirs, in the order the current INSERT lists them.
+_COLUMNS_BY_VERSION = {1: 16, 5: 18}
+
+
+async def _older_database(db: Path, version: int) -> None:
+    """A database as Gavel before the archive left it (schema `version`), with one published
+    meeting and, from version 5 on, one published meeting held in a private channel; then
     opened by this Gavel (which migrates it)."""
     records, _ = meetings_in_log(
         meeting_log("nova", NOVA, [("bob", "frobnicate the widget")]),
@@ -266,19 +274,40 @@ async def _version_1_database(db: Path) -> None:
         timezone="UTC",
         fallback_day=NOVA.date(),
     )
+    hidden, _ = meetings_in_log(
+        meeting_log("nova", SECRET, [("eve", "frobnicate secretly")]),
+        channel="#openstack-meeting",
+        bot_nick="openstack",
+        network="oftc",
+        timezone="UTC",
+        fallback_day=SECRET.date(),
+    )
+    width = _COLUMNS_BY_VERSION[version]
     async with aiosqlite.connect(db, isolation_level=None) as conn:
-        assert await migrate(conn, MIGRATIONS[:1]) == 1
-        for step in meeting_steps(records[0]):
-            await conn.executemany(step.sql, step.rows)
+        assert await migrate(conn, MIGRATIONS[:version]) == version
+        for number, record in enumerate(records + (hidden if version >= 5 else []), start=1):
+            record = dataclasses.replace(record, id=number)
+            for step in meeting_steps(record):
+                sql, rows = step.sql, step.rows
+                if sql.lstrip().startswith("INSERT INTO meetings"):
+                    names = sql[sql.index("(") + 1 : sql.index(")")].split(",")[:width]
+                    marks = ", ".join("?" * width)
+                    sql = f"INSERT INTO meetings ({','.join(names)}) VALUES ({marks})"
+                    rows = [row[:width] for row in rows]
+                await conn.executemany(sql, rows)
         await conn.execute(
-            "UPDATE meetings SET published_at = ?, file_base = 'nova/x'", (dt_to_text(NOVA),)
+            "UPDATE meetings SET published_at = ?, file_base = 'nova/x' || id",
+            (dt_to_text(NOVA),),
         )
+        await conn.execute("UPDATE meetings SET file_base = 'nova/x' WHERE id = 1")
+        if version >= 5:
+            await conn.execute("UPDATE meetings SET private = 1 WHERE id = 2")
     await (await Store.open(db)).close()
 
 
 async def test_publishing_makes_a_meeting_searchable_unless_private(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "gavel.sqlite3") as store:
-        publisher = Publisher(publisher_settings(tmp_path), store)
+        publisher = Publishing(publisher_settings(tmp_path), store)
         for channel in ("#open", "#secret"):
             room = Room(channel=channel)
             effects: list[Effect] = []
@@ -297,7 +326,7 @@ async def test_each_publish_adds_new_lines_and_corrects_kinds(tmp_path: Path) ->
     db = tmp_path / "gavel.sqlite3"
     room = Room(channel="#open")
 
-    async def say(store: Store, publisher: Publisher, *lines: tuple[str, str]) -> None:
+    async def say(store: Store, publisher: Publishing, *lines: tuple[str, str]) -> None:
         effects: list[Effect] = []
         for nick, text in lines:
             effects += room.say(nick, text)
@@ -311,7 +340,7 @@ async def test_each_publish_adds_new_lines_and_corrects_kinds(tmp_path: Path) ->
         return [(h.kind, h.text) for h in answer.hits]
 
     async with await Store.open(db) as store:
-        publisher = Publisher(publisher_settings(tmp_path), store)
+        publisher = Publishing(publisher_settings(tmp_path), store)
         await say(store, publisher, ("alice", "#startmeeting plans"), ("alice", "#action fix zorp"))
         await say(store, publisher, ("alice", "#save"))
         assert await found("zorp -removing") == [("action", "#action fix zorp")]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from bot.config_loader import load_settings, parse_settings
+from bot.core.names import NAME_RULES, meeting_name
 from bot.settings import ConfigError
 
 ROOT = Path(__file__).parent.parent
@@ -19,7 +22,7 @@ name = "local"
 host = "127.0.0.1"
 port = 6667
 tls = false
-channels = ["#openstack-meeting", { name = "#fedora-meeting", timezone = "Europe/Prague" }]
+channels = ["#openstack-meeting", { name = "#prague-team", timezone = "Europe/Prague" }]
 [output]
 dir = "./meetings"
 url_prefix = "http://eavesdrop.example.org/meetings/"
@@ -45,7 +48,7 @@ def test_the_minimal_documented_config_loads(tmp_path: Path) -> None:
     assert settings.identity.nick == "meetbot"
     (net,) = settings.networks
     assert (net.name, net.host, net.port, net.tls.enabled) == ("local", "127.0.0.1", 6667, False)
-    assert [c.name for c in net.channels] == ["#openstack-meeting", "#fedora-meeting"]
+    assert [c.name for c in net.channels] == ["#openstack-meeting", "#prague-team"]
     assert net.channels[1].settings.timezone_name == "Europe/Prague"
     assert net.channels[0].settings.timezone_name == "UTC"
     assert settings.output.url_prefix == "http://eavesdrop.example.org/meetings/"
@@ -105,6 +108,15 @@ def test_no_networks_is_an_error() -> None:
     assert caught.value.problems == ["networks: at least one [[networks]] entry is required"]
 
 
+def test_a_network_without_channels_is_an_error(tmp_path: Path) -> None:
+    listed = re.compile(r"^channels = .*$", re.MULTILINE)
+    assert len(listed.findall(MINIMAL)) == 1
+    for replacement in ("channels = []", ""):
+        assert problems(tmp_path, listed.sub(replacement, MINIMAL)) == [
+            "networks[0].channels: at least one channel is required"
+        ]
+
+
 def test_secrets_from_environment_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secret_file = tmp_path / "key"
     secret_file.write_text("s3cret\n", encoding="utf-8")
@@ -126,6 +138,22 @@ def test_secrets_from_environment_and_file(tmp_path: Path, monkeypatch: pytest.M
     )
 
 
+def test_sasl_required_defaults_on_and_is_validated(tmp_path: Path) -> None:
+    sasl = 'sasl = { mechanism = "PLAIN", username = "meetbot", password = "pw" }'
+    with_sasl = MINIMAL.replace("tls = false", f"tls = false\n{sasl}")
+    net = load_settings(write(tmp_path, with_sasl)).networks[0]
+    assert net.sasl is not None and net.sasl.required
+    optional = with_sasl.replace("tls = false", "tls = false\nsasl_required = false")
+    net = load_settings(write(tmp_path, optional)).networks[0]
+    assert net.sasl is not None and not net.sasl.required
+    wrong = with_sasl.replace("tls = false", 'tls = false\nsasl_required = "yes"')
+    assert problems(tmp_path, wrong) == [
+        "networks[0].sasl_required: expected true or false, got 'yes'"
+    ]
+    alone = MINIMAL.replace("tls = false", "tls = false\nsasl_required = true")
+    assert problems(tmp_path, alone) == ["networks[0].sasl_required: needs a sasl table"]
+
+
 def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings(tmp_path / "missing.toml")
@@ -136,6 +164,8 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAVEL_SASL_PASSWORD", "x")
     monkeypatch.setenv("GAVEL_TEAM_KEY", "y")
+    monkeypatch.setenv("GAVEL_SMTP_PASSWORD", "z")
+    monkeypatch.setenv("GAVEL_HOOK_SECRET", "w")
     settings = load_settings(ROOT / "config" / name)
     assert settings.networks
 
@@ -180,3 +210,112 @@ def test_bad_reconnect_and_watchdog_delays_are_named(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         "networks[0].reconnect_max_delay: must not be less than reconnect_first_delay"
     ]
+
+
+def test_web_settings_default_and_validated(tmp_path: Path) -> None:
+    web = load_settings(write(tmp_path, MINIMAL)).web
+    assert (web.host, web.port, web.base_url, web.title) == ("127.0.0.1", 8080, "", "Meetings")
+    text = MINIMAL + '[web]\nlisten = "[::1]:9090"\nbase_url = "https://m.example.org/"\n'
+    web = load_settings(write(tmp_path, text)).web
+    assert (web.host, web.port, web.base_url) == ("::1", 9090, "https://m.example.org")
+    bad = MINIMAL + (
+        '[web]\nlisten = "localhost"\nbase_url = "javascript:alert(1)"\n'
+        'title = "a\\u0007b"\nport = 1\n'
+    )
+    assert problems(tmp_path, bad) == [
+        "web.listen: expected HOST:PORT such as 127.0.0.1:8080, got 'localhost'",
+        "web.base_url: expected an http:// or https:// URL, got 'javascript:alert(1)'",
+        "web.title: must be printable text of at most 200 characters",
+        "web.port: unknown key",
+    ]
+    assert problems(tmp_path, MINIMAL + '[web]\nlisten = "127.0.0.1:70000"\n') == [
+        "web.listen: expected HOST:PORT such as 127.0.0.1:8080, got '127.0.0.1:70000'"
+    ]
+
+
+def test_a_private_channel_tells_its_meetings(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        '{ name = "#prague-team", timezone = "Europe/Prague" }',
+        '{ name = "#prague-team", private = true }',
+    ).replace("[storage]", 'private_dir = "./private"\n[storage]')
+    net = load_settings(write(tmp_path, text)).networks[0]
+    assert [c.settings.private for c in net.channels] == [False, True]
+
+
+def test_a_channel_listed_twice_is_found_as_the_server_folds_names(tmp_path: Path) -> None:
+    text = MINIMAL.replace('"#openstack-meeting", ', '"#team[1]", "#TEAM{1}", ')
+    assert problems(tmp_path, text) == ["networks[0].channels: #TEAM{1} is listed twice"]
+
+
+def test_meeting_names_rule_globally_and_per_channel(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL))
+    assert settings.output.meeting_names == "openstack"
+    assert settings.networks[0].channels[0].settings.meeting_names == "openstack"
+    text = MINIMAL.replace(
+        '"#openstack-meeting", ',
+        '"#openstack-meeting", '
+        '{ name = "#fedora-meeting", output = { meeting_names = "fedora" } }, ',
+    )
+    channels = load_settings(write(tmp_path, text)).networks[0].channels
+    assert [c.settings.meeting_names for c in channels] == ["openstack", "fedora", "openstack"]
+    assert channels[1].output is not None and channels[1].output.meeting_names == "fedora"
+    everywhere = text.replace('dir = "./meetings"', 'dir = "./meetings"\nmeeting_names = "fedora"')
+    channels = load_settings(write(tmp_path, everywhere)).networks[0].channels
+    assert [c.settings.meeting_names for c in channels] == ["fedora", "fedora", "fedora"]
+
+
+def test_an_unknown_meeting_names_rule_is_named_with_its_key(tmp_path: Path) -> None:
+    text = MINIMAL.replace('dir = "./meetings"', 'dir = "./meetings"\nmeeting_names = "debian"')
+    assert problems(tmp_path, text) == [
+        "output.meeting_names: expected 'openstack' or 'fedora', got 'debian'"
+    ]
+    text = MINIMAL.replace(
+        '"#openstack-meeting"', '{ name = "#x", output = { meeting_names = 1 } }'
+    )
+    assert problems(tmp_path, text) == [
+        "networks[0].channels[0].output.meeting_names: expected a string, got 1"
+    ]
+
+
+def _readme_smallest_config() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme.split("The smallest useful file:", 1)[1]
+    return after.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+def test_examples_keep_archived_channels_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GAVEL_SASL_PASSWORD", "x")
+    monkeypatch.setenv("GAVEL_TEAM_KEY", "y")
+    monkeypatch.setenv("GAVEL_SMTP_PASSWORD", "z")
+    monkeypatch.setenv("GAVEL_HOOK_SECRET", "w")
+    example = load_settings(ROOT / "config" / "example.toml")
+    smallest = parse_settings(tomllib.loads(_readme_smallest_config()))
+    for settings in (example, smallest):
+        for channel in settings.networks[0].channels:
+            if "fedora" in channel.name:
+                assert channel.settings.timezone_name == "UTC", channel.name
+    (fedora,) = [c for c in example.networks[0].channels if c.name == "#fedora-meeting"]
+    assert fedora.output is not None
+    assert fedora.output.pattern == "{channel}/%Y-%m-%d/{meetingname}.%Y-%m-%d-%H.%M"
+    assert fedora.settings.meeting_names == "fedora"
+    zones = {c.settings.timezone_name for c in smallest.networks[0].channels}
+    assert zones == {"UTC", "Europe/Prague"}
+
+
+def test_readme_fedora_snippet_and_name_table_are_true(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Moving from zodbot", 1)[1].split("\n## ", 1)[0]
+    snippet = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    text = MINIMAL.replace(
+        'channels = ["#openstack-meeting", { name = "#prague-team", timezone = "Europe/Prague" }]',
+        snippet.strip(),
+    )
+    (channel,) = load_settings(write(tmp_path, text)).networks[0].channels
+    assert channel.output is not None
+    assert channel.output.pattern == "{channel}/%Y-%m-%d/{meetingname}.%Y-%m-%d-%H.%M"
+    assert channel.settings.meeting_names == "fedora"
+    typed = re.search(r"`#startmeeting ([^`]+)` \|", section)
+    assert typed is not None
+    for rule, name in re.findall(r'^\| `"(\w+)"`.*\| `([^`]+)` \|$', section, re.MULTILINE):
+        assert meeting_name(typed.group(1), channel.name, rule) == name
+    assert len(re.findall(r'^\| `"(\w+)"`', section, re.MULTILINE)) == len(NAME_RULES)

@@ -32,6 +32,20 @@ def test_unreadable_lines_are_reported_not_fatal() -> None:
     assert parsed.unreadable == (2,)
 
 
+def test_notes_nobody_said_are_skipped_not_unreadable() -> None:
+    parsed = parse_log(
+        "20:01:10 <alice> hi\n"
+        "20:01:10 *** Gavel was not connected from 20:01:10 to 20:02:00; lines said meanwhile "
+        "are missing\n"
+        "20:02:00 * bob is back\n"
+    )
+    assert [(line.nick, line.text) for line in parsed.lines] == [
+        ("alice", "hi"),
+        ("bob", "is back"),
+    ]
+    assert parsed.unreadable == ()
+
+
 def test_start_date_from_the_bots_line() -> None:
     parsed = parse_log(
         "23:59:58 <al> #startmeeting x\n"

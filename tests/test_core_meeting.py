@@ -15,6 +15,7 @@ from bot.core.effects import (
     Say,
 )
 from bot.core.events import ChannelSettings, Member
+from bot.core.names import FEDORA
 from bot.core.step import COMMANDS
 from bot.core.timefmt import zone
 from tests.corekit import Room, published, said, topics
@@ -60,14 +61,42 @@ def test_startmeeting_needs_a_name() -> None:
     assert room.meeting is None
 
 
-def test_startmeeting_while_running_is_refused_once_a_minute() -> None:
+def test_startmeeting_while_running_is_refused_each_time() -> None:
     room = started()
-    assert said(room.say("bob", "#startmeeting other")) == [
-        "Error: Can't start another meeting, one is in progress.  Use #endmeeting first."
-    ]
-    assert said(room.say("bob", "#startmeeting other")) == []  # a refusal per minute
-    assert said(room.say("bob", "#startmeeting other", after=61)) != []
+    refusal = "Error: Can't start another meeting, one is in progress.  Use #endmeeting first."
+    assert said(room.say("bob", "#startmeeting other")) == [refusal]
+    assert said(room.say("bob", "#startmeeting other", after=2)) == [refusal]  # a second mistake
     assert room.meeting is not None and room.meeting.name == "heat"
+
+
+def test_every_mistake_is_answered_and_running_out_is_said_once() -> None:
+    room = started()
+    room.say("alice", "#startvote Release now? Yes, No")
+    invalid = "bob: maybe is not a valid option. Valid options are Yes, No."
+    too_many = "bob: too many commands; I will answer again in a minute"
+    replies = [said(room.say("bob", "#vote maybe", after=2)) for _ in range(8)]
+    assert replies == [[invalid]] * 5 + [[too_many]] + [[]] * 2
+    assert room.meeting is not None
+    told = [line.text for line in room.meeting.lines if line.nick == "meetbot"]
+    assert told.count(too_many) == 1  # recorded like any reply
+    assert said(room.say("carol", "#vote maybe")) != []  # others are not affected
+    assert said(room.say("bob", "#startmeeting x")) == []  # out of errors, told already
+    assert said(room.say("bob", "#vote maybe", after=61)) == [invalid]
+
+
+def test_running_out_in_private_is_said_once() -> None:
+    from bot.core.events import MessageSeen
+
+    room = Room()
+    replies = []
+    for n in range(7):
+        room.tick()
+        event = MessageSeen("net", room.now, 500 + n, None, "alice", "#startmeeting x", "meetbot")
+        replies.append(said(room.feed(event)))
+    assert replies == [["Meetings can only be held in channels."]] * 5 + [
+        ["alice: too many commands; I will answer again in a minute"],
+        [],
+    ]
 
 
 def test_startmeeting_in_private_is_refused() -> None:
@@ -177,12 +206,92 @@ def test_meetingtopic_sets_and_clears() -> None:
     assert room.meeting.topic is None
 
 
+def test_meetingtopic_updates_the_channel_topic_as_topic_does() -> None:
+    room = started()
+    assert topics(room.say("alice", "#meetingtopic Heat weekly")) == ["Heat weekly"]
+    room.say("alice", "#topic Reviews")
+    assert topics(room.say("alice", "#meetingtopic Heat monthly")) == [
+        "Reviews (Meeting topic: Heat monthly)"
+    ]
+    assert topics(room.say("alice", "#meetingtopic none")) == ["Reviews"]
+    assert topics(room.say("bob", "#meetingtopic not a chair")) == []
+    room.say("alice", "#lurk")
+    assert topics(room.say("alice", "#meetingtopic quiet")) == []
+    quiet = started(Room(settings=ChannelSettings(set_channel_topic=False)))
+    assert topics(quiet.say("alice", "#meetingtopic Heat weekly")) == []
+
+
+def in_channel(room: Room, topic: str) -> Room:
+    """The bot has joined and the server told the channel's topic (none when empty)."""
+    room.join("meetbot")
+    if topic:
+        room.topic_is(topic)
+    return started(room)
+
+
+def test_endmeeting_restores_the_channel_topic_saved_at_start() -> None:
+    room = in_channel(Room(), "Welcome to #chan | next meeting Thursday")
+    room.topic_is("someone else's topic, said during the meeting")
+    assert topics(room.say("alice", "#topic Reviews")) == ["Reviews (Meeting topic: heat)"]
+    room.topic_is("Reviews (Meeting topic: heat)")  # the server relays the bot's change
+    assert topics(room.say("alice", "#endmeeting")) == ["Welcome to #chan | next meeting Thursday"]
+
+
+def test_topic_restored_even_before_the_change_came_back() -> None:
+    room = in_channel(Room(), "Welcome")
+    room.say("alice", "#topic Reviews")
+    assert topics(room.say("alice", "#endmeeting")) == ["Welcome"]
+    cleared = in_channel(Room(), "")  # no topic at the start: cleared at the end
+    cleared.say("alice", "#topic Reviews")
+    assert topics(cleared.say("alice", "#endmeeting")) == [""]
+
+
+def test_topic_left_alone_when_unchanged_unknown_or_not_ours_to_set() -> None:
+    untouched = in_channel(Room(), "Welcome")
+    assert topics(untouched.say("alice", "#endmeeting")) == []
+    unknown = started()  # the bot never saw itself join: the topic is not known
+    unknown.say("alice", "#topic Reviews")
+    assert topics(unknown.say("alice", "#endmeeting")) == []
+    off = in_channel(Room(settings=ChannelSettings(set_channel_topic=False)), "Welcome")
+    off.say("alice", "#topic Reviews")
+    off.topic_is("changed by hand")
+    assert topics(off.say("alice", "#endmeeting")) == []
+    lurking = in_channel(Room(), "Welcome")
+    lurking.say("alice", "#topic Reviews")
+    lurking.say("alice", "#lurk")
+    assert topics(lurking.say("alice", "#endmeeting")) == []
+
+
+def test_saved_topic_survives_a_restart() -> None:
+    room = in_channel(Room(), "Welcome")
+    room.say("alice", "#topic Reviews")
+    assert room.meeting is not None
+    record = room.meeting.to_record()
+    assert record.saved_topic == "Welcome"
+    after = Room(now=room.now)
+    after.world.restore([record])
+    after.join("meetbot")
+    after.topic_is("Reviews (Meeting topic: heat)")
+    assert topics(after.say("alice", "#endmeeting")) == ["Welcome"]
+
+
 def test_meetingname_replies_with_sanitised_name() -> None:
     room = started()
     assert said(room.say("alice", "#meetingname Hyper-V Team")) == [
         "The meeting name has been set to 'hyper_v_team'"
     ]
     assert room.meeting is not None and room.meeting.name == "hyper_v_team"
+
+
+def test_fedora_channels_keep_hyphens_in_meeting_names() -> None:
+    room = Room(channel="#fedora-meeting", settings=ChannelSettings(meeting_names=FEDORA))
+    assert said(room.say("alice", "#startmeeting F36-Blocker Review"))[-1] == (
+        "The meeting name has been set to 'f36-blocker_review'"
+    )
+    assert said(room.say("alice", "#meetingname Fedora-FR")) == [
+        "The meeting name has been set to 'fedora-fr'"
+    ]
+    assert room.meeting is not None and room.meeting.name == "fedora-fr"
 
 
 def test_non_chairs_change_nothing_and_hear_nothing() -> None:
@@ -348,7 +457,8 @@ def test_ops_count_as_chairs_when_allowed() -> None:
 def test_informational_replies_are_limited_per_person() -> None:
     room = started()
     replies = [said(room.say("bob", "#commands", after=0.1)) for _ in range(10)]
-    assert sum(1 for r in replies if r) == 3
+    assert sum(1 for r in replies if r) == 4  # three answers, then the notice once
+    assert replies[3] == ["bob: too many commands; I will answer again in a minute"]
     assert said(room.say("carol", "#commands")) != []  # others are not affected
     assert said(room.say("bob", "#commands", after=61)) != []
 
@@ -395,5 +505,6 @@ def test_meeting_times_use_event_time_only() -> None:
 def test_a_chairs_replies_are_capped_but_changes_still_apply() -> None:
     room = started()  # the start's reply is the first of alice's ten this minute
     replies = [said(room.say("alice", f"#meetingname n{i}", after=0.5)) for i in range(15)]
-    assert sum(1 for r in replies if r) == 9
+    assert sum(1 for r in replies if r) == 10  # nine answers, then the notice once
+    assert replies[9] == ["alice: too many commands; I will answer again in a minute"]
     assert room.meeting is not None and room.meeting.name == "n14"

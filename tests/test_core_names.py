@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.casemap import ASCII, RFC1459, STRICT_RFC1459, irc_lower, same
-from bot.core.names import meeting_name, sanitise
+from bot.core.names import FEDORA, OPENSTACK, meeting_name, sanitise
 from bot.core.timefmt import asctime, clock, parse_asctime, zone, zone_label
 
 
@@ -34,6 +34,36 @@ def test_sanitised_names_are_safe(text: str) -> None:
     assert name
     assert len(name) <= 64
     assert all(c in "abcdefghijklmnopqrstuvwxyz0123456789_" for c in name)
+
+
+def test_fedora_rule_keeps_hyphens_underscores_and_dots() -> None:
+    assert sanitise("hyper-v", FEDORA) == "hyper-v"
+    assert sanitise("F36-Blocker-Review", FEDORA) == "f36-blocker-review"
+    assert sanitise("fedora-fr", FEDORA) == "fedora-fr"
+    assert sanitise("Infra  Team\tWeekly", FEDORA) == "infra_team_weekly"
+    assert sanitise("Release v1.2_rc", FEDORA) == "release_v1.2_rc"
+    assert sanitise("QA (weekly)!", FEDORA) == "qa_weekly"
+    assert sanitise("café/ünïcode", FEDORA) == "cafncode"
+    assert sanitise("x" * 100, FEDORA) == "x" * 64
+
+
+def test_openstack_rule_stays_the_default() -> None:
+    assert sanitise("F36-Blocker Review") == sanitise("F36-Blocker Review", OPENSTACK)
+    assert sanitise("F36-Blocker Review") == "f36_blocker_review"
+
+
+def test_fedora_names_fall_back_to_the_channel_under_the_same_rule() -> None:
+    assert meeting_name("!!!", "#fedora-meeting", FEDORA) == "fedora-meeting"
+    assert meeting_name("- . _", "#Fedora-QA", FEDORA) == "fedora-qa"
+    assert meeting_name("???", "#!!", FEDORA) == "meeting"
+
+
+@given(st.text())
+def test_fedora_names_are_safe(text: str) -> None:
+    name = meeting_name(text, "#chan", FEDORA)
+    assert name and name.strip("._-")
+    assert len(name) <= 64
+    assert all(c in "abcdefghijklmnopqrstuvwxyz0123456789_.-" for c in name)
 
 
 def test_rfc1459_folds_brackets() -> None:

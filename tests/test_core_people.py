@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.effects import GapRecorded, MeetingChanged, PresenceRecorded
+from bot.core.effects import GapRecorded, LineRecorded, MeetingChanged, PresenceRecorded
 from bot.core.events import (
     AccountChanged,
+    AccountsListed,
     Disconnected,
     Kicked,
     Member,
@@ -16,6 +17,8 @@ from bot.core.events import (
     Quit,
     ServerInfo,
 )
+from bot.core.record import Chair
+from bot.core.state import Meeting
 from tests.corekit import Room, published, said
 
 
@@ -127,6 +130,37 @@ def test_disconnect_then_rejoin_records_a_gap() -> None:
     assert published(room.say("alice", "#endmeeting")) != []
 
 
+def test_back_in_the_channel_the_bot_says_what_is_missing() -> None:
+    resumed = (
+        "Recording again: I was away from 20:01:11 to 20:01:59 UTC; "
+        "lines said meanwhile are missing from the log."
+    )
+    room = Room()
+    room.members("alice", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.feed(Disconnected("net", room.now, 513, "restart"))
+    room.tick(47)
+    effects = room.join("meetbot")
+    assert said(effects) == [resumed]
+    # not a line of the log, which shows the gap at its place
+    assert not any(isinstance(e, LineRecorded) for e in effects)
+    assert said(room.join("meetbot")) == []  # no gap, nothing to say
+    echoed = Room(echo=True)  # the server relays the line back: not recorded from there
+    echoed.members("alice", "meetbot")
+    echoed.say("alice", "#startmeeting heat")
+    echoed.feed(Disconnected("net", echoed.now, 514, "restart"))
+    (text,) = said(echoed.join("meetbot"))
+    assert not any(isinstance(e, LineRecorded) for e in echoed.say("meetbot", text))
+    assert any(isinstance(e, LineRecorded) for e in echoed.say("meetbot", "a later reply"))
+    lurking = Room()
+    lurking.members("alice", "meetbot")
+    lurking.say("alice", "#startmeeting heat")
+    lurking.say("alice", "#lurk")
+    lurking.feed(Disconnected("net", lurking.now, 515, "restart"))
+    effects = lurking.join("meetbot")
+    assert said(effects) == [] and any(isinstance(e, GapRecorded) for e in effects)
+
+
 def test_kicked_bot_records_gap_until_rejoin() -> None:
     room = Room()
     room.members("alice", "meetbot")
@@ -177,3 +211,55 @@ def test_account_bound_chair_keeps_its_name_current_across_nick_changes() -> Non
     assert room.meeting is not None
     assert [c.nick for c in room.meeting.all_chairs] == ["alice", "bob_lunch"]
     assert said(room.say("alice", "#meetingname x", account="mallory")) == []
+
+
+def test_whox_accounts_bind_a_silent_chair() -> None:
+    room = Room()
+    room.members("alice", "carol", "meetbot")  # NAMES: no accounts
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#chair carol")
+    assert room.meeting is not None and room.meeting.chairs == [Chair("carol")]
+    room.tick()
+    listed = AccountsListed("net", room.now, 700, (("alice", None), ("CAROL", "carolacct")))
+    (changed,) = [e for e in room.feed(listed) if isinstance(e, MeetingChanged)]
+    assert changed.chairs == (Chair("alice"), Chair("carol", "carolacct"))
+    # carol, silent all along, leaves; a stranger takes the nick and is refused
+    room.tick()
+    room.feed(Quit("net", room.now, 701, "carol", "bye"))
+    room.join("carol")
+    assert said(room.say("carol", "#chair mallory")) == []
+    assert [c.nick for c in room.meeting.all_chairs] == ["alice", "carol"]
+    assert said(room.say("carol", "#chair dave", account="carolacct")) != []  # carol is back
+
+
+def test_a_chair_who_identifies_later_is_bound() -> None:
+    room = Room()
+    room.members("alice", "bob", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#chair bob")
+    room.tick()
+    effects = room.feed(AccountChanged("net", room.now, 710, "Bob", "bobacct"))
+    assert [e.chairs for e in effects if isinstance(e, MeetingChanged)] == [
+        (Chair("alice"), Chair("bob", "bobacct"))
+    ]
+    room.tick()
+    room.feed(AccountChanged("net", room.now, 711, "alice", "aliceacct"))  # the owner too
+    assert room.meeting is not None and room.meeting.owner == Chair("alice", "aliceacct")
+    room.tick()
+    room.feed(AccountChanged("net", room.now, 712, "bob", None))  # logging out unbinds nothing
+    room.tick()
+    room.feed(Quit("net", room.now, 713, "bob", "bye"))
+    room.join("bob")
+    assert said(room.say("bob", "#chair mallory")) == []
+    assert said(room.say("alice", "#chair", account="aliceacct")) == ["Current chairs: alice bob"]
+
+
+def test_a_bound_owner_survives_a_restart() -> None:
+    room = Room()
+    room.members("alice", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.tick()
+    room.feed(AccountChanged("net", room.now, 720, "alice", "aliceacct"))
+    assert room.meeting is not None
+    restored = Meeting.from_record(room.meeting.to_record())
+    assert restored.owner == Chair("alice", "aliceacct") and restored.chairs == []

@@ -28,6 +28,40 @@ def test_parse_vote() -> None:
     assert match_option("maybe", ("Yes", "No")) is None
 
 
+def test_options_with_commas_are_split_on_commas_only() -> None:
+    assert parse_vote("Which plan? Plan A, Plan B") == ("Which plan?", ("Plan A", "Plan B"))
+    assert parse_vote("Lunch? \U0001f355 pizza,  \U0001f96a , sushi & rice,") == (
+        "Lunch?",
+        ("\U0001f355 pizza", "\U0001f96a", "sushi & rice"),
+    )
+    assert parse_vote("Pick? Plan  A, plan a, Plan B") == ("Pick?", ("Plan A", "Plan B"))
+    assert parse_vote("Release? yes no") == ("Release?", ("yes", "no"))  # no comma: old rule
+    assert parse_vote("Release? , ,") == ("Release?", ("Yes", "No"))
+    assert match_option("plan   a", ("Plan A", "Plan B")) == "Plan A"
+    assert match_option("plan", ("Plan A", "Plan B")) is None
+
+
+def test_multi_word_options_are_offered_and_voted_for() -> None:
+    room = started()
+    assert said(room.say("alice", "#startvote Which plan? Plan A, Plan B, \u2764\ufe0f")) == [
+        "Begin voting on: Which plan? Valid vote options are Plan A, Plan B, \u2764\ufe0f.",
+        "Vote using '#vote OPTION'. Only your last vote counts.",
+    ]
+    assert said(room.say("bob", "#vote plan b")) == []
+    assert said(room.say("carol", "#vote \u2764\ufe0f")) == []
+    assert said(room.say("alice", "#vote Plan")) == [
+        "alice: Plan is not a valid option. Valid options are Plan A, Plan B, \u2764\ufe0f."
+    ]
+    effects = room.say("alice", "#endvote")
+    assert said(effects) == [
+        'Voted on "Which plan?" Results are',
+        "Plan B (1): bob",
+        "\u2764\ufe0f (1): carol",
+    ]
+    (item,) = [e.item for e in effects if isinstance(e, ItemRecorded)]
+    assert item.text == 'Voted on "Which plan?" Results are, Plan A: 0, Plan B: 1, \u2764\ufe0f: 1'
+
+
 def test_startvote_replies_and_refusals() -> None:
     room = started()
     assert said(room.say("alice", "#startvote Release now? Yes, No")) == [

@@ -213,3 +213,43 @@ async def test_invalid_config_is_rejected_naming_the_key(tmp_path: Path) -> None
         )
         assert run.returncode == 2
         assert "networks[0].channels[0].timezone: unknown time zone 'Mars/Base'" in run.stderr
+
+
+async def test_channel_topic_is_put_back_at_the_end(meeting: Meeting) -> None:
+    m = meeting
+    welcome = "Welcome to the meeting channel | agenda: https://wiki.example.org/Meetings"
+    await m.people["alice"].send(f"TOPIC {CHANNEL} :{welcome}")
+    await m.observer.expect(f"TOPIC {CHANNEL} :{welcome}")
+    await m.say("alice", "#startmeeting Heat")
+    await m.replies("The meeting name has been set to 'heat'")
+    await m.say("alice", "#topic Reviews")
+    await m.observer.expect(f"TOPIC {CHANNEL} :Reviews (Meeting topic: Heat)")
+    await m.say("alice", "#meetingtopic Heat weekly")
+    await m.observer.expect(f"TOPIC {CHANNEL} :Reviews (Meeting topic: Heat weekly)")
+    await m.say("alice", "#endmeeting")
+    bot_topic = re.compile(rf"^:meetbot!\S+ TOPIC {CHANNEL} :(.*)$")
+    restored = await m.observer.expect(bot_topic, timeout=10)
+    assert restored.endswith(f" :{welcome}")
+
+
+async def test_every_mistake_answered_then_told_once(meeting: Meeting) -> None:
+    m = meeting
+    await m.say("alice", "#startmeeting Heat")
+    await m.replies("The meeting name has been set to 'heat'")
+    await m.say("alice", "#startvote Release now? Yes, No")
+    await m.replies("Vote using '#vote OPTION'. Only your last vote counts.")
+    await m.say("alice", "#vote maybe")
+    await m.replies("alice: maybe is not a valid option. Valid options are Yes, No.")
+    await m.say("alice", "#endvote")
+    await m.replies('Voted on "Release now?" Results are')
+    for _ in range(4):  # the second to fifth mistakes of the minute are answered
+        await m.say("alice", "#startvote no question mark")
+        await m.replies("Unable to parse vote topic and options.")
+    await m.say("alice", "#startvote no question mark")  # the sixth: told once
+    await m.replies("alice: too many commands; I will answer again in a minute")
+    await m.say("alice", "#startvote no question mark")  # the seventh: silence
+    await m.say("alice", "#endmeeting")
+    await m.replies(re.compile(r"PRIVMSG #openstack-meeting :Log: "))
+    lines = m.bot_lines()
+    assert lines.count("Unable to parse vote topic and options.") == 4
+    assert lines.count("alice: too many commands; I will answer again in a minute") == 1

@@ -57,7 +57,7 @@ async def room(ircd: Ngircd) -> AsyncIterator[list[RawClient]]:
 def minutes_files(bot: BotProcess) -> dict[str, Path]:
     (json_path,) = bot.meetings.rglob("*.json")
     base = str(json_path)[: -len(".json")]
-    return {ext: Path(base + ext) for ext in (".txt", ".log.txt", ".json")}
+    return {ext: Path(base + ext) for ext in (".txt", ".html", ".log.txt", ".log.html", ".json")}
 
 
 async def test_kill_9_then_restart_resumes_the_meeting(
@@ -78,6 +78,7 @@ async def test_kill_9_then_restart_resumes_the_meeting(
         await alice.say(CHANNEL, "said while the bot was away")
         bot.start()
         await watcher.expect(bot_joins("meetbot"), 20)
+        resumed = await watcher.expect(bot_says("meetbot", "Recording again: I was away from "), 10)
         # the meeting goes on without a new #startmeeting: alice is still its chair
         await alice.say(CHANNEL, "#chair")
         await watcher.expect(bot_says("meetbot", "Current chairs: alice"), 10)
@@ -94,6 +95,22 @@ async def test_kill_9_then_restart_resumes_the_meeting(
     record = json.loads(files[".json"].read_text(encoding="utf-8"))
     (gap,) = record["gaps"]
     assert gap["reason"] == "restart"
+    # the gap where people look: the channel, both logs at its place, both minutes
+    start, end = gap["start"][11:19], gap["end"][11:19]
+    assert f"I was away from {start} to {end} UTC;" in resumed
+    missing = f"Gavel was not connected from {start} to {end}; lines said meanwhile are missing"
+    assert f"{start} *** {missing}\n" in log_text
+    assert "said while the bot was away" not in log_text
+    assert (
+        log_text.index("<alice> line 19 before the crash")
+        < log_text.index(missing)
+        < log_text.index("<alice> after the restart")
+    )
+    assert f'<span class="gap">*** {missing}</span>' in files[".log.html"].read_text("utf-8")
+    note = f"Gavel was not connected from {start} to {end} UTC; lines said meanwhile are missing"
+    minutes_text = " ".join(files[".txt"].read_text(encoding="utf-8").split())
+    assert f"Meeting ended at {record['end'][11:19]} UTC. {note} from the log." in minutes_text
+    assert f'<p class="details gap">{note} from the log.</p>' in files[".html"].read_text("utf-8")
     with sqlite3.connect(bot.database) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 

@@ -66,3 +66,10 @@ async def test_reading_pauses_when_the_engine_is_behind_and_resumes_when_it_catc
     assert transport.pauses == 1
     for task in client._tasks:
         task.cancel()
+
+
+def test_the_engine_takes_as_many_events_as_the_client_queues_before_pausing() -> None:
+    from bot import engine
+    from bot.flow import BATCH_EVENTS
+
+    assert engine.MAX_BATCH == client_module._PAUSE_AT == BATCH_EVENTS

@@ -152,3 +152,20 @@ async def test_pump_paces_real_time() -> None:
         assert written[-1][0] - start >= 0.2 - 0.02  # 4 lines after the burst at 20/s
     finally:
         task.cancel()
+
+
+def test_one_queue_per_channel_as_the_server_folds_names() -> None:
+    outbox = Outbox(rate=0, burst=1)  # RFC 1459 unless told otherwise: `[` is `{` upper-cased
+    outbox.put("PRIVMSG #a[1] :x1", target="#a[1]")
+    outbox.put("PRIVMSG #A{1} :x2", target="#A{1}")
+    outbox.put("PRIVMSG #b :y", target="#b")
+    assert [line for _, line in drain(outbox, 0.0)] == [
+        "PRIVMSG #a[1] :x1",
+        "PRIVMSG #b :y",  # round robin: #a{1} already had its turn
+        "PRIVMSG #A{1} :x2",
+    ]
+    ascii_outbox = Outbox(rate=0, burst=1, fold=str.lower)  # CASEMAPPING=ascii
+    ascii_outbox.put("PRIVMSG #a[1] :x1", target="#a[1]")
+    ascii_outbox.put("PRIVMSG #A{1} :x2", target="#A{1}")
+    ascii_outbox.put("PRIVMSG #b :y", target="#b")
+    assert [line for _, line in drain(ascii_outbox, 0.0)][1] == "PRIVMSG #A{1} :x2"

@@ -76,9 +76,9 @@ def test_sasl_external_sends_an_empty_response() -> None:
     assert feed(session, ":srv 903 gavel :ok") == ["CAP END"]
 
 
-@pytest.mark.parametrize("numeric", ["904", "905", "906"])
-def test_sasl_failure_is_logged_and_registration_goes_on(numeric: str) -> None:
-    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "acct", "s3cret"))
+@pytest.mark.parametrize("numeric", ["902", "904", "905", "906"])
+def test_optional_sasl_failure_is_logged_and_registration_goes_on(numeric: str) -> None:
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "acct", "s3cret", required=False))
     feed(session, ":srv CAP * LS :sasl")
     feed(session, ":srv CAP * ACK :sasl")
     feed(session, "AUTHENTICATE +")
@@ -86,17 +86,54 @@ def test_sasl_failure_is_logged_and_registration_goes_on(numeric: str) -> None:
     assert step.lines == ["CAP END"]
     assert [n.event for n in step.notes] == ["irc.sasl_failed"]
     assert "s3cret" not in str(step.notes)
+    assert session.abandon is None
+
+
+@pytest.mark.parametrize("numeric", ["902", "904", "905", "906"])
+def test_required_sasl_failure_abandons_the_connection(numeric: str) -> None:
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "acct", "s3cret"))
+    feed(session, ":srv CAP * LS :sasl")
+    feed(session, ":srv CAP * ACK :sasl")
+    feed(session, "AUTHENTICATE +")
+    step = session.on_event(parse(f":srv {numeric} gavel :failed"), 0)
+    assert step.lines == []  # no CAP END: registering unidentified is not an option
+    assert [n.event for n in step.notes] == ["irc.sasl_failed", "irc.sasl_required_reconnecting"]
+    assert session.abandon is not None and f"({numeric})" in session.abandon
+    assert "s3cret" not in str(step.notes)
 
 
 def test_sasl_not_offered_or_wrong_mechanism() -> None:
-    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p"))
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p", required=False))
     step = session.on_event(parse(":srv CAP * LS :server-time"), 0)
     assert step.lines == ["CAP REQ :server-time"]
     assert [n.event for n in step.notes] == ["irc.sasl_unavailable"]
-    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p"))
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p", required=False))
     step = session.on_event(parse(":srv CAP * LS :sasl=EXTERNAL"), 0)
     assert step.lines == ["CAP END"]
     assert [n.event for n in step.notes] == ["irc.sasl_mechanism_unavailable"]
+    assert session.abandon is None
+    required = Session(IDENTITY, sasl=SaslConfig("PLAIN", "a", "p"))
+    required.on_event(parse(":srv CAP * LS :server-time"), 0)
+    assert required.abandon == "SASL failed: server offers no SASL"
+
+
+def test_the_bots_own_account_is_followed() -> None:
+    session = Session(IDENTITY, sasl=SaslConfig("PLAIN", "acct", "pw"))
+    step = session.on_event(parse(":srv 900 gavel gavel!g@h acct :You are now logged in"), 0)
+    assert [n.event for n in step.notes] == ["irc.logged_in"]
+    welcome(session)
+    step = session.on_event(parse(":srv 901 gavel gavel!g@h :You are now logged out"), 0)
+    assert [(n.level, n.event, n.fields["account"]) for n in step.notes] == [
+        ("warning", "irc.account_lost", "acct")
+    ]
+    assert session.account is None
+    assert session.on_event(parse(":gavel!g@h ACCOUNT *"), 0).notes == []  # said once
+    step = session.on_event(parse(":gavel!g@h ACCOUNT acct"), 0)
+    assert [(n.event, n.fields["account"]) for n in step.notes] == [("irc.account_back", "acct")]
+    assert session.account == "acct"
+    assert session.on_event(parse(":alice!a@h ACCOUNT *"), 0).notes == []  # someone else
+    step = session.on_event(parse(":gavel!g@h ACCOUNT *"), 0)
+    assert [n.event for n in step.notes] == ["irc.account_lost"]
 
 
 def test_sasl_payload_is_chunked() -> None:
@@ -229,7 +266,7 @@ def test_chathistory_is_asked_after_a_reconnect() -> None:
     session = Session(IDENTITY, (ChannelConfig("#c"),), timings=TIMINGS, resume_from=resume)
     feed(session, ":srv CAP * LS :server-time batch draft/chathistory")
     feed(session, ":srv CAP * ACK :server-time batch draft/chathistory")
-    feed(session, ":srv 005 gavel CHATHISTORY=50 :are supported")
+    session.features.apply(["CHATHISTORY=50"])  # the translator reads ISUPPORT
     welcome(session)
     lines = feed(session, "@time=2024-01-01T12:05:00.000Z :gavel!g@h JOIN #c")
     assert lines == [
@@ -257,3 +294,16 @@ def test_casemapping_applies_to_channel_names() -> None:
     welcome(session)
     feed(session, ":gavel!g@h JOIN #team{x}", 1)
     assert session.next_due() is None
+
+
+def test_whox_is_asked_on_every_join_where_offered() -> None:
+    plain = Session(IDENTITY, (ChannelConfig("#c"),), timings=TIMINGS)
+    welcome(plain)
+    assert feed(plain, ":gavel!g@h JOIN #c") == []
+    session = Session(IDENTITY, (ChannelConfig("#c"),), timings=TIMINGS)
+    session.features.apply(["WHOX"])  # the translator reads ISUPPORT
+    welcome(session)
+    assert feed(session, ":gavel!g@h JOIN #c") == ["WHO #c %tna,616"]
+    assert feed(session, ":alice!a@h JOIN #c") == []
+    feed(session, ":op!o@h KICK #c gavel :x", 1)
+    assert feed(session, ":gavel!g@h JOIN #c", 20) == ["WHO #c %tna,616"]

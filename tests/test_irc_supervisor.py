@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+import structlog
 
 from bot.core.events import Disconnected, Event, Joined, MessageSeen
 from bot.irc import Backoff, ClientOptions, NetworkClient, Supervisor, Timings
 from bot.irc.supervisor import Watchdog
-from bot.settings import ChannelConfig, Identity, NetworkConfig
-from tests.ircserver import HOST, FakeServer, Ngircd, RawClient, free_port, next_event
+from bot.settings import ChannelConfig, Identity, NetworkConfig, SaslConfig
+from tests.ircserver import HOST, FakePeer, FakeServer, Ngircd, RawClient, free_port, next_event
 
 IDENTITY = Identity(nick="gavel", username="gavel")
 
@@ -60,7 +62,11 @@ def test_watchdog_needs_sane_intervals() -> None:
 
 
 def supervised(
-    port: int, *channels: str, ping_after: float = 60, dead_after: float = 120
+    port: int,
+    *channels: str,
+    ping_after: float = 60,
+    dead_after: float = 120,
+    sasl: SaslConfig | None = None,
 ) -> tuple[Supervisor, asyncio.Queue[Event]]:
     queue: asyncio.Queue[Event] = asyncio.Queue()
     ids = itertools.count(1)
@@ -70,6 +76,7 @@ def supervised(
         port=port,
         rate=0.0,
         channels=tuple(ChannelConfig(c) for c in channels),
+        sasl=sasl,
     )
     options = ClientOptions(timings=Timings(kick_rejoin=0.2, join_retry=30, regain_nick=30))
     client = NetworkClient(config, IDENTITY, queue, ids=lambda: next(ids), options=options)
@@ -204,3 +211,43 @@ async def test_a_registration_that_never_finishes_is_abandoned(fake: FakeServer)
         assert supervisor.client.registered
     finally:
         await supervisor.stop(timeout=1)
+
+
+async def sasl_exchange(peer: FakePeer, outcome: str) -> None:
+    """Answer CAP and SASL PLAIN up to the server's verdict (`outcome`: a 90x line)."""
+    await peer.expect("CAP LS 302")
+    await peer.send(":fake CAP * LS :sasl=PLAIN")
+    await peer.expect("CAP REQ :sasl")
+    await peer.send(":fake CAP gavel ACK :sasl")
+    await peer.expect("AUTHENTICATE PLAIN")
+    await peer.send("AUTHENTICATE +")
+    await peer.expect(re.compile(r"^AUTHENTICATE \S{4,}"))
+    await peer.send(outcome)
+
+
+async def test_required_sasl_that_fails_reconnects_instead_of_running_unidentified(
+    fake: FakeServer,
+) -> None:
+    supervisor, _queue = supervised(fake.port, "#a", sasl=SaslConfig("PLAIN", "acct", "pw"))
+    with structlog.testing.capture_logs() as logs:
+        supervisor.start()
+        try:
+            first = await fake.next_peer()
+            await sasl_exchange(first, ":fake 904 gavel :SASL authentication failed")
+            async with asyncio.timeout(3):
+                while not first.closed:  # the bot hangs up ...
+                    await asyncio.sleep(0.02)
+            assert first.seen("CAP END") == [] and first.seen("JOIN") == []  # ... unregistered
+            second = await fake.next_peer(timeout=3)  # ... and comes back (services are up)
+            await sasl_exchange(second, ":fake 900 gavel gavel!g@h acct :You are now logged in")
+            await second.send(":fake 903 gavel :SASL authentication successful")
+            await second.expect("CAP END")
+            await second.send(":fake 001 gavel :Welcome")
+            await second.expect("JOIN #a")
+            assert supervisor.client.session is not None
+            assert supervisor.client.session.account == "acct"
+        finally:
+            await supervisor.stop(timeout=1)
+    failed = [e for e in logs if e["event"] == "irc.sasl_required_reconnecting"]
+    assert [e["reason"] for e in failed] == ["authentication failed (904)"]
+    assert any(e["event"] == "irc.aborting" and "SASL failed" in e["reason"] for e in logs)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.core.events import (
     DEFAULT_SETTINGS,
     AccountChanged,
+    AccountsListed,
     ChannelSettings,
     Joined,
     Kicked,
@@ -20,6 +21,7 @@ from bot.core.events import (
     Parted,
     Quit,
     ServerInfo,
+    TopicSeen,
 )
 from bot.irc.translate import Context, ServerFeatures, Translator, parse_modes
 from bot.irc.wire import parse
@@ -113,13 +115,14 @@ def test_echo_message_marks_lines() -> None:
 def test_history_batch_lines_are_marked_replayed() -> None:
     out = run(
         ":srv BATCH +h1 chathistory #c",
-        "@batch=h1;time=2024-01-01T00:00:01.000Z :bob!b@h PRIVMSG #c :missed",
+        "@batch=h1;msgid=m1;time=2024-01-01T00:00:01.000Z :bob!b@h PRIVMSG #c :missed",
         ":srv BATCH -h1",
-        ":bob!b@h PRIVMSG #c :live",
+        "@msgid=m2 :bob!b@h PRIVMSG #c :live",
     )
-    assert [(m.text, m.echoes_own_lines) for m in out if isinstance(m, MessageSeen)] == [
-        ("missed", True),
-        ("live", False),
+    seen = [m for m in out if isinstance(m, MessageSeen)]
+    assert [(m.text, m.replayed, m.echoes_own_lines, m.msgid) for m in seen] == [
+        ("missed", True, False, "m1"),
+        ("live", False, False, "m2"),
     ]
 
 
@@ -220,3 +223,29 @@ def test_unknown_and_malformed_events_give_nothing() -> None:
     assert run(":srv 372 gavel :- motd") == []
     assert run(":op!o@h KICK #c") == []
     assert run(":srv 366 gavel") == []
+
+
+def test_whox_replies_give_accounts_at_the_end_of_who() -> None:
+    out = run(
+        ":srv 354 gavel 616 alice aliceacct",
+        ":srv 354 gavel 616 bob 0",
+        ":srv 354 gavel 999 eve eveacct",  # someone else's WHO
+        ":srv 315 gavel #c :End of WHO list",
+        ":srv 315 gavel #d :End of WHO list",
+    )
+    assert out == [AccountsListed("net", RECEIVED, 1, (("alice", "aliceacct"), ("bob", None)))]
+
+
+def test_topics_on_join_and_changes() -> None:
+    assert run(
+        ":irc.example 332 gavel #c :Welcome | agenda: https://example.org",
+        ":irc.example 331 gavel #d :No topic is set",
+        ":alice!a@h TOPIC #c :Reviews (Meeting topic: heat)",
+        ":alice!a@h TOPIC #c :",
+        ":irc.example 332 gavel",
+    ) == [
+        TopicSeen("net", RECEIVED, 1, "#c", "Welcome | agenda: https://example.org"),
+        TopicSeen("net", RECEIVED, 2, "#d", ""),
+        TopicSeen("net", RECEIVED, 3, "#c", "Reviews (Meeting topic: heat)"),
+        TopicSeen("net", RECEIVED, 4, "#c", ""),
+    ]

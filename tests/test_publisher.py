@@ -1,17 +1,36 @@
-"""The service's publisher: files go where the channel's configuration says."""
+"""Publishing in the service: one owner of file names, decided once per meeting and recorded
+before the files are written; files go where the channel's configuration says; the reply
+and `gavel meetings` name the files that exist."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import Publisher
+import pytest
+
+from bot import app
 from bot.config_loader import parse_settings
-from bot.core.effects import Effect, Publish
-from bot.store import Store
+from bot.core.effects import Effect, Publish, Say, SetTopic
+from bot.core.events import Event, MessageSeen
+from bot.core.state import World
+from bot.engine import Engine
+from bot.followup import Followup
+from bot.publishing import Publishing
+from bot.settings import AnnounceSettings, Settings, WebhookSettings
+from bot.store import Store, StoreError
 from tests.corekit import Room
 
+URL = "http://example.org/m/"
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
-def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+
+def settings(tmp_path: Path) -> Settings:
     return parse_settings(
         {
             "networks": [
@@ -21,7 +40,11 @@ def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
                     "channels": ["#open", {"name": "#secret", "private": True}],
                 }
             ],
-            "output": {"dir": str(tmp_path / "public"), "private_dir": str(tmp_path / "private")},
+            "output": {
+                "dir": str(tmp_path / "public"),
+                "private_dir": str(tmp_path / "private"),
+                "url_prefix": URL,
+            },
         }
     )
 
@@ -38,9 +61,141 @@ async def ended_meeting(store: Store, channel: str) -> Publish:
 
 async def test_private_channels_publish_to_the_private_dir(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "db.sqlite3") as store:
-        publisher = Publisher(settings(tmp_path), store)
-        secret = await publisher.write((await ended_meeting(store, "#secret")).meeting)
-        public = await publisher.write((await ended_meeting(store, "#open")).meeting)
+        publishing = Publishing(settings(tmp_path), store)
+        secret = await publishing.write((await ended_meeting(store, "#secret")).meeting)
+        public = await publishing.write((await ended_meeting(store, "#open")).meeting)
         assert all(p.is_relative_to(tmp_path / "private") for p in secret.paths)
         assert all(p.is_relative_to(tmp_path / "public") for p in public.paths)
         assert await store.pending_publishes() == []
+
+
+class ChannelSender:
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str]] = []
+
+    def perform(self, effect: Say | SetTopic) -> None:
+        if isinstance(effect, Say):
+            self.said.append((effect.target, effect.text))
+
+
+def said(n: int, channel: str, text: str) -> MessageSeen:
+    return MessageSeen("net", START + timedelta(seconds=n), n, channel, "alice", text, "gavel")
+
+
+async def test_a_private_meeting_shows_its_real_path_in_the_listing_and_the_reply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A public and a private meeting of one name in one minute: the same relative name in
+    # two directories. The database holds one name per meeting, so one of them takes -2,
+    # and that is where its files must be too.
+    config = settings(tmp_path)
+    async with await Store.open(config.storage.path) as store:
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        sender = ChannelSender()
+        publishing = Publishing(config, store, report=queue.put_nowait)
+        engine = Engine(World(), queue, store, {"net": sender}, publishing)
+        for n, channel, text in [
+            (1, "#open", "#startmeeting plans"),
+            (2, "#open", "#endmeeting"),
+            (3, "#secret", "#startmeeting plans"),
+            (4, "#secret", "#endmeeting"),
+        ]:
+            queue.put_nowait(said(n, channel, text))
+            await engine.drain()
+    capsys.readouterr()
+    assert await app.list_meetings(config, 10) == 0
+    listed = {
+        row.split()[5].split("/")[1]: row.split()[-1]
+        for row in capsys.readouterr().out.splitlines()
+        if re.match(r"\s*\d+\s+ended\s", row)
+    }
+    minutes = {
+        target: text.split()[-1] for target, text in sender.said if text.startswith("Minutes:  ")
+    }
+    assert set(listed) == set(minutes) == {"#open", "#secret"}
+    root = {"#open": tmp_path / "public", "#secret": tmp_path / "private"}
+    for channel, path in listed.items():
+        base = Path(path).relative_to(root[channel])
+        assert Path(path + ".html").is_file()  # the listing names files that exist
+        assert minutes[channel] == f"{URL}{base}.html"  # and so does the reply
+        data = json.loads(Path(path + ".json").read_text(encoding="utf-8"))
+        assert data["channel"] == channel
+    assert sorted(str(Path(p).relative_to(root[c])) for c, p in listed.items()) == [
+        "plans/2024/plans.2024-05-01-12.00",
+        "plans/2024/plans.2024-05-01-12.00-2",
+    ]
+
+
+async def test_the_name_is_recorded_before_the_files_are_written(tmp_path: Path) -> None:
+    blocker = tmp_path / "public"
+    blocker.write_text("not a directory")  # the files cannot be written
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        publishing = Publishing(settings(tmp_path), store)
+        publish = await ended_meeting(store, "#open")
+        with pytest.raises(OSError):
+            await publishing.write(publish.meeting)
+        chosen = await store.file_base(publish.meeting.id)
+        assert chosen == "plans/2013/plans.2013-01-09-20.01"
+        blocker.unlink()
+        files = await publishing.write(publish.meeting)
+        assert files.base == chosen
+
+
+async def test_meetings_ending_together_get_distinct_names_in_the_database_and_on_disk(
+    tmp_path: Path,
+) -> None:
+    # Eight meetings of one channel, name and minute, published at the same moment.
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        reported: list[object] = []
+        publishing = Publishing(settings(tmp_path), store, report=reported.append)
+        publishes = []
+        for _ in range(8):
+            room = Room(channel="#open")
+            effects = room.say("alice", "#startmeeting plans") + room.say("alice", "#endmeeting")
+            await store.apply(effects)
+            publishes += [e for e in effects if isinstance(e, Publish)]
+        for publish in publishes:
+            publishing.submit(publish)
+        await publishing.finish()
+        held = {p.meeting.id: await store.file_base(p.meeting.id) for p in publishes}
+    assert len(reported) == 8
+    assert len(set(held.values())) == 8
+    for meeting_id, base in held.items():
+        assert base is not None
+        data = json.loads((tmp_path / "public" / (base + ".json")).read_text(encoding="utf-8"))
+        assert data["id"] == meeting_id
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM meetings WHERE publish_pending = 1").fetchone() == (
+            0,
+        )
+    assert not [p for p in (tmp_path / "public").rglob(".gavel-*")]
+    assert all(
+        re.fullmatch(r"plans/2013/plans\.2013-01-09-20\.01(-[2-8])?", b or "")
+        for b in held.values()
+    )
+
+
+async def test_an_ended_meeting_is_announced_in_the_transaction_that_notes_its_files(
+    tmp_path: Path,
+) -> None:
+    hooks = AnnounceSettings(email=None, webhooks=(WebhookSettings("http://127.0.0.1:1/h", "s"),))
+    config = replace(settings(tmp_path), announce=hooks)
+    async with await Store.open(tmp_path / "g.sqlite3") as store:
+        followup = Followup(config, store, asyncio.Queue())
+        publishing = Publishing(config, store, followup=followup)
+        publish = await ended_meeting(store, "#open")
+        meeting = publish.meeting
+        await publishing.write(meeting)  # files only (a #save's kind of write)
+        assert await store.deliveries(("pending",)) == []
+        files = await publishing.write(meeting, complete=True)
+        [queued] = await store.deliveries(("pending",))
+        assert queued.event == "meeting.complete"
+        assert json.loads(queued.payload)["url"] == files.url_base + ".html"
+        await publishing.write(meeting, complete=True)  # done again after a crash: same row
+        assert [d.delivery_id for d in await store.deliveries(("pending",))] == [queued.delivery_id]
+        # announcements and the note that the files are written go together or not at all
+        [announce] = followup.completion(meeting, "http://elsewhere/m", "minutes")
+        gone = replace(announce, delivery_id="other")
+        with pytest.raises(StoreError):
+            await store.mark_published(meeting.id + 404, datetime.now(UTC), None, [gone])
+        assert len(await store.deliveries(("pending",))) == 1

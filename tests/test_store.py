@@ -276,28 +276,6 @@ async def test_mark_published_unknown_meeting_raises(store: Store) -> None:
         await store.mark_published(4, T0)
 
 
-async def test_record_published_reserves_the_base_and_marks_in_one_go(store: Store) -> None:
-    for mid in (7, 8):
-        for batch in meeting_batches(mid):
-            await store.apply(batch)
-    assert await store.record_published(7, BASE, at(130), upto_line=None) == BASE
-    # Another meeting reporting the same base is recorded under the next free one.
-    assert await store.record_published(8, BASE, at(131), upto_line=None) == BASE + "-2"
-    assert await store.pending_publishes() == []
-    assert await store.published_at(7) == at(130)
-    assert {m.id: m.file_base for m in await store.list_meetings(10)} == {
-        7: BASE,
-        8: BASE + "-2",
-    }
-
-
-async def test_record_published_for_an_unknown_meeting_changes_nothing(store: Store) -> None:
-    await store.apply([MeetingStarted(header(3))])
-    with pytest.raises(StoreError, match="no meeting 4"):
-        await store.record_published(4, BASE, T0)
-    assert [m.file_base for m in await store.list_meetings(10)] == [None]
-
-
 async def test_batch_of_only_non_recording_effects_writes_nothing(store: Store) -> None:
     await store.apply([Say(NET, "#heat", "hi"), SetTopic(NET, "#heat", "t")])
     assert await store.all_meeting_ids() == []
@@ -444,6 +422,26 @@ async def test_file_base_prefix_lookalikes_do_not_collide(store: Store) -> None:
     assert await store.reserve_file_base(2, "a/b") == "a/b"
     assert await store.reserve_file_base(3, "a/b") == "a/b-3"
     assert await store.reserve_file_base(4, "a/b_%") == "a/b_%"
+
+
+async def test_file_base_skips_names_taken_elsewhere_and_keeps_what_it_chose(
+    store: Store,
+) -> None:
+    await started(store, 1, 2)
+    on_disk = {BASE, BASE + "-2"}  # say, files of meetings this database never held
+    asked: list[str] = []
+
+    def taken(base: str) -> bool:
+        asked.append(base)
+        return base in on_disk
+
+    assert await store.reserve_file_base(1, BASE, taken_elsewhere=taken) == BASE + "-3"
+    assert await store.reserve_file_base(2, BASE, taken_elsewhere=taken) == BASE + "-4"
+    asked.clear()
+    # chosen once: a later publish reads it back, whatever lies on disk by then
+    assert await store.reserve_file_base(1, BASE, taken_elsewhere=taken) == BASE + "-3"
+    assert asked == []
+    assert await store.file_base(1) == BASE + "-3"
 
 
 async def test_file_base_of_unknown_meeting_or_empty_candidate(store: Store) -> None:

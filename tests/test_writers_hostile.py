@@ -153,7 +153,10 @@ def test_log_html_has_one_anchored_line_per_message(rendered: dict[str, str]) ->
     ids = [a.get("id") for a in root.iter("a") if a.get("class") == "tm"]
     assert ids == [f"l-{n}" for n in range(1, len(TEXTS) + 1)]
     (pre,) = root.iter("pre")
-    assert len("".join(pre.itertext()).strip("\n").split("\n")) == len(TEXTS)
+    # and the gap in recording, a line of its own that is not a message
+    assert len("".join(pre.itertext()).strip("\n").split("\n")) == len(TEXTS) + 1
+    (gap,) = [s for s in root.iter("span") if s.get("class") == "gap"]
+    assert "".join(gap.itertext()).startswith("*** Gavel was not connected from ")
 
 
 def test_log_html_shows_the_text_not_markup(rendered: dict[str, str]) -> None:

@@ -201,5 +201,5 @@ def test_an_empty_running_meeting_still_makes_valid_pages() -> None:
     assert list(log.iter("a")) == []
     minutes = parse(render_html_minutes(record, "", "a.log.html"))
     text = "".join(minutes.itertext())
-    assert "Meeting still in progress." in text
+    assert "Meeting ended at 20:01:10 UTC.\nThe meeting is still in progress" in text
     assert "(none)" in text

@@ -7,20 +7,16 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from bot.core.record import MeetingRecord
 from bot.settings import OutputSettings
 from bot.writers.paths import EXTENSIONS, UnsafePathError
 from bot.writers.publish import (
     STALE_TEMP_SECONDS,
-    PublishedFiles,
     choose_base,
     publish_meeting,
     remove_stale_temporaries,
@@ -133,28 +129,6 @@ def test_another_meeting_with_the_same_name_gets_a_suffix(tmp_path: Path) -> Non
     data = json.loads((output.dir / (BASE + "-2.json")).read_text(encoding="utf-8"))
     assert data["id"] == 2
     assert data["files"]["minutes_html"] == BASE + "-2.html"
-
-
-def test_meetings_ending_together_publish_at_once_under_distinct_names(tmp_path: Path) -> None:
-    # Eight meetings of one channel and minute, published by eight threads at the same
-    # moment: each gets its own base and complete files, and none waits for another.
-    output = _output(tmp_path)
-    records = [meeting(id=n) for n in range(1, 9)]
-    start = threading.Barrier(len(records))
-
-    def publish(record: MeetingRecord) -> PublishedFiles:
-        start.wait(timeout=10)
-        return publish_meeting(record, output)
-
-    with ThreadPoolExecutor(max_workers=len(records)) as pool:
-        published = list(pool.map(publish, records))
-    bases = [p.base for p in published]
-    assert sorted(bases) == sorted([BASE] + [f"{BASE}-{n}" for n in range(2, 9)])
-    for record, files in zip(records, published, strict=True):
-        data = json.loads(files.paths[EXTENSIONS.index(".json")].read_text(encoding="utf-8"))
-        assert data["id"] == record.id
-        assert all(path.exists() for path in files.paths)
-    assert not [p for p in (output.dir).rglob(".gavel-*")]
 
 
 def test_files_of_unknown_origin_are_never_overwritten(tmp_path: Path) -> None:

@@ -93,7 +93,7 @@ def test_formatting_codes_are_not_in_the_text_minutes() -> None:
 
 def test_meeting_still_running() -> None:
     text = _minutes(end=None)
-    assert "Meeting still in progress (last line at 20:05:00 UTC)." in text
+    assert "\n\n\n\nMeeting ended at 20:05:00 UTC.\nThe meeting is still in progress:" in text
 
 
 def test_times_in_the_meetings_zone_with_its_label() -> None:

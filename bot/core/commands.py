@@ -14,17 +14,29 @@ from bot.core import messages
 from bot.core.effects import (
     ItemRecorded,
     ItemRemoved,
+    LookUpPrevious,
     MeetingEnded,
     MeetingStarted,
     PersonNamed,
     Publish,
     SetTopic,
+    SuccessRecorded,
     VoteChanged,
 )
-from bot.core.limits import ERROR, INFO
+from bot.core.limits import ERROR, FOLLOWUP, INFO
 from bot.core.names import meeting_name
 from bot.core.recognise import link_url, split_nicks
-from bot.core.record import LINE_MESSAGE, Ballot, Chair, Item, Named
+from bot.core.record import (
+    LINE_MESSAGE,
+    SUCCESS,
+    THANKS,
+    Ballot,
+    Chair,
+    Item,
+    Named,
+    PreviousMeeting,
+    Success,
+)
 from bot.core.state import Meeting, Vote, voter_key
 from bot.core.turn import Turn, record_line
 from bot.core.votes import match_option, parse_vote
@@ -67,7 +79,7 @@ def start_meeting(turn: Turn) -> None:
         id=event.id,
         network=turn.net.name,
         channel=turn.chan.name,
-        name=meeting_name(turn.arg, turn.chan.name),
+        name=meeting_name(turn.arg, turn.chan.name, settings.meeting_names),
         topic=turn.arg,
         owner=Chair(event.nick, turn.account),
         timezone=settings.timezone_name,
@@ -76,6 +88,8 @@ def start_meeting(turn: Turn) -> None:
         info_url=settings.info_url,
         bot_nick=event.bot_nick,
         casemapping=turn.net.casemapping,
+        private=settings.private,
+        saved_topic=turn.chan.topic,
     )
     turn.chan.meeting = meeting
     turn.effects.append(MeetingStarted(meeting.to_record()))
@@ -89,6 +103,8 @@ def start_meeting(turn: Turn) -> None:
             messages.name_set(meeting.name),
         ]
     )
+    if settings.followup and settings.previous_at_start:
+        look_up_previous(turn)
 
 
 def end_meeting(turn: Turn) -> None:
@@ -97,8 +113,21 @@ def end_meeting(turn: Turn) -> None:
         close_vote(turn)
     meeting.end = turn.event.time
     turn.effects.append(MeetingEnded(meeting.id, meeting.end))
-    turn.effects.append(Publish(meeting.to_record(), final=True, announce=not meeting.lurking))
+    announce = not meeting.lurking and not turn.event.replayed
+    turn.effects.append(Publish(meeting.to_record(), final=True, announce=announce))
+    _restore_channel_topic(turn, meeting)
     turn.chan.meeting = None
+
+
+def _restore_channel_topic(turn: Turn, meeting: Meeting) -> None:
+    """Put back the channel topic the meeting started with, as MeetBot does, when it was
+    changed: as the server tells it, or by a `#topic` whose change may not have come back
+    from the server yet. An empty saved topic is put back by clearing the topic."""
+    saved = meeting.saved_topic
+    if saved is None or not _sets_topics(turn):
+        return
+    if turn.chan.topic != saved or any(i.kind == "topic" for i in meeting.items):
+        turn.effects.append(SetTopic(turn.net.name, turn.chan.name, saved))
 
 
 def save(turn: Turn) -> None:
@@ -108,13 +137,16 @@ def save(turn: Turn) -> None:
 # --- the meeting's header ------------------------------------------------------------
 
 
+def _sets_topics(turn: Turn) -> bool:
+    return turn.event.settings.set_channel_topic and not turn.meeting.lurking
+
+
 def set_topic(turn: Turn) -> None:
     if not turn.arg:
         return
     add_item(turn, "topic", turn.arg)
-    meeting = turn.meeting
-    if turn.event.settings.set_channel_topic and not meeting.lurking:
-        text = messages.channel_topic(turn.arg, meeting.topic)
+    if _sets_topics(turn):
+        text = messages.channel_topic(turn.arg, turn.meeting.topic)
         turn.effects.append(SetTopic(turn.net.name, turn.chan.name, text))
 
 
@@ -122,13 +154,20 @@ def set_meeting_topic(turn: Turn) -> None:
     meeting = turn.meeting
     meeting.topic = None if turn.arg.lower() in ("", "none", "unset") else turn.arg
     turn.header_changed()
+    if not _sets_topics(turn):
+        return
+    # The channel topic shows the current topic with the new meeting topic, as `#topic` does.
+    current = next((i.text for i in reversed(meeting.items) if i.kind == "topic"), None)
+    text = messages.channel_topic(current, meeting.topic) if current else meeting.topic
+    if text:
+        turn.effects.append(SetTopic(turn.net.name, turn.chan.name, text))
 
 
 def set_meeting_name(turn: Turn) -> None:
     if not turn.arg:
         return
     meeting = turn.meeting
-    meeting.name = meeting_name(turn.arg, turn.chan.name)
+    meeting.name = meeting_name(turn.arg, turn.chan.name, turn.event.settings.meeting_names)
     turn.header_changed()
     turn.reply([messages.name_set(meeting.name)])
 
@@ -283,6 +322,91 @@ def close_vote(turn: Turn) -> None:
     turn.reply([messages.vote_result_heading(vote.question), *messages.vote_tallies(record)])
 
 
+# --- between meetings ----------------------------------------------------------------
+
+MAX_SUCCESS_TEXT = 400  # characters kept of a #success or #thanks
+MAX_PREVIOUS_ACTIONS = 10  # action items #previous lists before pointing at the minutes
+
+
+def success_command(kind: str) -> Callable[[Turn], None]:
+    """`#success TEXT` / `#thanks TEXT`: kept (before the reply, like every record), at
+    most one per person per minute, in any channel that has not switched them off."""
+
+    def handler(turn: Turn) -> None:
+        event = turn.event
+        if not event.settings.followup:
+            return
+        text = turn.arg.strip()
+        if not text:
+            turn.reply([messages.usage_text(kind)], ERROR)
+            return
+        if not turn.allowed(FOLLOWUP):
+            return
+        meeting = turn.chan.meeting
+        success = Success(
+            kind=kind,
+            time=event.time,
+            network=turn.net.name,
+            channel=turn.chan.name,
+            nick=event.nick,
+            account=turn.account,
+            text=text[:MAX_SUCCESS_TEXT],
+            meeting_id=meeting.id if meeting is not None else None,
+        )
+        turn.effects.append(SuccessRecorded(success))
+        if kind == THANKS:
+            turn.reply([messages.thanks_added(event.nick, event.settings.thanks_url)])
+        else:
+            turn.reply([messages.success_added(event.nick, event.settings.successes_url)])
+
+    handler.__name__ = f"record_{kind}"
+    return handler
+
+
+def previous(turn: Turn) -> None:
+    """`#previous`: one informational reply, answered once the store has looked it up."""
+    event = turn.event
+    if not event.settings.followup or turn.meeting.lurking or event.replayed:
+        return
+    if turn.allowed(INFO):
+        look_up_previous(turn)
+
+
+def look_up_previous(turn: Turn) -> None:
+    """Ask the store for the previous meeting; nothing is asked for history replayed after
+    a reconnect, whose answer would never be said."""
+    meeting, event = turn.meeting, turn.event
+    if event.replayed:
+        return
+    turn.effects.append(
+        LookUpPrevious(
+            network=turn.net.name,
+            channel=turn.chan.name,
+            meeting_id=meeting.id,
+            meeting_name=meeting.name,
+            before=meeting.start,
+            time=event.time,
+            bot_nick=event.bot_nick,
+            echoes_own_lines=event.echoes_own_lines,
+        )
+    )
+
+
+def previous_lines(series: str, found: PreviousMeeting | None) -> list[str]:
+    """What `#previous` says about the previous meeting of `series`."""
+    if found is None:
+        return [messages.no_previous(series)]
+    lines = [messages.previous_meeting(series, found.url, found.date)]
+    if not found.actions:
+        return [*lines, messages.NO_PREVIOUS_ACTIONS]
+    lines.append(messages.PREVIOUS_ACTIONS)
+    lines += [messages.previous_action(text) for text in found.actions[:MAX_PREVIOUS_ACTIONS]]
+    more = len(found.actions) - MAX_PREVIOUS_ACTIONS
+    if more > 0:
+        lines.append(messages.previous_more(more))
+    return lines
+
+
 def list_commands(turn: Turn) -> None:
     turn.reply([messages.available_commands(COMMANDS)], INFO)
 
@@ -333,4 +457,7 @@ COMMANDS: dict[str, Command] = {
     "vote": Command(cast_vote, Who.ANYONE, True, "vote: #vote OPTION"),
     "showvote": Command(show_vote, Who.ANYONE, True, "show the votes so far"),
     "commands": Command(list_commands, Who.ANYONE, False, "list the commands"),
+    "success": Command(success_command(SUCCESS), Who.ANYONE, False, "add to the Success page"),
+    "thanks": Command(success_command(THANKS), Who.ANYONE, False, "add to the Thanks page"),
+    "previous": Command(previous, Who.ANYONE, True, "last meeting's action items"),
 }

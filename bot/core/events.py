@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from bot.core.names import OPENSTACK
+from bot.core.record import MeetingRecord, PreviousMeeting
+
 DEFAULT_INFO_URL = "http://wiki.debian.org/MeetBot"
 
 
@@ -23,6 +26,14 @@ class ChannelSettings:
     set_channel_topic: bool = True
     ops_are_chairs: bool = True
     info_url: str = DEFAULT_INFO_URL
+    meeting_names: str = OPENSTACK  # the rule of bot.core.names that names the files
+    # Between meetings: #success, #thanks and #previous answer here (False: ignored), the
+    # pages their replies point to, and whether #startmeeting also tells last time's actions.
+    followup: bool = True
+    successes_url: str = ""
+    thanks_url: str = ""
+    previous_at_start: bool = False
+    private: bool = False  # a private channel: its meetings never appear in the archive
 
     @property
     def timezone_name(self) -> str:
@@ -35,9 +46,17 @@ DEFAULT_SETTINGS = ChannelSettings()
 @dataclass(frozen=True, slots=True)
 class MessageSeen:
     """A PRIVMSG (or a `/me` action when `action`) to a channel, or to the bot when
-    `channel` is None. `echoes_own_lines` says the server relays the bot's own lines
-    back (IRCv3 echo-message, or a replayed log), so the core must not record its
-    replies itself."""
+    `channel` is None.
+
+    `echoes_own_lines`: the bot's own lines come back in the stream of lines (IRCv3
+    echo-message live, or a replayed log), so the core records them when they come and
+    must not record its replies itself.
+    `replayed`: history the server replays after a reconnect (an IRCv3 `chathistory`
+    batch): said minutes or hours ago, so it is recorded and changes the meeting as it
+    did when said, but the bot never answers it.
+    `msgid`: the IRCv3 `msgid` tag, when the server gives one; a replayed line already
+    recorded is known by it.
+    """
 
     network: str
     time: datetime
@@ -50,6 +69,8 @@ class MessageSeen:
     account: str | None = None
     settings: ChannelSettings = DEFAULT_SETTINGS
     echoes_own_lines: bool = False
+    replayed: bool = False
+    msgid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +95,9 @@ class MembersListed:
 
 @dataclass(frozen=True, slots=True)
 class Joined:
+    """Someone joined a channel. `echoes_own_lines` as for `MessageSeen`: what the bot says
+    on its own return to a meeting comes back from the server to be recorded."""
+
     network: str
     time: datetime
     id: int
@@ -81,6 +105,7 @@ class Joined:
     nick: str
     bot_nick: str
     account: str | None = None
+    echoes_own_lines: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +174,17 @@ class AccountChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountsListed:
+    """Who is logged in as whom (WHOX, asked on joining): `(nick, account)` pairs,
+    account None for someone not logged in."""
+
+    network: str
+    time: datetime
+    id: int
+    accounts: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ServerInfo:
     """What ISUPPORT told us about the network."""
 
@@ -156,6 +192,18 @@ class ServerInfo:
     time: datetime
     id: int
     casemapping: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSeen:
+    """The channel's topic as the server told it: when the bot joins (RPL_TOPIC, or none)
+    or when someone, the bot included, changes it. Empty text: the channel has no topic."""
+
+    network: str
+    time: datetime
+    id: int
+    channel: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +218,37 @@ class Disconnected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class FilesPublished:
+    """The files of `meeting` (the snapshot a `Publish` carried) are written; `url_base` is
+    their URL without extension. After the `#endmeeting` the core says where they are."""
+
+    network: str
+    time: datetime
+    id: int
+    meeting: MeetingRecord
+    url_base: str
+    final: bool
+    announce: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousFound:
+    """The answer to a `LookUpPrevious`: the previous meeting of `series` (None: there was
+    none), for the meeting `meeting_id` in `channel`. `time`, `bot_nick` and
+    `echoes_own_lines` are those of the line that asked."""
+
+    network: str
+    time: datetime
+    id: int
+    channel: str
+    meeting_id: int
+    series: str
+    found: PreviousMeeting | None
+    bot_nick: str
+    echoes_own_lines: bool = False
+
+
 Event = (
     MessageSeen
     | MembersListed
@@ -180,6 +259,20 @@ Event = (
     | NickChanged
     | OpChanged
     | AccountChanged
+    | AccountsListed
     | ServerInfo
+    | TopicSeen
     | Disconnected
+    | FilesPublished
+    | PreviousFound
 )
+
+
+def event_channel(event: Event) -> str | None:
+    """The channel `event` happened in; None for what concerns the whole network (a quit,
+    a nick or account change) or a private message."""
+    if isinstance(
+        event, MessageSeen | MembersListed | Joined | Parted | Kicked | OpChanged | PreviousFound
+    ):
+        return event.channel
+    return None

@@ -1,10 +1,13 @@
 """Per-person reply limits, so nobody can make the bot talk itself off the network.
 
-Refusals and errors: at most one per person per minute. Informational replies
-(`#commands`, `#showvote`): three per person per minute. Replies to state changes
-(`#chair`, `#startvote`, ...): ten per person per minute, more than a chair running a
-meeting needs, few enough that nobody can fill the outbox; the change itself is always
-made. Time comes from the events, so the limiter is as deterministic as the core.
+Refusals and errors: five per person per minute, so every ordinary mistake gets its
+answer. Informational replies (`#commands`, `#showvote`): three per person per minute.
+Replies to state changes (`#chair`, `#startvote`, ...): ten per person per minute, more
+than a chair running a meeting needs, few enough that nobody can fill the outbox; the
+change itself is always made. A `#success` or `#thanks` is kept at most once per person
+per minute (one beyond is not kept). Whoever runs out of an allowance is told so once a
+minute (`should_tell`) rather than met with silence. Time comes from the events, so the
+limiter is as deterministic as the core.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ from datetime import datetime, timedelta
 ERROR = "error"
 INFO = "info"
 STATE = "state"
+FOLLOWUP = "followup"  # a #success or #thanks accepted (one per person per minute)
 
 _WINDOW = timedelta(minutes=1)
-_ALLOWANCE = {ERROR: 1, INFO: 3, STATE: 10}
+_ALLOWANCE = {ERROR: 5, INFO: 3, STATE: 10, FOLLOWUP: 1}
 _MAX_TRACKED = 10_000  # forget the oldest people beyond this, so memory stays bounded
 
 
 @dataclass
 class ReplyLimiter:
     recent: dict[tuple[str, str, str], list[datetime]] = field(default_factory=dict)
+    told: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def allow(self, network: str, person: str, kind: str, now: datetime) -> bool:
         """Whether `person` may trigger another reply of `kind` at `now` (and count it)."""
@@ -40,4 +45,17 @@ class ReplyLimiter:
         self.recent[key] = times
         if len(self.recent) > _MAX_TRACKED:
             del self.recent[next(iter(self.recent))]
+        return True
+
+    def should_tell(self, network: str, person: str, now: datetime) -> bool:
+        """Whether `person`, just refused a reply, should hear that they ran out: once a
+        minute, whatever the kind of reply refused (and count it)."""
+        key = (network, person)
+        last = self.told.get(key)
+        if last is not None and now - last < _WINDOW:
+            return False
+        self.told.pop(key, None)
+        self.told[key] = now
+        if len(self.told) > _MAX_TRACKED:
+            del self.told[next(iter(self.told))]
         return True

@@ -1,4 +1,4 @@
-"""A meeting's recorded lines, kept column by column.
+"""A meeting's recorded lines (`LogLine`), kept column by column.
 
 A long meeting holds tens of thousands of lines, and the bot keeps every running meeting's
 lines in memory until its files are written. One `LogLine` object per line costs some
@@ -15,11 +15,25 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import overload
 
-from bot.core.record import LogLine
+LINE_MESSAGE = "message"
+LINE_ACTION = "action"
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One recorded channel line. `n` is 1-based within the meeting."""
+
+    n: int
+    time: datetime
+    nick: str
+    kind: str  # LINE_MESSAGE or LINE_ACTION
+    text: str
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)

@@ -1,6 +1,8 @@
 """Reading MeetBot's `.log.txt` format back into events (the basis of `gavel replay`).
 
-A log line is `HH:MM:SS <nick> text` or `HH:MM:SS * nick text`. The log holds clock
+A log line is `HH:MM:SS <nick> text` or `HH:MM:SS * nick text`; `HH:MM:SS *** text` is a
+note nobody said (Gavel's mark of a gap in recording, a channel logger's joins and parts)
+and is skipped, neither replayed nor reported as unreadable. The log holds clock
 times only: the date comes from the bot's `Meeting started <asctime>` line when there is
 one (else the caller supplies it), and a clock that goes backwards means midnight passed.
 """
@@ -17,6 +19,7 @@ from bot.core.timefmt import parse_asctime
 
 _MESSAGE = re.compile(r"(\d\d):(\d\d):(\d\d) <([^> ]*)> ?(.*)", re.DOTALL)
 _ACTION = re.compile(r"(\d\d):(\d\d):(\d\d) +\* ([^ ]+) ?(.*)", re.DOTALL)
+_NOTE = re.compile(r"\d\d:\d\d:\d\d \*\*\* ")
 _STARTED = re.compile(r"Meeting started (\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4})")
 
 
@@ -58,7 +61,8 @@ def parse_log(text: str) -> ParsedLog:
     for number, raw in enumerate(raw_lines, start=1):
         parsed = parse_log_line(number, raw)
         if parsed is None:
-            unreadable.append(number)
+            if not _NOTE.match(raw):
+                unreadable.append(number)
         else:
             lines.append(parsed)
     return ParsedLog(tuple(lines), tuple(unreadable))

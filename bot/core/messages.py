@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 
 from bot.core.record import VoteRecord
-from bot.core.timefmt import asctime, zone_label
+from bot.core.timefmt import asctime, clock, zone_label
 
 USEFUL_COMMANDS = "Useful Commands: #action #agreed #help #info #idea #link #topic #startvote."
 NAME_REQUIRED = "Error: A meeting name is required, e.g., '#startmeeting Marketing Committee'"
@@ -46,6 +46,19 @@ def meeting_ended(
         f"Minutes (text): {url_base}.txt",
         f"Log:            {url_base}.log.html",
     )
+
+
+def recording_resumed(start: datetime, end: datetime, tz: tzinfo) -> str:
+    """Said when the bot is back in a meeting's channel after a gap in recording."""
+    return (
+        f"Recording again: I was away from {clock(start, tz)} to {clock(end, tz)} "
+        f"{zone_label(end, tz)}; lines said meanwhile are missing from the log."
+    )
+
+
+def too_many_commands(nick: str) -> str:
+    """Said once when someone runs out of replies for the minute, instead of silence."""
+    return f"{nick}: too many commands; I will answer again in a minute"
 
 
 def nick_not_in_channel(nick: str) -> str:
@@ -100,3 +113,37 @@ def channel_topic(topic: str, meeting_topic: str | None) -> str:
     if meeting_topic:
         return f"{topic} (Meeting topic: {meeting_topic})"
     return topic
+
+
+# --- between meetings (the #success and #thanks replies are the statusbot's own) --------
+
+PREVIOUS_ACTIONS = "Action items from it:"
+NO_PREVIOUS_ACTIONS = "There were no action items."
+
+
+def success_added(nick: str, url: str) -> str:
+    return f"{nick}: Added success to Success page ({url})"
+
+
+def thanks_added(nick: str, url: str) -> str:
+    return f"{nick}: Added your thanks to Thanks page ({url})"
+
+
+def usage_text(word: str) -> str:
+    return f"Usage: #{word} TEXT"
+
+
+def previous_meeting(series: str, url: str, date: str) -> str:
+    return f"Previous {series} meeting: {url} ({date})"
+
+
+def previous_action(text: str) -> str:
+    return f"* {text}"
+
+
+def previous_more(count: int) -> str:
+    return f"… and {count} more in the minutes"
+
+
+def no_previous(series: str) -> str:
+    return f"No previous {series} meeting found."

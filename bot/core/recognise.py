@@ -11,9 +11,14 @@ import re
 from dataclasses import dataclass
 
 _COMMAND = re.compile(r"[ \t]*#([A-Za-z_]+)(?:\s+(.*))?", re.DOTALL)
-_URL_START = re.compile(r"\s*(?:https?://|ircs?://|ftp://|ssh://|mailto:)", re.IGNORECASE)
+LINK_LINE_SCHEMES = ("http", "https", "irc", "ircs", "ftp", "mailto", "ssh")
+"""Schemes of a URL that makes a line a link item. Which of them the HTML minutes make
+clickable is the writers' decision (`bot.writers.htmlsafe.LINK_SCHEMES`: not `ssh`)."""
+_URL_START = re.compile(
+    r"\s*(?:" + "|".join(s + (":" if s == "mailto" else "://") for s in LINK_LINE_SCHEMES) + ")",
+    re.IGNORECASE,
+)
 _URL_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
-LINK_SCHEMES = ("http", "https", "irc", "ircs", "ftp", "mailto", "ssh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +48,7 @@ def link_url(text: str) -> str | None:
     if not words or not _URL_TOKEN.fullmatch(words[0]):
         return None
     scheme = words[0].split(":", 1)[0].lower()
-    return words[0] if scheme in LINK_SCHEMES else None
+    return words[0] if scheme in LINK_LINE_SCHEMES else None
 
 
 def split_nicks(arg: str) -> list[str]:

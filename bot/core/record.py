@@ -10,13 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # linelog builds on LogLine, defined here
-    from bot.core.linelog import LineLog
+from bot.core.linelog import LINE_ACTION, LINE_MESSAGE, LineLog, LogLine, frozen_lines
 
-LINE_MESSAGE = "message"
-LINE_ACTION = "action"
+__all__ = [
+    "ITEM_KINDS",
+    "LINE_ACTION",
+    "LINE_MESSAGE",
+    "Ballot",
+    "Chair",
+    "Gap",
+    "Item",
+    "LogLine",
+    "MeetingRecord",
+    "Named",
+    "Presence",
+    "VoteRecord",
+]
 
 # Item kinds, in the words the minutes use (lower case here, labelled upper case there).
 ITEM_KINDS = (
@@ -31,17 +41,6 @@ ITEM_KINDS = (
     "rejected",
     "vote",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One recorded channel line. `n` is 1-based within the meeting."""
-
-    n: int
-    time: datetime
-    nick: str
-    kind: str  # LINE_MESSAGE or LINE_ACTION
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +148,40 @@ class MeetingRecord:
     presence: tuple[Presence, ...]
     gaps: tuple[Gap, ...]
     owner_account: str | None = None
+    private: bool = False  # held in a `private = true` channel
+    # The channel's topic when the meeting started (None: not known), put back at the end.
+    saved_topic: str | None = None
 
     def __post_init__(self) -> None:
-        from bot.core.linelog import frozen_lines
-
         # Any sequence of lines is accepted and kept as an unchangeable `LineLog`.
         lines: Sequence[LogLine] = self.lines
         object.__setattr__(self, "lines", frozen_lines(lines))
+
+
+SUCCESS = "success"
+THANKS = "thanks"
+
+
+@dataclass(frozen=True, slots=True)
+class Success:
+    """A `#success` or `#thanks` (`kind`), said in `channel`, inside the meeting
+    `meeting_id` or outside any (None)."""
+
+    kind: str  # SUCCESS or THANKS
+    time: datetime
+    network: str
+    channel: str
+    nick: str
+    account: str | None
+    text: str
+    meeting_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousMeeting:
+    """What `#previous` tells of the last meeting of a series: where its minutes are, the
+    day it was held (YYYY-MM-DD, in its own time zone) and its action items, in order."""
+
+    url: str
+    date: str
+    actions: tuple[str, ...]

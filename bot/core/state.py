@@ -60,6 +60,12 @@ class Vote:
         )
 
 
+MSGIDS_KEPT = 1024
+"""How many of a meeting's latest `msgid`s are kept. History replayed after a reconnect
+starts at the last line heard before it, so only the newest lines can come twice; the
+bound keeps a long meeting's memory from growing with every line."""
+
+
 def voter_key(nick: str, account: str | None, casemapping: str) -> str:
     """Who a ballot belongs to: the account when known, else the nick (case-folded)."""
     return f"a:{account}" if account else f"n:{irc_lower(nick, casemapping)}"
@@ -89,7 +95,16 @@ class Meeting:
     presence: list[Presence] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     end: datetime | None = None
+    private: bool = False
     present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
+    saved_topic: str | None = None  # the channel's topic at the start, restored at the end
+    msgids: dict[str, None] = field(default_factory=dict)  # the latest, oldest first
+
+    def remember_msgid(self, msgid: str) -> None:
+        """Note that the line with `msgid` is recorded (see `MSGIDS_KEPT`)."""
+        self.msgids[msgid] = None
+        if len(self.msgids) > MSGIDS_KEPT:
+            del self.msgids[next(iter(self.msgids))]
 
     @property
     def open_vote(self) -> Vote | None:
@@ -133,12 +148,16 @@ class Meeting:
             named=tuple(self.named) if with_content else (),
             presence=tuple(self.presence) if with_content else (),
             gaps=tuple(self.gaps) if with_content else (),
+            private=self.private,
+            saved_topic=self.saved_topic,
         )
 
     @classmethod
     def from_record(cls, record: MeetingRecord) -> Meeting:
         """Rebuild a running meeting from what the store kept (resumption after restart)."""
         owner = Chair(record.owner, record.owner_account)
+        if record.chairs and record.chairs[0].nick == record.owner:
+            owner = record.chairs[0]  # the list is kept up to date: the owner may be bound since
         meeting = cls(
             id=record.id,
             network=record.network,
@@ -161,6 +180,8 @@ class Meeting:
             presence=list(record.presence),
             gaps=list(record.gaps),
             end=record.end,
+            private=record.private,
+            saved_topic=record.saved_topic,
         )
         for v in record.votes:
             vote = Vote(
@@ -185,6 +206,8 @@ class ChannelState:
     name: str
     members: dict[str, Member] = field(default_factory=dict)  # key: case-folded nick
     meeting: Meeting | None = None
+    topic: str | None = None  # as the server last told it; None until the bot has joined
+    unrecorded: str | None = None  # a line the bot said that its echo must not record
     away_since: datetime | None = None
     away_reason: str = ""
 

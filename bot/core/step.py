@@ -13,14 +13,24 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot import __version__
 from bot.core import messages
 from bot.core.casemap import same
-from bot.core.commands import COMMANDS, add_item, permitted
-from bot.core.effects import Effect, GapRecorded, PresenceRecorded, Say, VoteChanged
+from bot.core.commands import COMMANDS, add_item, permitted, previous_lines
+from bot.core.effects import (
+    Effect,
+    GapRecorded,
+    PresenceRecorded,
+    Say,
+    SetTopic,
+    VoteChanged,
+)
 from bot.core.events import (
     AccountChanged,
+    AccountsListed,
     Disconnected,
     Event,
+    FilesPublished,
     Joined,
     Kicked,
     Member,
@@ -29,13 +39,16 @@ from bot.core.events import (
     NickChanged,
     OpChanged,
     Parted,
+    PreviousFound,
     Quit,
     ServerInfo,
+    TopicSeen,
 )
 from bot.core.limits import ERROR
 from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
 from bot.core.record import LINE_ACTION, LINE_MESSAGE, Chair, Gap, Presence
 from bot.core.state import ChannelState, Meeting, NetworkState, World, voter_key
+from bot.core.timefmt import zone
 from bot.core.turn import Turn, meeting_changed, record_line
 
 
@@ -55,11 +68,17 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         return _on_private(world, net, event)
     chan = net.channel(event.channel)
     meeting = chan.meeting
+    if meeting is not None and event.msgid is not None and event.msgid in meeting.msgids:
+        return []  # replayed history the meeting already holds
     if same(event.nick, event.bot_nick, net.casemapping):
         # The bot's own line, relayed back by the server: record it, never obey it.
+        if chan.unrecorded is not None and event.text == chan.unrecorded:
+            chan.unrecorded = None
+            return []
         if meeting is not None and event.echoes_own_lines:
             turn = Turn(world, net, chan, event)
             record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
+            _remember(meeting, event)
             return turn.effects
         return []
     parsed = None if event.action else recognise(event.text)
@@ -71,10 +90,13 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
             if command is not None and not command.needs_meeting:
                 turn.arg = parsed.arg
                 command.handler(turn)
-        return turn.effects
+        if chan.meeting is not None:  # this line started it
+            _remember(chan.meeting, event)
+        return _unspoken(turn.effects) if event.replayed else turn.effects
     record_line(
         turn, meeting, event.nick, event.text, LINE_ACTION if event.action else LINE_MESSAGE
     )
+    _remember(meeting, event)
     if isinstance(parsed, LinkLine):
         add_item(turn, "link", parsed.text, link_url(parsed.text))
     elif isinstance(parsed, CommandLine):
@@ -82,14 +104,23 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         if command is not None and permitted(command, turn):
             turn.arg = parsed.arg
             command.handler(turn)
-    return turn.effects
+    return _unspoken(turn.effects) if event.replayed else turn.effects
+
+
+def _remember(meeting: Meeting, event: MessageSeen) -> None:
+    if event.msgid is not None:
+        meeting.remember_msgid(event.msgid)
+
+
+def _unspoken(effects: list[Effect]) -> list[Effect]:
+    """A replayed line's effects without what would reach the channel now: it was said
+    long ago, so neither a reply nor a topic change answers it."""
+    return [e for e in effects if not isinstance(e, Say | SetTopic)]
 
 
 def _learn_account(turn: Turn) -> None:
     """The `account` tag says who is speaking. Remember it for the member (so `#chair`
-    binds them to it), and bind a chair known so far only by nick (NAMES tells no
-    accounts), so that whoever takes the nick after they leave is not a chair. The owner
-    is bound by the tag of the `#startmeeting` line itself."""
+    binds them to it), and bind a chair known so far only by nick."""
     account, net, chan = turn.event.account, turn.net, turn.chan
     if not account:
         return
@@ -98,22 +129,37 @@ def _learn_account(turn: Turn) -> None:
     if member is not None and member.account != account:
         chan.members[folded] = replace(member, account=account)
     meeting = chan.meeting
-    if meeting is None:
-        return
-    unbound = [c for c in meeting.chairs if c.account is None and net.fold(c.nick) == folded]
-    if unbound:
-        meeting.chairs = [Chair(c.nick, account) if c in unbound else c for c in meeting.chairs]
+    if meeting is not None and _bind_chairs(net, meeting, {folded: account}):
         turn.header_changed()
 
 
+def _bind_chairs(net: NetworkState, meeting: Meeting, accounts: dict[str, str | None]) -> bool:
+    """Bind chairs known so far only by nick to the account their nick is logged in as
+    (`accounts`: folded nick -> account), so that whoever takes the nick after they leave
+    is not a chair. NAMES tells no accounts: a chair who was in the channel before the bot
+    and never speaks is bound from WHOX or account-notify. Returns whether any changed."""
+
+    def bound(chair: Chair) -> Chair:
+        account = accounts.get(net.fold(chair.nick)) if chair.account is None else None
+        return Chair(chair.nick, account) if account else chair
+
+    before = meeting.all_chairs
+    meeting.owner = bound(meeting.owner)
+    meeting.chairs = [bound(c) for c in meeting.chairs]
+    return meeting.all_chairs != before
+
+
 def _on_private(world: World, net: NetworkState, event: MessageSeen) -> list[Effect]:
+    if event.replayed:
+        return []
     parsed = recognise(event.text)
-    if (
-        isinstance(parsed, CommandLine)
-        and parsed.word == "startmeeting"
-        and world.limiter.allow(net.name, net.fold(event.nick), ERROR, event.time)
-    ):
+    if not isinstance(parsed, CommandLine) or parsed.word != "startmeeting":
+        return []
+    person = net.fold(event.nick)
+    if world.limiter.allow(net.name, person, ERROR, event.time):
         return [Say(net.name, event.nick, messages.CHANNELS_ONLY)]
+    if world.limiter.should_tell(net.name, person, event.time):
+        return [Say(net.name, event.nick, messages.too_many_commands(event.nick))]
     return []
 
 
@@ -144,18 +190,37 @@ def on_join(world: World, event: Joined) -> list[Effect]:
     effects: list[Effect] = []
     if same(event.nick, event.bot_nick, net.casemapping):
         chan.members = {}
+        chan.topic = ""  # the server tells the topic right after the join, if there is one
         if chan.away_since is not None and chan.meeting is not None:
-            gap = Gap(chan.away_since, event.time, chan.away_reason)
-            chan.meeting.gaps.append(gap)
-            effects.append(GapRecorded(chan.meeting.id, gap))
+            effects += _close_gap(chan, chan.meeting, event)
         chan.away_since = None
     chan.members[net.fold(event.nick)] = Member(event.nick, False, event.account)
     effects += _presence(chan, event.time, "join", event.nick, event.account or "")
     return effects
 
 
+def _close_gap(chan: ChannelState, meeting: Meeting, event: Joined) -> list[Effect]:
+    """The bot is back in a meeting's channel: record the time it was away, and tell the
+    channel that what was said meanwhile is not in the log.
+
+    The telling is not a line of the log: the log shows the gap at its place already, and a
+    line recorded now, while the files interrupted by a restart are being written, would
+    leave them owed again (the store keeps a meeting pending when lines came after them)."""
+    assert chan.away_since is not None
+    gap = Gap(chan.away_since, event.time, chan.away_reason)
+    meeting.gaps.append(gap)
+    effects: list[Effect] = [GapRecorded(meeting.id, gap)]
+    if meeting.lurking:
+        return effects
+    text = messages.recording_resumed(gap.start, gap.end, meeting.tz)
+    chan.unrecorded = text if event.echoes_own_lines else None  # its echo is not recorded
+    effects.append(Say(event.network, chan.name, text))
+    return effects
+
+
 def _bot_left(chan: ChannelState, time: datetime, reason: str) -> None:
     chan.members = {}
+    chan.topic = None
     if chan.away_since is None:
         chan.away_since = time
         chan.away_reason = reason
@@ -262,13 +327,26 @@ def on_op(world: World, event: OpChanged) -> list[Effect]:
 
 
 def on_account(world: World, event: AccountChanged) -> list[Effect]:
-    net = world.network(event.network)
-    folded = net.fold(event.nick)
+    return _learn_accounts(world.network(event.network), {event.nick: event.account})
+
+
+def on_accounts(world: World, event: AccountsListed) -> list[Effect]:
+    return _learn_accounts(world.network(event.network), dict(event.accounts))
+
+
+def _learn_accounts(net: NetworkState, accounts: dict[str, str | None]) -> list[Effect]:
+    """Who is logged in as whom (account-notify, WHOX): kept for the members, and chairs
+    known only by nick are bound to their accounts."""
+    folded = {net.fold(nick): account for nick, account in accounts.items()}
+    effects: list[Effect] = []
     for chan in net.channels.values():
-        member = chan.members.get(folded)
-        if member is not None:
-            chan.members[folded] = replace(member, account=event.account)
-    return []
+        for key, account in folded.items():
+            member = chan.members.get(key)
+            if member is not None and member.account != account:
+                chan.members[key] = replace(member, account=account)
+        if chan.meeting is not None and _bind_chairs(net, chan.meeting, folded):
+            effects.append(meeting_changed(chan.meeting))
+    return effects
 
 
 def on_server_info(world: World, event: ServerInfo) -> list[Effect]:
@@ -284,11 +362,57 @@ def on_server_info(world: World, event: ServerInfo) -> list[Effect]:
     return []
 
 
+def on_topic(world: World, event: TopicSeen) -> list[Effect]:
+    world.network(event.network).channel(event.channel).topic = event.text
+    return []
+
+
 def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
     net = world.network(event.network)
     for chan in net.channels.values():
         _bot_left(chan, event.time, event.reason)
     return []
+
+
+# --- files ---------------------------------------------------------------------------
+
+
+def on_files_published(world: World, event: FilesPublished) -> list[Effect]:
+    """Once the files of an ended meeting are written, say where they are (not when the
+    bot lurks, nor after a `#save`). These lines are not recorded: they name files that
+    already exist."""
+    meeting = event.meeting
+    if not (event.final and event.announce) or meeting.end is None:
+        return []
+    lines = messages.meeting_ended(
+        meeting.end, zone(meeting.timezone), meeting.info_url, __version__, event.url_base
+    )
+    return [Say(event.network, meeting.channel, line) for line in lines]
+
+
+# --- between meetings ----------------------------------------------------------------
+
+
+def on_previous_found(world: World, event: PreviousFound) -> list[Effect]:
+    """Say what the store found for `#previous`, if the meeting that asked still runs."""
+    net = world.network(event.network)
+    chan = net.channel(event.channel)
+    meeting = chan.meeting
+    if meeting is None or meeting.id != event.meeting_id:
+        return []
+    asked = MessageSeen(
+        network=event.network,
+        time=event.time,
+        id=event.id,
+        channel=event.channel,
+        nick=event.bot_nick,
+        text="",
+        bot_nick=event.bot_nick,
+        echoes_own_lines=event.echoes_own_lines,
+    )
+    turn = Turn(world, net, chan, asked)
+    turn.say(previous_lines(event.series, event.found))
+    return turn.effects
 
 
 _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
@@ -301,6 +425,10 @@ _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     NickChanged: on_nick,
     OpChanged: on_op,
     AccountChanged: on_account,
+    AccountsListed: on_accounts,
     ServerInfo: on_server_info,
+    TopicSeen: on_topic,
     Disconnected: on_disconnect,
+    FilesPublished: on_files_published,
+    PreviousFound: on_previous_found,
 }

@@ -26,8 +26,10 @@ import structlog
 from bot.core import casemap
 from bot.core.effects import Say, SetTopic
 from bot.core.events import DEFAULT_SETTINGS, ChannelSettings, Disconnected, Event
+from bot.flow import BATCH_EVENTS
 from bot.irc import choke
 from bot.irc.connection import IrcConnection, IrcReactor, check_fingerprint, tls_context
+from bot.irc.isupport import ServerFeatures
 from bot.irc.outbox import Outbox, OutboxPump, is_priority
 from bot.irc.session import Session, Step, Timings
 from bot.irc.translate import Context, Translator
@@ -37,8 +39,9 @@ from bot.settings import Identity, NetworkConfig
 _DROPPED_TARGET = "control"
 # Flow control: when this many events wait for the engine, stop reading the socket (the
 # server holds what follows) until the engine is down to `_RESUME_AT`. Memory stays
-# bounded however fast people talk, and nothing is lost: TCP keeps the order.
-_PAUSE_AT = 2048
+# bounded however fast people talk, and nothing is lost: TCP keeps the order. The engine
+# takes as many in one batch (bot/flow.py).
+_PAUSE_AT = BATCH_EVENTS
 _RESUME_AT = 256
 _RESUME_POLL = 0.002  # seconds between looks at the queue while paused
 
@@ -166,15 +169,19 @@ class NetworkClient:
     def _prepare(self, conn: IrcConnection) -> None:
         # History is asked for in the server's clock when we have it.
         resume_from = (self.last_server_time or self.last_stamp) if self._ever_registered else None
+        features = ServerFeatures()  # one per connection, shared by both
         self.session = Session(
             self.identity,
             self.config.channels,
             self.config.sasl,
             self.options.timings,
             resume_from=resume_from,
+            features=features,
         )
-        self._translator = Translator()
-        self._outbox = Outbox(self.config.rate, self.config.burst, self.options.max_queued)
+        self._translator = Translator(features)
+        self._outbox = Outbox(
+            self.config.rate, self.config.burst, self.options.max_queued, fold=features.fold
+        )
         self._pump = None
         self._closed = None
         self._close_reason = ""
@@ -269,6 +276,9 @@ class NetworkClient:
         for line in step.lines:
             self._queue_line(line)
         self._timers_changed.set()
+        session = self.session
+        if session is not None and session.abandon is not None and not self._close_reason:
+            self.abort(session.abandon)  # the supervisor reconnects with its backoff
 
     async def _run_timers(self) -> None:
         while True:

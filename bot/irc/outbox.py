@@ -28,6 +28,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.core.casemap import irc_lower
+
 CONTROL = ""
 """The queue key for ordinary lines that have no target (JOIN, MODE, NAMES ...)."""
 
@@ -53,7 +55,13 @@ class Outbox:
     """Token bucket, bounded queue, priority lane and round-robin between targets."""
 
     def __init__(
-        self, rate: float = 1.0, burst: int = 4, max_queued: int = 200, max_priority: int = 64
+        self,
+        rate: float = 1.0,
+        burst: int = 4,
+        max_queued: int = 200,
+        max_priority: int = 64,
+        *,
+        fold: Callable[[str], str] = irc_lower,
     ) -> None:
         if rate < 0 or burst < 1 or max_queued < 1 or max_priority < 1:
             raise ValueError("rate >= 0, burst >= 1 and queue sizes >= 1 are required")
@@ -61,6 +69,7 @@ class Outbox:
         self.burst = burst
         self.max_queued = max_queued
         self.max_priority = max_priority
+        self._fold = fold  # the server's case mapping: `#Chan` and `#chan` share a queue
         self._tokens = float(burst)
         self._last: float | None = None
         self._priority: deque[str] = deque()
@@ -78,7 +87,7 @@ class Outbox:
         dropped = []
         if self._queued >= self.max_queued:
             dropped.append(self._drop_oldest_of_busiest())
-        key = target.lower()
+        key = self._fold(target)
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = deque()

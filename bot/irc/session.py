@@ -4,7 +4,8 @@ It decides what to send in answer to what the server says: CAP LS 302 negotiatio
 PLAIN / EXTERNAL, falling back to alternative nicks (and regaining the main one later),
 PONG, joining the configured channels after registration, rejoining after a kick, and
 slow retries when a channel refuses us (banned, wrong key, invite only, full). After a
-reconnect it asks the server (IRCv3 chathistory) for what was said while it was away.
+reconnect it asks the server (IRCv3 chathistory) for what was said while it was away;
+on joining, where the server offers WHOX, it asks who in the channel is logged in as whom.
 
 Pure: it takes events and `now` (monotonic seconds), and returns lines to send and notes
 to log (`Step`); timers are "due" times checked by `tick`. It never logs itself, and its
@@ -18,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.core import casemap
 from bot.irc import choke
-from bot.irc.translate import parse_isupport
+from bot.irc.isupport import WHOX_TOKEN, ServerFeatures
 from bot.irc.wire import format_time, server_time
 from bot.settings import ChannelConfig, Identity, SaslConfig
 
@@ -46,6 +46,7 @@ JOIN_REFUSALS = {
     "toomanychannels": "joined too many channels",
 }
 SASL_FAILURES = {
+    "nicklocked": "account locked or suspended (902)",
     "saslfail": "authentication failed (904)",
     "sasltoolong": "authentication message too long (905)",
     "saslaborted": "authentication aborted (906)",
@@ -117,23 +118,27 @@ class Session:
         sasl: SaslConfig | None = None,
         timings: Timings | None = None,
         resume_from: datetime | None = None,
+        features: ServerFeatures | None = None,
     ) -> None:
         self.identity = identity
         self.sasl = sasl
         self.timings = timings or Timings()
         self.resume_from = resume_from
-        self.casemapping = casemap.RFC1459
+        # The connection's ISUPPORT, filled in by its `Translator` (see bot/irc/isupport.py).
+        self.features = features or ServerFeatures()
         self.nick = identity.nick
         self.registered = False
         self.offered: dict[str, str] = {}
         self.enabled: set[str] = set()
         self.account: str | None = None
+        # Why this connection must end (a required SASL that failed); the client drops
+        # it and the supervisor reconnects with its backoff.
+        self.abandon: str | None = None
         self._attempt = 0
         self._cap_phase = "ls"  # ls -> req -> sasl -> done
         self._ls_done = False
         self._pending: set[str] = set()
         self._regain_due: float | None = None
-        self._history_limit = DEFAULT_HISTORY_LIMIT
         self.channels = {self._fold(c.name): ChannelState(c) for c in channels}
 
     # -- queries --------------------------------------------------------------------
@@ -142,11 +147,15 @@ class Session:
     def echo(self) -> bool:
         return "echo-message" in self.enabled
 
+    @property
+    def casemapping(self) -> str:
+        return self.features.casemapping
+
     def same(self, a: str, b: str) -> bool:
-        return casemap.same(a, b, self.casemapping)
+        return self.features.same(a, b)
 
     def _fold(self, name: str) -> str:
-        return casemap.irc_lower(name, self.casemapping)
+        return self.features.fold(name)
 
     def next_due(self) -> float | None:
         """The earliest timer, or None."""
@@ -243,12 +252,23 @@ class Session:
         mechanism = self.sasl.mechanism.upper()
         if "sasl" not in self.offered:
             step.note("error", "irc.sasl_unavailable", mechanism=mechanism)
+            self._sasl_required_failed("server offers no SASL", step)
             return []
         mechanisms = self.offered["sasl"]
         if mechanisms and mechanism not in mechanisms.upper().split(","):
             step.note("error", "irc.sasl_mechanism_unavailable", mechanism=mechanism)
+            self._sasl_required_failed(f"server does not offer SASL {mechanism}", step)
             return []
         return ["sasl"]
+
+    def _sasl_required_failed(self, reason: str, step: Step) -> None:
+        """With `sasl_required`, a failed SASL ends the connection: better to come back
+        later (when services are back, or the password is fixed) than to sit in the
+        channels unidentified."""
+        if self.sasl is None or not self.sasl.required or self.abandon is not None:
+            return
+        self.abandon = f"SASL failed: {reason}"
+        step.note("error", "irc.sasl_required_reconnecting", reason=reason)
 
     def _request(self, caps: list[str], step: Step) -> bool:
         if not caps:
@@ -296,12 +316,35 @@ class Session:
         mechanism = self.sasl.mechanism.upper() if self.sasl else ""
         reason = SASL_FAILURES[str(event.type)]
         step.note("error", "irc.sasl_failed", reason=reason, mechanism=mechanism)
+        if self.sasl is not None and self.sasl.required:
+            self._sasl_required_failed(reason, step)
+            return
         self._end_cap(step)
 
     def _loggedin(self, event: Any, _now: float, step: Step) -> None:
         if len(event.arguments) >= 2:
-            self.account = str(event.arguments[1])
-            step.note("info", "irc.logged_in", account=self.account)
+            self._own_account(str(event.arguments[1]), "logged in (900)", step)
+
+    def _loggedout(self, _event: Any, _now: float, step: Step) -> None:
+        self._own_account(None, "logged out (901)", step)
+
+    def _account_notify(self, event: Any, _now: float, step: Step) -> None:
+        if self.same(_source_nick(event), self.nick):
+            account = str(event.target or "*")
+            self._own_account(None if account == "*" else account, "account-notify", step)
+
+    def _own_account(self, account: str | None, how: str, step: Step) -> None:
+        """Follow the bot's own account: services restarting may log it out, and nobody
+        else would notice that its commands no longer come from a known account."""
+        before, self.account = self.account, account
+        if account == before:
+            return
+        if account is None:
+            step.note("warning", "irc.account_lost", account=before or "", how=how)
+        elif self.registered and before is None:
+            step.note("info", "irc.account_back", account=account, how=how)
+        else:
+            step.note("info", "irc.logged_in", account=account)
 
     def _error(self, event: Any, _now: float, step: Step) -> None:
         step.note("warning", "irc.server_error", message=str(event.target or ""))
@@ -328,14 +371,9 @@ class Session:
         if not self.same(self.nick, self.identity.nick):
             self._regain_due = now + self.timings.regain_nick
 
-    def _featurelist(self, event: Any, _now: float, _step: Step) -> None:
-        tokens = dict(parse_isupport([str(a) for a in event.arguments[:-1]]))
-        if tokens.get("CASEMAPPING"):
-            self.casemapping = tokens["CASEMAPPING"].lower()
-            self.channels = {self._fold(s.config.name): s for s in self.channels.values()}
-        limit = tokens.get("CHATHISTORY", "")
-        if limit.isdigit() and int(limit) > 0:
-            self._history_limit = min(int(limit), DEFAULT_HISTORY_LIMIT)
+    def _featurelist(self, _event: Any, _now: float, _step: Step) -> None:
+        # The case mapping may just have changed: channel keys follow it.
+        self.channels = {self._fold(s.config.name): s for s in self.channels.values()}
 
     # -- nick -----------------------------------------------------------------------
 
@@ -424,6 +462,10 @@ class Session:
         if state is None:
             return
         state.joined, state.due = True, None
+        if self.features.whox:
+            # NAMES tells no accounts: ask who is logged in as whom, so chairs who were
+            # here before the bot and never speak are bound to their accounts too.
+            step.send("WHO", state.config.name, f"%tna,{WHOX_TOKEN}")
         self._ask_history(state, event, step)
 
     def _ask_history(self, state: ChannelState, event: Any, step: Step) -> None:
@@ -443,7 +485,7 @@ class Session:
             state.config.name,
             "timestamp=" + format_time(self.resume_from),
             "timestamp=" + format_time(joined_at),
-            str(self._history_limit),
+            str(min(self.features.history_limit or DEFAULT_HISTORY_LIMIT, DEFAULT_HISTORY_LIMIT)),
         )
 
     def _left(self, state: ChannelState | None, now: float) -> None:
@@ -496,6 +538,8 @@ _HANDLERS = {
     "saslsuccess": Session._sasl_done,
     "saslalready": Session._sasl_done,
     "loggedin": Session._loggedin,
+    "loggedout": Session._loggedout,
+    "account": Session._account_notify,
     "unknowncommand": Session._unknown_command,
     "error": Session._error,
     "welcome": Session._welcome,

@@ -3,8 +3,9 @@
 Everything the core needs to know is stamped here: the network, the bot's nick at the
 time, the line's time (the IRCv3 `time` tag when present, else the receive time), an id
 and the channel's settings. The few things that span lines are kept in `Translator`:
-NAMES replies collected until end-of-NAMES, the ISUPPORT tokens that change parsing
-(PREFIX, CHANMODES, CASEMAPPING) and which BATCHes are replayed history.
+NAMES replies collected until end-of-NAMES, WHOX replies (accounts) until end-of-WHO,
+the ISUPPORT tokens (read into the connection's `ServerFeatures`, the one place they are
+parsed) and which BATCHes are replayed history.
 
 CTCP: a message is CTCP only if its text starts with `\\x01`; `ACTION` becomes an action
 line, other CTCP requests are not lines anyone reads and are dropped; everything else is
@@ -17,14 +18,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.core import casemap
 from bot.core.events import (
     DEFAULT_SETTINGS,
     AccountChanged,
+    AccountsListed,
     ChannelSettings,
     Event,
     Joined,
@@ -37,8 +38,12 @@ from bot.core.events import (
     Parted,
     Quit,
     ServerInfo,
+    TopicSeen,
 )
+from bot.irc.isupport import WHOX_TOKEN, ServerFeatures
 from bot.irc.wire import server_time, tag_dict
+
+__all__ = ["Context", "ServerFeatures", "Translator", "parse_modes", "parse_name"]
 
 OP_SYMBOLS = frozenset("~&@")
 """NAMES prefixes that make someone a channel operator (owner, admin, op; not % or +)."""
@@ -58,26 +63,14 @@ class Context:
     echo: bool = False
 
 
-@dataclass(slots=True)
-class ServerFeatures:
-    """The ISUPPORT tokens translation depends on (RFC 1459 defaults)."""
-
-    casemapping: str = casemap.RFC1459
-    prefix_modes: dict[str, str] = field(default_factory=lambda: {"o": "@", "v": "+"})
-    chanmodes: tuple[str, str, str, str] = ("beI", "k", "l", "imnpst")
-
-    @property
-    def prefix_symbols(self) -> str:
-        return "".join(self.prefix_modes.values()) + "~&@%+"
-
-
 class Translator:
     """Turns one connection's library events into core events."""
 
-    def __init__(self) -> None:
-        self.features = ServerFeatures()
+    def __init__(self, features: ServerFeatures | None = None) -> None:
+        self.features = features or ServerFeatures()
         self._names: dict[str, list[Member]] = {}
         self._history_batches: set[str] = set()
+        self._accounts: list[tuple[str, str | None]] = []  # WHOX replies until end of WHO
 
     def translate(self, event: Any, ctx: Context) -> list[Event]:
         handler = _HANDLERS.get(str(event.type))
@@ -86,7 +79,7 @@ class Translator:
         return handler(self, event, ctx)
 
     def same(self, a: str, b: str) -> bool:
-        return casemap.same(a, b, self.features.casemapping)
+        return self.features.same(a, b)
 
     def _time(self, event: Any, ctx: Context) -> datetime:
         return server_time(event.tags) or ctx.received
@@ -124,7 +117,9 @@ class Translator:
                 action=action,
                 account=_account(tags.get("account")),
                 settings=ctx.settings(channel) if channel else DEFAULT_SETTINGS,
-                echoes_own_lines=ctx.echo or replayed,
+                echoes_own_lines=ctx.echo,
+                replayed=replayed,
+                msgid=tags.get("msgid"),
             )
         ]
 
@@ -150,6 +145,7 @@ class Translator:
                 nick=_nick(event.source),
                 bot_nick=ctx.bot_nick,
                 account=account,
+                echoes_own_lines=ctx.echo,
             )
         ]
 
@@ -223,6 +219,21 @@ class Translator:
             if mode in op_modes and param
         ]
 
+    # -- topic ----------------------------------------------------------------------
+
+    def _topic(self, event: Any, ctx: Context) -> list[Event]:
+        """TOPIC (anyone's change, the bot's included): `#chan :text`."""
+        if not event.target:
+            return []
+        return [TopicSeen(*self._stamp(event, ctx), channel=str(event.target), text=_arg(event, 0))]
+
+    def _current_topic(self, event: Any, ctx: Context) -> list[Event]:
+        """RPL_TOPIC (332) after a join: `bot #chan :text`; RPL_NOTOPIC (331): none."""
+        if not event.arguments:
+            return []
+        text = _arg(event, 1) if event.type == "currenttopic" else ""
+        return [TopicSeen(*self._stamp(event, ctx), channel=str(event.arguments[0]), text=text)]
+
     # -- NAMES ----------------------------------------------------------------------
 
     def _namreply(self, event: Any, _ctx: Context) -> list[Event]:
@@ -250,26 +261,36 @@ class Translator:
         ]
 
     def _fold(self, name: str) -> str:
-        return casemap.irc_lower(name, self.features.casemapping)
+        return self.features.fold(name)
 
     # -- ISUPPORT -------------------------------------------------------------------
 
     def _featurelist(self, event: Any, ctx: Context) -> list[Event]:
-        tokens = dict(parse_isupport([str(a) for a in event.arguments[:-1]]))
-        if tokens.get("PREFIX"):
-            self.features.prefix_modes = parse_prefix(tokens["PREFIX"])
-        if tokens.get("CHANMODES"):
-            groups = ([*tokens["CHANMODES"].split(","), "", "", "", ""])[:4]
-            self.features.chanmodes = (groups[0], groups[1], groups[2], groups[3])
-        if not tokens.get("CASEMAPPING"):
+        given = self.features.apply([str(a) for a in event.arguments[:-1]])
+        if "CASEMAPPING" not in given:
             return []
-        self.features.casemapping = tokens["CASEMAPPING"].lower()
         return [
             ServerInfo(
                 *self._stamp(event, ctx),
                 casemapping=self.features.casemapping,
             )
         ]
+
+    # -- WHOX -----------------------------------------------------------------------
+
+    def _whox_reply(self, event: Any, _ctx: Context) -> list[Event]:
+        """`354 me TOKEN NICK ACCOUNT`, the answer to the `WHO #chan %tna,TOKEN` the
+        session sends on joining; replies to anyone else's WHO carry another token."""
+        args = [str(a) for a in event.arguments]
+        if len(args) >= 3 and args[0] == WHOX_TOKEN:
+            self._accounts.append((_nick(args[1]), _account("*" if args[2] == "0" else args[2])))
+        return []
+
+    def _end_of_who(self, event: Any, ctx: Context) -> list[Event]:
+        if not self._accounts:
+            return []
+        accounts, self._accounts = tuple(self._accounts), []
+        return [AccountsListed(*self._stamp(event, ctx), accounts=accounts)]
 
 
 _Handler = Callable[[Translator, Any, Context], list[Event]]
@@ -285,9 +306,14 @@ _HANDLERS: dict[str, _Handler] = {
     "nick": Translator._nick,
     "account": Translator._account,
     "mode": Translator._mode,
+    "topic": Translator._topic,
+    "currenttopic": Translator._current_topic,
+    "notopic": Translator._current_topic,
     "namreply": Translator._namreply,
     "endofnames": Translator._endofnames,
     "featurelist": Translator._featurelist,
+    "whospcrpl": Translator._whox_reply,
+    "endofwho": Translator._end_of_who,
 }
 
 
@@ -312,25 +338,6 @@ def parse_name(entry: str, prefix_symbols: str) -> Member | None:
     if not nick:
         return None
     return Member(nick=nick, op=any(p in OP_SYMBOLS for p in prefixes))
-
-
-def parse_isupport(tokens: list[str]) -> list[tuple[str, str]]:
-    """ISUPPORT tokens as (NAME, value) pairs; `-NAME` (removal) is skipped."""
-    pairs = []
-    for token in tokens:
-        if token.startswith("-"):
-            continue
-        name, _, value = token.partition("=")
-        pairs.append((name.upper(), value))
-    return pairs
-
-
-def parse_prefix(value: str) -> dict[str, str]:
-    """`(qaohv)~&@%+` as mode letter -> symbol."""
-    if not value.startswith("(") or ")" not in value:
-        return {"o": "@", "v": "+"}
-    modes, _, symbols = value[1:].partition(")")
-    return dict(zip(modes, symbols, strict=False))
 
 
 def parse_modes(

@@ -8,7 +8,7 @@ The library's own parsing (`ServerConnection._process_line`) is replaced because
   and an exception in `data_received` closes the connection; here such lines are
   tolerated or dropped;
 - its line buffer grows without bound on a megabyte without a newline; `CappedLineBuffer`
-  keeps at most `MAX_LINE_BYTES` of a line and drops the rest.
+  keeps at most `MAX_RECEIVED_LINE_BYTES` of a line and drops the rest.
 
 Events keep the library's conventions (type names from `irc.events`, `target` = the first
 parameter, `arguments` = the rest), so `translate` reads them like any `irc.client.Event`;
@@ -28,8 +28,9 @@ from typing import Any
 from irc.client import Event, NickMask
 from irc.events import Command
 
-MAX_LINE_BYTES = 16 * 1024
-"""The longest incoming line kept; the rest of a longer line is dropped."""
+MAX_RECEIVED_LINE_BYTES = 16 * 1024
+"""The longest incoming line kept; the rest of a longer line is dropped. (What the bot
+sends is bound by the protocol's 512 bytes: `choke.MAX_LINE_BYTES`.)"""
 
 CHANNEL_PREFIXES = "#&+!"
 
@@ -43,7 +44,7 @@ class CappedLineBuffer:
     UTF-8, else latin-1, which keeps every byte (`line.encode("latin-1")` gives the raw
     bytes back); at most `max_line` characters of a line are kept."""
 
-    def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
+    def __init__(self, max_line: int = MAX_RECEIVED_LINE_BYTES) -> None:
         self.buffer: bytes = b""
         self.max_line = max_line
         self._skipping = False  # dropping the overlong tail of the current line

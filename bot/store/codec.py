@@ -1,12 +1,15 @@
 """Conversions between Python values and the text stored in SQLite columns.
 
 Datetimes are stored as ISO 8601 UTC text with microseconds (fixed width, so text order is time
-order); vote options and ballots as JSON. This module is pure: no I/O, no SQL.
+order); vote options and ballots as JSON; a quarantined effect as JSON. This module is pure:
+no I/O, no SQL.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,3 +88,25 @@ def _loads(text: str, what: str) -> Any:
         return json.loads(text)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"stored {what} are not valid JSON: {text!r}") from exc
+
+
+def effect_to_json(effect: object) -> str:
+    """The whole of an effect as JSON text, for the quarantine: every field, nested records
+    and lines included, named by type. Never raises on the values a bad effect may hold
+    (a naive datetime, a lone surrogate): it must describe what the database refused."""
+    return json.dumps(_plain(effect), ensure_ascii=True, separators=(",", ":"))
+
+
+def _plain(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        fields_ = {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {"type": type(value).__name__, **fields_}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Iterable):  # tuples, lists and a meeting's LineLog
+        return [_plain(v) for v in value]
+    return repr(value)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.core.record import MeetingRecord
 from bot.store.archive import index_meeting, unindex_meeting
+from bot.store.bases import reserve_base
 from bot.store.codec import dt_to_text
 from bot.store.writes import meeting_steps
 
@@ -115,6 +116,4 @@ def delete_meeting(conn: sqlite3.Connection, meeting_id: int) -> None:
 
 def claim_base(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> str:
     """The live bot's rule for output names: `candidate`, else `candidate-2`, ..."""
-    from bot.store.store import reserve_base  # store imports this module
-
     return reserve_base(conn, meeting_id, candidate)

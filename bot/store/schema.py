@@ -121,23 +121,83 @@ _V1: Migration = (
     "CREATE INDEX gaps_meeting ON gaps (meeting_id)",
 )
 
-# Version 2: the searchable archive. `archive` holds one row per meeting in the index; its
+# Effects the database refused for good (a constraint violated, a meeting that is not there),
+# set aside whole so that the rest of the recording goes on; nothing reads them back by itself.
+_V2_QUARANTINE: Migration = (
+    """
+    CREATE TABLE quarantine (
+        id         INTEGER PRIMARY KEY,
+        time       TEXT NOT NULL,
+        meeting_id INTEGER,
+        effect     TEXT NOT NULL,
+        content    TEXT NOT NULL,
+        error      TEXT NOT NULL
+    )
+    """,
+)
+
+# The channel topic a meeting started with, so the end restores it even after a restart.
+_V3_SAVED_TOPIC: Migration = ("ALTER TABLE meetings ADD COLUMN saved_topic TEXT",)
+
+# Between meetings: #success/#thanks, and the outbox of announcements still to deliver.
+_V4_FOLLOWUP: Migration = (
+    """
+    CREATE TABLE successes (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('success', 'thanks')),
+        time       TEXT NOT NULL,
+        network    TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        nick       TEXT NOT NULL,
+        account    TEXT,
+        text       TEXT NOT NULL,
+        meeting_id INTEGER REFERENCES meetings (id)
+    )
+    """,
+    "CREATE INDEX successes_by_time ON successes (kind, time)",
+    """
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        delivery_id     TEXT NOT NULL UNIQUE,
+        receiver        TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        payload         TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error      TEXT,
+        sent_at         TEXT
+    )
+    """,
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
+)
+
+# Whether a meeting was held in a `private = true` channel, kept with the meeting so the web
+# archive can leave it out even after the channel's configuration changes; and the indexes
+# the archive's listings (by series, by date) read meetings through. Meetings are few next
+# to lines, so these cost the recording nothing measurable.
+_V5_ARCHIVE: Migration = (
+    "ALTER TABLE meetings ADD COLUMN private INTEGER NOT NULL DEFAULT 0 CHECK (private IN (0, 1))",
+    "CREATE INDEX meetings_series ON meetings (network, name, started_at)",
+    "CREATE INDEX meetings_started ON meetings (started_at)",
+)
+
+# Version 6: the searchable archive. `archive` holds one row per meeting in the index; its
 # `key` ((2**33 - start second) * 64 + a slot for meetings starting in the same second)
 # orders meetings newest first, and every indexed line's rowid in `search` is
 # `key << 20 | (2**20 - 1 - n)`, so the index's own rowid order is newest first: "newest
 # first" and date ranges are rowid ranges that FTS5 walks forwards, without sorting.
 # `search` is contentless (the text lives in `lines`); the kind a line made is kept in
 # `search_kinds`, since deleting a row from a contentless index needs the values it was
-# indexed with. Meetings already published are indexed here.
+# indexed with. Meetings already published (and public: `private` comes from version 5)
+# are indexed here.
 _INDEXED_LINE_LIMIT = 1 << 20
 # Prefix queries of this many letters read a table of their own in the index; others expand
 # every matching word (slower, more so the shorter the prefix).
 PREFIX_INDEX = 4
-_V2: Migration = (
-    """
-    ALTER TABLE meetings ADD COLUMN private INTEGER NOT NULL DEFAULT 0
-        CHECK (private IN (0, 1))
-    """,
+_V6_SEARCH: Migration = (
     "ALTER TABLE meetings ADD COLUMN redacted_at TEXT",
     # An import asks "is this meeting already here?" once per meeting.
     "CREATE INDEX meetings_identity ON meetings (network, channel, started_at)",
@@ -178,7 +238,7 @@ _V2: Migration = (
         id, network, lower(channel), name,
         MIN((SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = meetings.id),
             {_INDEXED_LINE_LIMIT - 1:d})
-    FROM meetings WHERE restricted = 0 AND published_at IS NOT NULL
+    FROM meetings WHERE restricted = 0 AND private = 0 AND published_at IS NOT NULL
     """,
     f"""
     INSERT INTO search_kinds (id, kind)
@@ -197,7 +257,15 @@ _V2: Migration = (
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1,
+    _V2_QUARANTINE,
+    _V3_SAVED_TOPIC,
+    _V4_FOLLOWUP,
+    _V5_ARCHIVE,
+    _V6_SEARCH,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -3,14 +3,13 @@
 Every recording effect is written before the engine acts on it (persist, then reply), one batch
 per transaction. Rows are never deleted when a meeting ends; an `#undo` only marks an item
 removed. The store decides nothing about meetings and never writes output files: it records
-which meetings still need their files written (`publish_pending`) and which output base path
-each meeting owns.
+which meetings still need their files written (`publish_pending`), and it chooses, once, the
+output base path each meeting owns (`reserve_file_base`): the one owner of file names.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -22,10 +21,11 @@ from typing import Self, TypeVar
 
 import aiosqlite
 
-from bot.core.effects import Effect
+from bot.core.effects import Announce, Effect
 from bot.core.record import MeetingRecord
-from bot.store import archive, redaction
-from bot.store.codec import dt_to_text, opt_text_to_dt, text_to_dt
+from bot.store import archive, followup, redaction
+from bot.store.bases import nowhere, reserve_base
+from bot.store.codec import dt_to_text, effect_to_json, opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
 from bot.store.importing import Imported, Prepared, import_batch
@@ -38,7 +38,6 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 CACHE_KIB = 512
-MAX_SUFFIX = 10_000  # far more same-named meetings in one minute than anyone will hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +63,7 @@ class MeetingHeader:
     channel: str
     file_base: str | None
     redacted: bool
+    name: str = ""
 
 
 class Store:
@@ -121,6 +121,16 @@ class Store:
         # hand-offs cost more than the commit itself on the way to every reply.
         await self._write_in_thread(_apply_steps, steps)
 
+    async def quarantine(self, effect: Effect, error: str, when: datetime) -> None:
+        """Set aside an effect the database refused for good, whole, with the error, so
+        that recording goes on without it and nothing of it is lost."""
+        meeting = getattr(effect, "meeting_id", None)
+        record = getattr(effect, "meeting", None)  # MeetingStarted, Publish
+        if isinstance(record, MeetingRecord):
+            meeting = record.id
+        row = (dt_to_text(when), meeting, type(effect).__name__, effect_to_json(effect), error)
+        await self._write_in_thread(_insert, INSERT_QUARANTINE, row)
+
     async def load_running(self) -> list[MeetingRecord]:
         """Every meeting that has not ended, fully loaded, oldest id first."""
         async with self._read() as conn:
@@ -148,16 +158,25 @@ class Store:
         async with self._read() as conn:
             return int(await scalar(conn, "SELECT COALESCE(MAX(id), 0) FROM meetings"))
 
-    async def reserve_file_base(self, meeting_id: int, candidate_base: str) -> str:
-        """Claim an output base path (relative, no extension) for the meeting and return it.
+    async def reserve_file_base(
+        self,
+        meeting_id: int,
+        candidate_base: str,
+        *,
+        taken_elsewhere: Callable[[str], bool] | None = None,
+    ) -> str:
+        """Choose and record the meeting's output base path (relative, no extension), once:
+        the one place a meeting's file names are decided.
 
         A meeting keeps the base it already holds while `candidate_base` is unchanged (the base
         it holds is the candidate itself or the candidate with a `-N` suffix). Otherwise the
-        first of `candidate`, `candidate-2`, `candidate-3`, ... that no other meeting holds is
-        stored and returned, and the meeting's old base, if any, is released."""
+        first of `candidate`, `candidate-2`, `candidate-3`, ... that no other meeting holds and
+        `taken_elsewhere` does not refuse (files of another meeting already on disk) is stored
+        and returned, and the meeting's old base, if any, is released."""
         if not candidate_base:
             raise StoreError("an empty output base path cannot be reserved")
-        return await self._write_in_thread(reserve_base, meeting_id, candidate_base)
+        elsewhere = taken_elsewhere or nowhere
+        return await self._write_in_thread(reserve_base, meeting_id, candidate_base, elsewhere)
 
     async def pending_publishes(self) -> list[int]:
         """Meetings whose files must still be written (ended or saved, not yet published)."""
@@ -166,30 +185,28 @@ class Store:
             return [row[0] for row in rows]
 
     async def mark_published(
-        self, meeting_id: int, when: datetime, upto_line: int | None = None
+        self,
+        meeting_id: int,
+        when: datetime,
+        upto_line: int | None = None,
+        announce: Sequence[Announce] = (),
     ) -> None:
         """Record that the meeting's files were written at `when`, from a record holding its
         lines up to number `upto_line` (None: all of them).
 
         The meeting stays pending when lines came after `upto_line`: a later `#save` or
         `#endmeeting` may have asked for files while these were being written, and a crash
-        before those are written must leave them to the next start."""
-        await self._write_in_thread(_mark_published, meeting_id, dt_to_text(when), upto_line)
+        before those are written must leave them to the next start.
 
-    async def record_published(
-        self, meeting_id: int, base: str, when: datetime, upto_line: int | None = None
-    ) -> str:
-        """`reserve_file_base` and `mark_published` in one transaction (one commit, one trip
-        to the database's thread): what the publisher does after writing a meeting's files."""
-        if not base:
-            raise StoreError("an empty output base path cannot be reserved")
+        `announce`: the announcements of the meeting's completion, queued in the outbox in
+        the same transaction (a repeat of one already queued is ignored)."""
 
-        def both(conn: sqlite3.Connection) -> str:
-            held = reserve_base(conn, meeting_id, base)
+        def published(conn: sqlite3.Connection) -> None:
             _mark_published(conn, meeting_id, dt_to_text(when), upto_line)
-            return held
+            if announce:
+                _apply_steps(conn, plan(announce))
 
-        return await self._write_in_thread(both)
+        await self._write_in_thread(published)
 
     async def index_meeting(self, meeting_id: int, *, private: bool | None = None) -> bool:
         """Put the meeting's lines into the search index (again), or take them out when it is
@@ -232,13 +249,13 @@ class Store:
         return max_steps
 
     async def header(self, meeting_id: int) -> MeetingHeader | None:
-        sql = "SELECT network, channel, file_base, redacted_at FROM meetings WHERE id = ?"
+        sql = "SELECT network, channel, file_base, redacted_at, name FROM meetings WHERE id = ?"
         async with self._read() as conn:
             rows = await run(conn, sql, (meeting_id,))
         if not rows:
             return None
-        network, channel, base, redacted_at = rows[0]
-        return MeetingHeader(meeting_id, network, channel, base, redacted_at is not None)
+        network, channel, base, redacted_at, name = rows[0]
+        return MeetingHeader(meeting_id, network, channel, base, redacted_at is not None, name)
 
     async def redactions(self) -> list[Row]:
         """The audit trail: (at, what, network, meeting_id, line, pseudonym, reason)."""
@@ -275,6 +292,59 @@ class Store:
             rows = await run(conn, "PRAGMA integrity_check")
         return "\n".join(str(row[0]) for row in rows)
 
+    # --- between meetings (bot/store/followup.py) ------------------------------------
+
+    async def successes(
+        self,
+        kind: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        limit: int = 1000,
+        newest_first: bool = True,
+    ) -> list[followup.StoredSuccess]:
+        """Kept successes (`kind` "success") or thanks ("thanks"), `since <= time < until`."""
+        return await self._read_in_thread(
+            followup.successes, kind, since, until, limit, newest_first
+        )
+
+    async def previous_meeting(
+        self,
+        network: str,
+        names: Sequence[str],
+        before: datetime,
+        exclude_id: int,
+        private_channels: frozenset[str] = frozenset(),
+    ) -> followup.PreviousRow | None:
+        return await self._read_in_thread(
+            followup.previous_meeting, network, names, before, exclude_id, private_channels
+        )
+
+    async def due_deliveries(self, now: datetime, limit: int = 20) -> list[followup.Delivery]:
+        return await self._read_in_thread(followup.due_deliveries, now, limit)
+
+    async def next_delivery_due(self) -> datetime | None:
+        return await self._read_in_thread(followup.next_due)
+
+    async def deliveries(self, states: Sequence[str]) -> list[followup.Delivery]:
+        return await self._read_in_thread(followup.deliveries, states)
+
+    async def delivery_sent(self, row_id: int, when: datetime) -> None:
+        await self._write_in_thread(followup.mark_sent, row_id, when)
+
+    async def delivery_failed(
+        self, row_id: int, error: str, next_at: datetime, *, give_up: bool
+    ) -> None:
+        await self._write_in_thread(followup.mark_attempt_failed, row_id, error, next_at, give_up)
+
+    async def retry_delivery(self, key: str, now: datetime) -> bool:
+        return await self._write_in_thread(followup.retry_now, key, now)
+
+    async def _read_in_thread(self, work: Callable[..., T], *args: object) -> T:
+        """`work(connection, *args)` on the connection's thread, in one trip (reads only)."""
+        async with self._lock:
+            return await in_thread(self._conn, work, *args)
+
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction; taking the write lock at BEGIN avoids a late SQLITE_BUSY."""
@@ -299,6 +369,9 @@ SELECT m.id, m.network, m.channel, m.name, m.started_at, m.ended_at,
 FROM meetings AS m ORDER BY m.started_at DESC, m.id DESC LIMIT ?
 """
 
+INSERT_QUARANTINE = """
+INSERT INTO quarantine (time, meeting_id, effect, content, error) VALUES (?, ?, ?, ?, ?)
+"""
 CLEAR_PENDING = "UPDATE meetings SET publish_pending = 0 WHERE id = ?"
 CAUGHT_UP = " AND (SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = ?) <= ?"
 
@@ -351,24 +424,16 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: obj
     return result
 
 
+def _insert(conn: sqlite3.Connection, sql: str, row: tuple[object, ...]) -> None:
+    conn.execute(sql, row)
+
+
 def _apply_steps(conn: sqlite3.Connection, steps: list[Step]) -> None:
     for step in steps:
         changed = conn.executemany(step.sql, step.rows).rowcount
         if step.must_match and changed != len(step.rows):
             missed = len(step.rows) - changed
             raise StoreError(f"{step.what} ({missed} of {len(step.rows)} missed)")
-
-
-def reserve_base(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> str:
-    row = conn.execute("SELECT file_base FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
-    if row is None:
-        raise StoreError(f"no meeting {meeting_id} to reserve a file base for")
-    held: str | None = row[0]
-    if held is not None and _same_candidate(held, candidate):
-        return held
-    base = _first_free(candidate, _bases_taken(conn, meeting_id, candidate))
-    conn.execute("UPDATE meetings SET file_base = ? WHERE id = ?", (base, meeting_id))
-    return base
 
 
 def _mark_published(
@@ -402,31 +467,3 @@ def _summary(row: Row) -> MeetingSummary:
         lines=int(lines),
         file_base=None if file_base is None else str(file_base),
     )
-
-
-def _same_candidate(held: str, candidate: str) -> bool:
-    """Is `held` what reserving `candidate` could have given: itself or `candidate-N`?"""
-    return held == candidate or re.fullmatch(re.escape(candidate) + r"-[1-9]\d*", held) is not None
-
-
-def _bases_taken(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> set[str]:
-    """Bases held by other meetings that are `candidate` or start with `candidate-`.
-
-    SQLite compares text by its UTF-8 bytes, which orders like code points, so every string
-    starting with `candidate-` lies in [`candidate-`, `candidate.`)."""
-    sql = """
-    SELECT file_base FROM meetings WHERE id != ?
-        AND (file_base = ? OR (file_base >= ? AND file_base < ?))
-    """
-    rows = conn.execute(sql, (meeting_id, candidate, candidate + "-", candidate + "."))
-    return {str(row[0]) for row in rows}
-
-
-def _first_free(candidate: str, taken: set[str]) -> str:
-    if candidate not in taken:
-        return candidate
-    for n in range(2, MAX_SUFFIX):
-        base = f"{candidate}-{n}"
-        if base not in taken:
-            return base
-    raise StoreError(f"no free output base path for {candidate!r} (tried up to -{MAX_SUFFIX})")

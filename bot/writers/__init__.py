@@ -2,11 +2,13 @@
 
 Entry points:
 
-- `publish.publish_meeting(record, output, *, private=False) -> PublishedFiles`: choose the
-  file name and write all five files; synchronous, for `asyncio.to_thread`. Its
-  `url_base` is what the `#endmeeting` reply names.
-- `publish.choose_base` and `publish.write_meeting_files` do the same in two steps;
-  `publish.url_base` gives the URL base for a relative base.
+- `publish.write_meeting_files(record, output, base, *, private=False) -> PublishedFiles`:
+  write all five files under a base the caller chose (the service: the base its store
+  reserved, see `bot/publishing.py`); synchronous, for a worker thread. Its `url_base` is
+  what the `#endmeeting` reply names.
+- `publish.publish_meeting` chooses the base from the files on disk, then writes: for
+  callers without a database (`gavel replay`). `publish.url_base` gives the URL base for a
+  relative base.
 - `render.render_all(record, base, url_prefix) -> dict[extension, text]`, and the
   renderers behind it, for tools that want the text without files.
 

@@ -21,7 +21,7 @@ a.tm:target { background: #ffff99; }
 .topicline { color: #000080; font-weight: bold; }
 .details { font-size: smaller; color: #444; }
 .itemtype { font-style: normal; font-weight: bold; }
-b.topic { color: #000; }
+b.TOPIC { color: #000; }
 h1 { font-size: 1.5em; }
 h3 { margin-top: 2em; }
 """

@@ -12,7 +12,9 @@ from collections.abc import Iterator, Sequence
 
 from bot.core.commands import COMMANDS
 from bot.core.recognise import CommandLine, recognise
-from bot.core.record import LINE_ACTION, MeetingRecord
+from bot.core.record import LINE_ACTION, Gap, MeetingRecord
+from bot.core.timefmt import clock, zone
+from bot.writers.gaps import MARK, gap_text, with_gaps
 from bot.writers.htmlpage import PAGE_TAIL, page_head
 from bot.writers.htmlsafe import escape, linkify, plain_html, text_html
 from bot.writers.irctext import displayable
@@ -66,6 +68,19 @@ def iter_log_html(record: MeetingRecord, times: Sequence[str] | None = None) -> 
     stamps = line_times(record) if times is None else times
     yield page_head(plain_html(f"{record.channel} log"))
     yield "<pre>\n"
+    tz = zone(record.timezone)
+
+    def gap_line(gap: Gap, count: int) -> str:
+        # Not an `l-N` anchor: those are the recorded lines the minutes link to.
+        anchor = f'<span id="gap-{count}" class="tm">{clock(gap.start, tz)}</span>'
+        return f'{anchor} <span class="gap">{MARK} {escape(gap_text(gap, tz))}</span>\n'
+
+    yield from with_gaps(_lines(record, stamps), record, gap_line)
+    yield "</pre>\n"
+    yield PAGE_TAIL
+
+
+def _lines(record: MeetingRecord, stamps: Sequence[str]) -> Iterator[str]:
     # A nick's markup is the same on every line it says, so it is built once.
     said: dict[str, str] = {}
     did: dict[str, str] = {}
@@ -81,8 +96,6 @@ def iter_log_html(record: MeetingRecord, times: Sequence[str] | None = None) -> 
             if nick is None:
                 nick = said[who] = f'<span class="nk">&lt;{plain_html(who)}&gt;</span> '
             yield f"{anchor}{nick}{message_html(text)}\n"
-    yield "</pre>\n"
-    yield PAGE_TAIL
 
 
 def render_log_html(record: MeetingRecord) -> str:

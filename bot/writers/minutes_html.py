@@ -12,9 +12,10 @@ from datetime import tzinfo
 from bot import __version__
 from bot.core.record import Item, MeetingRecord
 from bot.core.timefmt import clock, zone, zone_label
+from bot.writers.gaps import gap_notes
 from bot.writers.htmlpage import PAGE_TAIL, page_head
 from bot.writers.htmlsafe import escape, link_or_text, plain_html, text_html
-from bot.writers.minutes_text import ended_line
+from bot.writers.minutes_text import ended_lines
 from bot.writers.projection import Minutes, TopicBlock, label, project
 
 
@@ -33,17 +34,21 @@ def _item_li(item: Item, log_href: str, tz: tzinfo) -> str:
 def _topic_lis(block: TopicBlock, log_href: str, tz: tzinfo) -> list[str]:
     items = [_item_li(item, log_href, tz) for item in block.items]
     if block.topic is None:
-        return items
+        # MeetBot nests the items said before the first topic in a first, untitled entry.
+        return ["<li>", '<ol type="a">', *items, "</ol>", "</li>"]
     topic = block.topic
-    head = f'<li><b class="topic">{text_html(topic.text)}</b> {_details(topic, log_href, tz)}'
+    # Consumers find topic titles by this class, matched case-sensitively: MeetBot's spelling.
+    head = f'<li><b class="TOPIC">{text_html(topic.text)}</b> {_details(topic, log_href, tz)}'
     if not items:
         return [head + "</li>"]
     return [head, '<ol type="a">', *items, "</ol>", "</li>"]
 
 
-def _list(lis: list[str]) -> str:
+def _list(lis: list[str], empty: str = "<li>(none)</li>") -> str:
+    """An `<ol>` even when empty: consumers take the first `<ol>` after a heading as its
+    content, as MeetBot always writes one."""
     if not lis:
-        return "<p>(none)</p>\n"
+        return f"<ol>{empty}</ol>\n"
     return "<ol>\n" + "\n".join(lis) + "\n</ol>\n"
 
 
@@ -82,8 +87,9 @@ def render_html_minutes(
     parts = [
         f"<h1>{title}</h1>\n",
         f'<p class="details">{started}</p>\n',
-        _section("Meeting summary", _list(summary)),
-        f'<p class="details">{escape(ended_line(record, tz))}</p>\n',
+        _section("Meeting summary", _list(summary, empty="")),
+        *(f'<p class="details">{escape(line)}</p>\n' for line in ended_lines(record, tz)),
+        *(f'<p class="details gap">{escape(note)}</p>\n' for note in gap_notes(record)),
         _section("Action items", _list([f"<li>{text_html(a.text)}</li>" for a in minutes.actions])),
     ]
     if minutes.actions:

@@ -14,11 +14,15 @@ from functools import lru_cache
 from bot import __version__
 from bot.core.record import Item, MeetingRecord
 from bot.core.timefmt import clock, zone, zone_label
+from bot.writers.gaps import gap_notes
 from bot.writers.irctext import strip_formatting
 from bot.writers.projection import Minutes, TopicBlock, label, project
 
 WIDTH = 72
 _SECTION_BREAK = "\n\n\n\n"
+STILL_RUNNING = (
+    "The meeting is still in progress: these minutes were saved at its last recorded line."
+)
 
 
 @lru_cache(maxsize=8)
@@ -80,14 +84,27 @@ def _actions_by_person(minutes: Minutes) -> str:
     return _heading("Action items, by person") + "\n".join(parts)
 
 
-def ended_line(record: MeetingRecord, tz: tzinfo) -> str:
-    """When the meeting ended or, for minutes saved while it runs, that it has not."""
+def ended_lines(record: MeetingRecord, tz: tzinfo) -> tuple[str, ...]:
+    """`Meeting ended at HH:MM:SS TZ.`, and for minutes saved while the meeting runs a note
+    that it has not ended.
+
+    Consumers of MeetBot's minutes parse the end time from that sentence, so an unfinished
+    meeting gives the time of its last line (its start when it has none) there too; the note
+    follows the sentence rather than replacing it.
+    """
     if record.end is not None:
-        return f"Meeting ended at {clock(record.end, tz)} {zone_label(record.end, tz)}."
-    if record.lines:
-        last = record.lines[-1].time
-        return f"Meeting still in progress (last line at {clock(last, tz)} {zone_label(last, tz)})."
-    return "Meeting still in progress."
+        return (f"Meeting ended at {clock(record.end, tz)} {zone_label(record.end, tz)}.",)
+    last = record.lines[-1].time if record.lines else record.start
+    return (
+        f"Meeting ended at {clock(last, tz)} {zone_label(last, tz)}.",
+        STILL_RUNNING,
+    )
+
+
+def _gap_notes(record: MeetingRecord) -> list[str]:
+    """A paragraph after the end sentence when recording had gaps (none: nothing at all)."""
+    notes = gap_notes(record)
+    return ["\n\n".join(_wrap(note, "", "") for note in notes)] if notes else []
 
 
 def render_text_minutes(record: MeetingRecord, log_url: str, minutes: Minutes | None = None) -> str:
@@ -103,7 +120,8 @@ def render_text_minutes(record: MeetingRecord, log_url: str, minutes: Minutes | 
     sections = [
         f"{'=' * len(title)}\n{title}\n{'=' * len(title)}\n\n\n{_wrap(started, '', '')}",
         _summary(minutes, tz),
-        ended_line(record, tz),
+        "\n".join(_wrap(line, "", "") for line in ended_lines(record, tz)),
+        *_gap_notes(record),
         _heading("Action items") + _bullets([a.text for a in minutes.actions]),
     ]
     if minutes.actions:

@@ -61,6 +61,16 @@ def sanitise_value(value: str) -> str:
     return (safe or "_").replace("%", "%%")
 
 
+def pattern_problems(pattern: str) -> list[str]:
+    """Why `pattern` cannot name meetings' files; empty when it can."""
+    problems = []
+    if "{meetingname}" not in pattern and "%M" not in pattern:
+        problems.append("must contain {meetingname} or a time down to %M, or files collide")
+    if pattern.startswith("/") or ".." in pattern.split("/"):
+        problems.append("must be a relative path without '..'")
+    return problems
+
+
 def _channel_value(channel: str, casemapping: str) -> str:
     return irc_lower(channel[1:] if channel.startswith("#") else channel, casemapping)
 

@@ -5,8 +5,8 @@ flush, chmod, fsync, rename, fsync the directory), so a reader never sees a half
 file and a crash never leaves one in place of a good one; the hidden temporary file a
 crash leaves behind is deleted by the next write into that directory. Paths come from
 `paths` and are checked again here after resolving symbolic links. Synchronous on purpose:
-the engine calls it through `asyncio.to_thread`. It must not render anything itself or
-talk to IRC.
+`bot.publishing` calls it in worker threads, with a base the store has reserved. It must not
+render anything itself, choose names for the service or talk to IRC.
 """
 
 from __future__ import annotations
@@ -50,10 +50,7 @@ STALE_TEMP_SECONDS = 3600.0
 # Pieces encoded and written at a time: a piece is a line of the log at most (16 KiB), so
 # a block stays well under the memory a meeting already takes.
 _PIECES = 128
-_PUBLISHING = threading.Lock()  # held while a base is chosen and claimed, not while writing
-# Bases chosen by publications still writing: (root, base) -> (meeting, how many writers).
 _MAKING_DIRS = threading.Lock()
-_CLAIMS: dict[tuple[str, str], tuple[tuple[object, ...], int]] = {}
 _IDENTITY_LINES = 8  # the identifying keys are on the first lines of our JSON
 
 
@@ -104,7 +101,8 @@ def _belongs_to(json_path: Path, record: MeetingRecord) -> bool:
         return False
 
 
-def _taken_by_another(root: Path, base: str, record: MeetingRecord) -> bool:
+def taken_by_another(root: Path, base: str, record: MeetingRecord) -> bool:
+    """Whether files of another meeting (or of unknown origin) lie at `root/base`."""
     paths = [contained(root, base + ext) for ext in EXTENSIONS]
     if not any(os.path.lexists(p) for p in paths):
         return False
@@ -112,12 +110,13 @@ def _taken_by_another(root: Path, base: str, record: MeetingRecord) -> bool:
 
 
 def choose_base(record: MeetingRecord, output: OutputSettings, *, private: bool = False) -> str:
-    """The relative base for `record`'s files: the pattern's, or with `-2`, `-3`, ... when
-    another meeting already has those files. The same meeting gets the same base again,
-    so `#save` and `regenerate` overwrite its own files."""
+    """The relative base for `record`'s files when there is no database to own the names
+    (`gavel replay`, tools): the pattern's, or with `-2`, `-3`, ... when another meeting
+    already has those files. The same meeting gets the same base again. The service never
+    uses this: its store reserves each meeting's base (bot/publishing.py)."""
     root = _root(output, private)
     return unique_base(
-        relative_base(record, output.pattern), lambda b: _taken_by_another(root, b, record)
+        relative_base(record, output.pattern), lambda b: taken_by_another(root, b, record)
     )
 
 
@@ -261,37 +260,7 @@ def write_meeting_files(
 def publish_meeting(
     record: MeetingRecord, output: OutputSettings, *, private: bool = False
 ) -> PublishedFiles:
-    """Choose the base and write the files, as one step: the engine's entry point.
-
-    Publishing runs in worker threads. Choosing a name happens under one lock, and the
-    chosen base stays claimed until its files exist, so two meetings that end in the same
-    minute never take the same name; the writing itself runs in parallel, so meetings that
-    end together do not wait for each other's fsyncs.
-    """
-    root = _root(output, private)
-    owner = _owner(record)
-    with _PUBLISHING:
-        base = unique_base(
-            relative_base(record, output.pattern),
-            lambda b: _claimed_by_another(root, b, owner) or _taken_by_another(root, b, record),
-        )
-        key = (str(root), base)
-        _CLAIMS[key] = (owner, _CLAIMS.get(key, (owner, 0))[1] + 1)
-    try:
-        return write_meeting_files(record, output, base, private=private)
-    finally:
-        with _PUBLISHING:
-            holder, writers = _CLAIMS[key]
-            if writers > 1:
-                _CLAIMS[key] = (holder, writers - 1)
-            else:
-                del _CLAIMS[key]
-
-
-def _owner(record: MeetingRecord) -> tuple[object, ...]:
-    return (record.id, record.network, record.channel, record.start)
-
-
-def _claimed_by_another(root: Path, base: str, owner: tuple[object, ...]) -> bool:
-    claim = _CLAIMS.get((str(root), base))
-    return claim is not None and claim[0] != owner
+    """Choose the base from the files on disk and write the files, for callers without a
+    database (`gavel replay`); one at a time, as they are called."""
+    base = choose_base(record, output, private=private)
+    return write_meeting_files(record, output, base, private=private)

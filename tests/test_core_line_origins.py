@@ -1,0 +1,118 @@
+"""Where a channel line comes from decides what the bot does with it: a live line is
+answered; the bot's own line echoed back is recorded, never obeyed; history the server
+replays after a reconnect changes the meeting but is never answered; a replayed log is
+recorded with the bot's own lines as they were logged."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.core.effects import LineRecorded, Say, SetTopic, VoteChanged
+from bot.core.logparse import parse_log, to_events
+from bot.core.state import MSGIDS_KEPT, World
+from bot.core.step import step
+from bot.core.timefmt import zone
+from tests.corekit import Room, published, said
+
+
+def started(room: Room) -> Room:
+    room.members("alice", "bob", "meetbot")
+    room.say("alice", "#startmeeting heat", msgid="start")
+    return room
+
+
+def test_own_echo_is_recorded_once_and_never_obeyed() -> None:
+    room = started(Room(echo=True))
+    assert room.meeting is not None
+    assert any(isinstance(e, SetTopic) for e in room.say("alice", "#topic one"))
+    effects = room.say("alice", "#chair bob")
+    assert said(effects) == ["Current chairs: alice bob"]
+    recorded = [e.line.nick for e in effects if isinstance(e, LineRecorded)]
+    assert recorded == ["alice"]  # the reply is recorded when its echo comes back
+    echoed = room.say("meetbot", "#endmeeting")
+    assert [e.line.text for e in echoed if isinstance(e, LineRecorded)] == ["#endmeeting"]
+    assert room.meeting is not None  # recorded, not obeyed
+
+
+def test_replayed_history_changes_the_meeting_and_says_nothing() -> None:
+    room = started(Room())
+    assert room.meeting is not None
+    before = len(room.meeting.lines)
+    effects = room.say("alice", "#startvote Lunch? pizza, soup", replayed=True)
+    assert [e for e in effects if isinstance(e, Say | SetTopic)] == []
+    assert any(isinstance(e, VoteChanged) for e in effects)
+    assert room.meeting.open_vote is not None
+    assert room.meeting.open_vote.options == ("pizza", "soup")
+    # the command line is recorded, no reply of the bot's is
+    assert [line.nick for line in room.meeting.lines[before:]] == ["alice"]
+    effects = room.say("alice", "#chair bob", replayed=True)
+    assert said(effects) == []
+    assert [c.nick for c in room.meeting.all_chairs] == ["alice", "bob"]
+    assert [
+        e for e in room.say("alice", "#topic late", replayed=True) if isinstance(e, SetTopic)
+    ] == []
+    # said live, the same commands are answered
+    assert said(room.say("alice", "#chair")) == ["Current chairs: alice bob"]
+
+
+def test_replayed_history_is_not_recorded_twice() -> None:
+    room = started(Room())
+    assert room.meeting is not None
+    room.say("bob", "heard live", msgid="m1")
+    count = len(room.meeting.lines)
+    assert room.say("bob", "heard live", replayed=True, msgid="m1") == []
+    assert room.say("alice", "#startmeeting heat", replayed=True, msgid="start") == []
+    assert len(room.meeting.lines) == count
+    room.say("bob", "missed while away", replayed=True, msgid="m2")
+    assert room.meeting.lines[-1].text == "missed while away"
+    assert room.say("bob", "missed while away", replayed=True, msgid="m2") == []
+    assert len(room.meeting.lines) == count + 1
+
+
+def test_msgids_kept_are_bounded() -> None:
+    room = started(Room())
+    assert room.meeting is not None
+    for n in range(MSGIDS_KEPT + 10):
+        room.say("bob", f"line {n}", msgid=f"id{n}")
+    assert len(room.meeting.msgids) == MSGIDS_KEPT
+    assert "id0" not in room.meeting.msgids and f"id{MSGIDS_KEPT + 9}" in room.meeting.msgids
+
+
+def test_replayed_endmeeting_publishes_without_announcing() -> None:
+    room = started(Room())
+    (publish,) = published(room.say("alice", "#endmeeting", replayed=True))
+    assert publish.final and not publish.announce
+    assert room.meeting is None
+
+
+def test_replayed_history_in_private_is_ignored() -> None:
+    room = started(Room())
+    room.channel = None  # type: ignore[assignment]
+    assert room.say("bob", "#startmeeting x", replayed=True) == []
+
+
+def test_replayed_log_records_the_bots_lines_as_logged() -> None:
+    log = parse_log(
+        "20:01:10 <alice> #startmeeting heat\n"
+        "20:01:11 <meetbot> Meeting started Wed Jan  9 20:01:10 2013 UTC.\n"
+        "20:01:20 <alice> #chair bob\n"
+        "20:01:21 <meetbot> Current chairs: alice bob\n"
+        "20:01:30 <meetbot> #endmeeting\n"
+    )
+    events = to_events(
+        log.lines,
+        day=date(2013, 1, 9),
+        tz=zone("UTC"),
+        network="n",
+        channel="#c",
+        bot_nick="meetbot",
+    )
+    world = World()
+    effects = [effect for event in events for effect in step(world, event)]
+    recorded = [e.line for e in effects if isinstance(e, LineRecorded)]
+    assert [(line.nick, line.text) for line in recorded] == [
+        (line.nick, line.text) for line in log.lines
+    ]  # every logged line once, the bot's replies only as logged
+    meeting = world.network("n").channel("#c").meeting
+    assert meeting is not None  # the bot's own `#endmeeting` is never obeyed
+    assert [c.nick for c in meeting.all_chairs] == ["alice", "bob"]
