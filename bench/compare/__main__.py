@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.write:
             args.write.parent.mkdir(parents=True, exist_ok=True)
             report.chart(results, UNTHROTTLED[0], UNTHROTTLED[1], args.write.with_suffix(".png"))
-            args.write.write_text(text, encoding="utf-8")
+            args.write.write_text(_keep_archive_section(args.write, text), encoding="utf-8")
             print(f"wrote {args.write} and {args.write.with_suffix('.png')}")
         else:
             print(text)
@@ -301,6 +301,17 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"bench: {(time.monotonic() - clock) / 60:.1f} minutes")
     return 1 if problems else 0
+
+
+# bench/archive.py writes its figures as the last section of the same file.
+ARCHIVE_SECTION = "## The archive: import and search"
+
+
+def _keep_archive_section(path: Path, text: str) -> str:
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if ARCHIVE_SECTION not in old:
+        return text
+    return text.rstrip("\n") + "\n\n" + ARCHIVE_SECTION + old.split(ARCHIVE_SECTION, 1)[1]
 
 
 if __name__ == "__main__":
