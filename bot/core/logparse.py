@@ -41,10 +41,11 @@ def parse_log_line(number: int, raw: str) -> LoggedLine | None:
     for pattern, action in ((_MESSAGE, False), (_ACTION, True)):
         m = pattern.fullmatch(raw)
         if m:
-            hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            hh, mm, ss, nick, text = m.groups()
+            hour, minute, second = int(hh), int(mm), int(ss)
             if hour > 23 or minute > 59 or second > 59:
                 return None
-            return LoggedLine(number, hour, minute, second, m.group(4), action, m.group(5))
+            return LoggedLine(number, hour, minute, second, nick, action, text)
     return None
 
 
