@@ -240,6 +240,7 @@ async def import_archive(
     with context.Pool(workers, _start_worker, (settings, options, write_files)) as pool:
         store = await Store.open(settings.storage.path)
         try:
+            await store.tune_for_import()
             await _write_all(
                 store,
                 settings,
