@@ -9,10 +9,13 @@ counted and named, never fatal.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
+import multiprocessing.pool
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -37,6 +40,7 @@ DEFAULT_BOT_NICK = "meetbot"  # for a log whose bot never said "Meeting started"
 BATCH_LINES = 200_000  # lines per transaction: big enough that commits cost nothing
 MINUTES_HEAD_BYTES = 4096  # the <title> is near the top of MeetBot's minutes
 PROGRESS_SECONDS = 0.5
+PARSE_AHEAD = 512  # files parsed ahead of the writer: more than a batch, so it never waits
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,10 +244,11 @@ async def import_archive(
     with context.Pool(workers, _start_worker, (settings, options, write_files)) as pool:
         store = await Store.open(settings.storage.path)
         try:
+            await store.tune_for_import()
             await _write_all(
                 store,
                 settings,
-                pool.imap(parse_job, (str(f) for f in files), chunksize=4),
+                parsed_in_order(pool, [str(f) for f in files]),
                 summary,
                 progress,
                 replace_existing,
@@ -258,6 +263,22 @@ async def import_archive(
             await store.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def parsed_in_order(
+    pool: multiprocessing.pool.Pool, names: Sequence[str], ahead: int = PARSE_AHEAD
+) -> Iterator[ParsedFile]:
+    """The workers' results in file order, at most `ahead` files parsed but not yet taken:
+    the workers outrun the one writer, and `imap` would hold every parsed file in memory."""
+    waiting: deque[multiprocessing.pool.AsyncResult[ParsedFile]] = deque()
+    queued = iter(names)
+    for name in itertools.islice(queued, ahead):
+        waiting.append(pool.apply_async(parse_job, (name,)))
+    while waiting:
+        parsed = waiting.popleft().get()
+        for name in itertools.islice(queued, 1):
+            waiting.append(pool.apply_async(parse_job, (name,)))
+        yield parsed
 
 
 def _size(path: Path) -> int:

@@ -14,11 +14,11 @@ from pathlib import Path
 from bot.archive.logfiles import decode_log
 from bot.core.effects import Publish
 from bot.core.events import ChannelSettings
-from bot.core.logparse import parse_log, start_date, to_events
+from bot.core.logparse import line_times, log_event, parse_log, start_date
 from bot.core.names import NAME_RULES, OPENSTACK
 from bot.core.record import MeetingRecord
 from bot.core.state import World
-from bot.core.step import step
+from bot.core.step import record_chat, step
 from bot.core.timefmt import zone
 from bot.settings import DEFAULT_PATTERN, OutputSettings
 from bot.writers.paths import pattern_problems
@@ -61,18 +61,16 @@ def meetings_in_log(
     Meeting names are made again from what was typed, under the `meeting_names` rule."""
     parsed = parse_log(text)
     day = start_date(parsed.lines, bot_nick) or fallback_day
-    settings = ChannelSettings(timezone=zone(timezone), meeting_names=meeting_names)
+    tz = zone(timezone)
+    settings = ChannelSettings(timezone=tz, meeting_names=meeting_names)
     world = World()
     records: list[MeetingRecord] = []
-    for event in to_events(
-        parsed.lines,
-        day=day,
-        tz=zone(timezone),
-        network=network,
-        channel=channel,
-        bot_nick=bot_nick,
-        settings=settings,
-    ):
+    times = line_times(parsed.lines, day=day, tz=tz)
+    for number, (line, time) in enumerate(zip(parsed.lines, times, strict=True), start=1):
+        # Plain chat (most lines) takes the core's short path; the rest a full step.
+        if record_chat(world, network, channel, bot_nick, time, line.nick, line.text, line.action):
+            continue
+        event = log_event(line, time, number, network, channel, bot_nick, settings)
         records += [e.meeting for e in step(world, event) if isinstance(e, Publish) and e.final]
     records += [m.to_record() for m in world.running_meetings()]
     return records, parsed.unreadable

@@ -44,10 +44,11 @@ def parse_log_line(number: int, raw: str) -> LoggedLine | None:
     for pattern, action in ((_MESSAGE, False), (_ACTION, True)):
         m = pattern.fullmatch(raw)
         if m:
-            hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            hh, mm, ss, nick, text = m.groups()
+            hour, minute, second = int(hh), int(mm), int(ss)
             if hour > 23 or minute > 59 or second > 59:
                 return None
-            return LoggedLine(number, hour, minute, second, m.group(4), action, m.group(5))
+            return LoggedLine(number, hour, minute, second, nick, action, text)
     return None
 
 
@@ -80,6 +81,25 @@ def start_date(lines: Iterable[LoggedLine], bot_nick: str) -> date | None:
     return None
 
 
+def line_times(lines: Iterable[LoggedLine], *, day: date, tz: tzinfo) -> list[datetime]:
+    """The real time (UTC) of each logged line: its clock on `day` in `tz`, a day later
+    each time the clock goes backwards (midnight passed)."""
+    times: list[datetime] = []
+    current = day
+    previous: tuple[int, int, int] | None = None
+    moment = None
+    for line in lines:
+        clock = (line.hour, line.minute, line.second)
+        if clock != previous or moment is None:  # lines of the same second share one time
+            if previous is not None and clock < previous:
+                current += timedelta(days=1)
+            previous = clock
+            local = datetime(current.year, current.month, current.day, *clock, tzinfo=tz)
+            moment = local.astimezone(UTC)
+        times.append(moment)
+    return times
+
+
 def to_events(
     lines: Iterable[LoggedLine],
     *,
@@ -95,27 +115,33 @@ def to_events(
 
     The bot's own lines are in the log, so the events say the server echoes them.
     """
-    events: list[MessageSeen] = []
-    current = day
-    previous: tuple[int, int, int] | None = None
-    for offset, line in enumerate(lines):
-        clock = (line.hour, line.minute, line.second)
-        if previous is not None and clock < previous:
-            current += timedelta(days=1)
-        previous = clock
-        local = datetime(current.year, current.month, current.day, *clock, tzinfo=tz)
-        events.append(
-            MessageSeen(
-                network=network,
-                time=local.astimezone(UTC),
-                id=first_id + offset,
-                channel=channel,
-                nick=line.nick,
-                text=line.text,
-                bot_nick=bot_nick,
-                action=line.action,
-                settings=settings,
-                echoes_own_lines=True,
-            )
-        )
-    return events
+    lines = tuple(lines)
+    times = line_times(lines, day=day, tz=tz)
+    return [
+        log_event(line, time, first_id + offset, network, channel, bot_nick, settings)
+        for offset, (line, time) in enumerate(zip(lines, times, strict=True))
+    ]
+
+
+def log_event(
+    line: LoggedLine,
+    time: datetime,
+    event_id: int,
+    network: str,
+    channel: str,
+    bot_nick: str,
+    settings: ChannelSettings = DEFAULT_SETTINGS,
+) -> MessageSeen:
+    """The channel message a logged line was, said at `time`."""
+    return MessageSeen(
+        network=network,
+        time=time,
+        id=event_id,
+        channel=channel,
+        nick=line.nick,
+        text=line.text,
+        bot_nick=bot_nick,
+        action=line.action,
+        settings=settings,
+        echoes_own_lines=True,
+    )

@@ -49,7 +49,7 @@ from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
 from bot.core.record import LINE_ACTION, LINE_MESSAGE, Chair, Gap, Presence
 from bot.core.state import ChannelState, Meeting, NetworkState, World, voter_key
 from bot.core.timefmt import zone
-from bot.core.turn import Turn, meeting_changed, record_line
+from bot.core.turn import Turn, append_line, meeting_changed, record_line
 
 
 def step(world: World, event: Event) -> list[Effect]:
@@ -116,6 +116,33 @@ def _unspoken(effects: list[Effect]) -> list[Effect]:
     """A replayed line's effects without what would reach the channel now: it was said
     long ago, so neither a reply nor a topic change answers it."""
     return [e for e in effects if not isinstance(e, Say | SetTopic)]
+
+
+def record_chat(
+    world: World,
+    network: str,
+    channel: str,
+    bot_nick: str,
+    time: datetime,
+    nick: str,
+    text: str,
+    action: bool,
+) -> bool:
+    """`step` of a channel line without an account tag, for a caller that wants no effects
+    (a log being read back), when the line can do nothing but be recorded: someone other
+    than the bot saying plain text or an action. Those are most lines, and this path builds
+    no event, turn or effect for them. Returns False, having changed nothing, for any other
+    line: that one must go through `step`."""
+    net = world.network(network)
+    chan = net.channel(channel)
+    if same(nick, bot_nick, net.casemapping):
+        return False
+    if not action and recognise(text) is not None:
+        return False
+    meeting = chan.meeting
+    if meeting is not None:  # outside a meeting a plain line changes nothing
+        append_line(meeting, time, nick, LINE_ACTION if action else LINE_MESSAGE, text)
+    return True
 
 
 def _learn_account(turn: Turn) -> None:

@@ -7,7 +7,7 @@ reply (lurking, per-person limits, recording the bot's own lines) live in one pl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core import messages
 from bot.core.casemap import irc_lower
@@ -119,8 +119,15 @@ def chair_matches(chairs: list[Chair], nick: str, account: str | None, mapping: 
 
 def record_line(turn: Turn, meeting: Meeting, nick: str, text: str, kind: str) -> LogLine:
     """Append a line to the meeting's log and emit its recording effect."""
-    line = LogLine(len(meeting.lines) + 1, turn.event.time, nick, kind, text)
-    meeting.lines.append(line)
-    meeting.present.add(meeting.fold(nick))
+    time = turn.event.time
+    line = LogLine(append_line(meeting, time, nick, kind, text), time, nick, kind, text)
     turn.effects.append(LineRecorded(meeting.id, line))
     return line
+
+
+def append_line(meeting: Meeting, time: datetime, nick: str, kind: str, text: str) -> int:
+    """Append a line to the meeting's log (and its speaker to those present); its number."""
+    n = len(meeting.lines) + 1
+    meeting.lines.add(n, time, nick, kind, text)
+    meeting.present.add(meeting.fold(nick))
+    return n

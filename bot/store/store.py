@@ -28,7 +28,7 @@ from bot.store.bases import nowhere, reserve_base
 from bot.store.codec import dt_to_text, effect_to_json, opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
-from bot.store.importing import Imported, Prepared, import_batch
+from bot.store.importing import Imported, Prepared, import_batch, tune_for_import
 from bot.store.reads import load_meeting
 from bot.store.redaction import Redacted
 from bot.store.schema import migrate
@@ -224,6 +224,11 @@ class Store:
     ) -> list[Imported]:
         """Import whole meetings in one transaction (see `bot.store.importing`)."""
         return await self._write_in_thread(import_batch, records, bases, private, replace)
+
+    async def tune_for_import(self) -> None:
+        """This connection only: settings for a bulk import (see `bot.store.importing`)."""
+        async with self._lock:
+            await in_thread(self._conn, tune_for_import)
 
     async def redact_line(self, meeting_id: int, line: int, reason: str) -> Redacted:
         """Replace one line's text by `[redacted]` (see `bot.store.redaction`)."""
