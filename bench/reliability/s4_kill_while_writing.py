@@ -152,9 +152,20 @@ async def _settled(st: Stage, marker: str, timeout: float) -> tuple[bool, Scan]:
         pending, _ = _pending(st.bot.database)
         scan = scan_output(st.bot.meetings)
         if not pending and set(scan.saves.values()) == {marker} and len(scan.saves) == 3:
-            return True, scan
+            return True, await _after_the_indexes(st, scan)
         await asyncio.sleep(0.05)
     return False, scan
+
+
+async def _after_the_indexes(st: Stage, scan: Scan, timeout: float = 3.0) -> Scan:
+    """The scan once the start's write has gone on to the static indexes beside the
+    meeting's files (they are written after them, and clear what a kill left next to
+    them): a temporary still there after `timeout` is one left for good."""
+    deadline = time.monotonic() + timeout
+    while scan.temporaries and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        scan = scan_output(st.bot.meetings)
+    return scan
 
 
 async def run(profile: Profile) -> Result:
