@@ -2,12 +2,15 @@
 
 Builds an archive through the real core and store (meetings of 500 lines over ten years in
 a number of series; `--scale 1` is OpenStack's 20,000 meetings and 200 series, the default
-0.01 is 200 meetings), starts `gavel web` on a free loopback port, and has 50 clients
-request home, a series, a 500-line meeting and its log, in turn, for `--seconds`. Prints
-requests per second, p50/p99 per page kind and the web process's peak RSS; `--write FILE`
-also writes them as Markdown.
+0.01 is 200 meetings), starts `gavel web` on a free loopback port exactly as deployed (at
+`[web] nice`, below the bot), and has 50 clients (`bench.webload`, a process of their own)
+request home, a series, a 500-line meeting, its log and the search mix, in turn, for
+`--seconds`; the search pages count only once `gavel web` really searches (else "not
+measured"). Prints requests per second, the CPU each request cost the web and the clients,
+p50/p99 per page kind and the web process's peak RSS; `--write FILE` also writes them as
+Markdown. `--with-bot` adds the live bot's recording rate alone and beside the loaded web.
 
-Run: `.venv/bin/python -m bench.web [--scale 0.01] [--seconds 10] [--write FILE]`.
+Run: `.venv/bin/python -m bench.web [--scale 0.01] [--seconds 10] [--with-bot] [--write FILE]`.
 """
 
 from __future__ import annotations
@@ -131,23 +134,23 @@ async def cold(base: str, ids: list[int]) -> dict[str, list[float]]:
 
 
 async def bot_alone_and_beside_the_web(
-    work: Path, archive: Path, urls: dict[str, list[str]], nice: int, rounds: int = 3
-) -> tuple[float, float]:
+    work: Path, archive: Path, urls: dict[str, list[str]], nices: list[int], rounds: int
+) -> dict[int | None, float]:
     """The live bot's recording rate (lines/s, as `bench.live` measures it) on a copy of the
-    archive: alone, then while `gavel web` serves that database to 50 clients; `rounds`
-    times each, alternately, and the medians."""
-    alone: list[float] = []
-    beside: list[float] = []
+    archive: alone (None), and while `gavel web` at each of `nices` serves that database to
+    50 clients; `rounds` times each, in turn, and the medians."""
+    rates: dict[int | None, list[float]] = {None: [], **{nice: [] for nice in nices}}
     ircd = Ngircd(work / "ngircd")
     ircd.start()
     try:
         for n in range(rounds):
-            for run, rates in ((f"alone{n}", alone), (f"beside{n}", beside)):
+            for nice in rates:
+                run = f"alone{n}" if nice is None else f"beside{n}-{nice}"
                 data = work / run / "throughput" / "data"
                 data.mkdir(parents=True)
                 shutil.copy(archive, data / "gavel.sqlite3")
-                if rates is alone:
-                    rates.append((await throughput(work / run, ircd))[0])
+                if nice is None:
+                    rates[nice].append((await throughput(work / run, ircd))[0])
                     continue
                 web = web_server(
                     config(work / run, data / "gavel.sqlite3", nice), work / f"{run}.log"
@@ -155,10 +158,10 @@ async def bot_alone_and_beside_the_web(
                 with web as (base, _process):
                     async with load_process(base, urls, 600, nice):
                         await asyncio.sleep(1)  # the load is on before the bot starts talking
-                        rates.append((await throughput(work / run, ircd))[0])
+                        rates[nice].append((await throughput(work / run, ircd))[0])
     finally:
         ircd.stop()
-    return statistics.median(alone), statistics.median(beside)
+    return {nice: statistics.median(found) for nice, found in rates.items()}
 
 
 SEARCHES = [
@@ -287,10 +290,12 @@ def report(
             f"`python -m bench.web --scale {scale}`: {meetings} meetings of {LINES} lines in "
             f"{series} series; {CLIENTS} concurrent clients for {elapsed:.0f} s against "
             f"`gavel web` on loopback ({platform.processor() or platform.machine()}, "
-            "a shared 2-core machine: the figures move with its load). The web runs as "
-            f"deployed, at niceness {nice} (`[web] nice`); the clients are a separate "
-            "process (`bench.webload`, raw asyncio streams, one kept-alive connection each) "
-            "at the same niceness, standing for visitors elsewhere.",
+            "a shared 2-core machine: the figures move with its load). The web runs at "
+            f"niceness {nice}{' as deployed (`[web] nice`)' if nice == WEB_NICE else ''}; "
+            "the clients are a separate "
+            "process (`bench.webload`: raw asyncio protocol callbacks, one kept-alive connection "
+            "each, asking for gzip as browsers do) at the same niceness, standing for visitors "
+            "elsewhere.",
             "",
             f"- requests per second: {total / elapsed:.0f} ({errors} errors)",
             f"- CPU per request: {done.web_cpu / total * 1e6:.0f} µs in the web, "
@@ -329,6 +334,14 @@ async def main() -> None:
         action="store_true",
         help="also measure the live bot's recording rate alone and beside the loaded web",
     )
+    parser.add_argument("--rounds", type=int, default=5, help="of the bot's measure, each way")
+    parser.add_argument(
+        "--also-nice",
+        type=int,
+        action="append",
+        default=[],
+        help="with --with-bot: also the bot beside the web at this niceness (e.g. 0)",
+    )
     args = parser.parse_args()
     meetings = max(10, round(FULL_MEETINGS * args.scale))
     series = max(5, round(FULL_SERIES * args.scale))
@@ -353,14 +366,19 @@ async def main() -> None:
             nice = niceness(process.pid)
         text = report(args.scale, meetings, series, done, rss, first, nice)
         if args.with_bot:
-            alone, beside = await bot_alone_and_beside_the_web(work, db, urls, args.nice)
+            nices = [args.nice, *(n for n in args.also_nice if n != args.nice)]
+            found = await bot_alone_and_beside_the_web(work, db, urls, nices, args.rounds)
+            alone = found[None]
             text += (
                 "\nThe live bot's recording rate (`bench.live`'s measure: lines recorded per "
-                "second, `rate = 0`; medians of three rounds, alternately), same run:\n\n"
+                f"second, `rate = 0`; medians of {args.rounds} rounds, in turn), same run:\n\n"
                 f"- alone: {alone:,.0f} lines/s\n"
-                f"- while `gavel web` serves its database to {CLIENTS} clients: "
-                f"{beside:,.0f} lines/s ({(beside - alone) / alone:+.0%})\n"
             )
+            for nice in nices:
+                text += (
+                    f"- while `gavel web` at niceness {nice} serves its database to {CLIENTS} "
+                    f"clients: {found[nice]:,.0f} lines/s ({(found[nice] - alone) / alone:+.0%})\n"
+                )
     print(text)
     if args.write:
         args.write.write_text(text, encoding="utf-8")
