@@ -90,17 +90,32 @@ async def run(
 ) -> tuple[dict[str, list[float]], int, float]:
     split = urlsplit(base)
     host, port = split.hostname or "127.0.0.1", split.port or 80
-    requests = [
-        (kind, f"GET {path} HTTP/1.1\r\nHost: {split.netloc}\r\n{ACCEPT}\r\n".encode())
+    requests = {
+        kind: [
+            f"GET {path} HTTP/1.1\r\nHost: {split.netloc}\r\n{ACCEPT}\r\n".encode()
+            for path in paths
+        ]
         for kind, paths in urls.items()
-        for path in paths
-    ]
+    }
     timings: dict[str, list[float]] = {kind: [] for kind in urls}
     errors = [0]
     began = time.monotonic()
     deadline = began + seconds
-    # Each client starts at a different place in the mix, so every kind is always in flight.
-    orders = [requests[n % len(requests) :] + requests[: n % len(requests)] for n in range(clients)]
+    # Every kind once a round, whatever number of URLs it has (a kind with several, as the
+    # search mix, goes through them in turn); each client starts at a different place in
+    # the mix, so every kind is always in flight.
+    kinds = list(requests)
+    rounds = max(len(r) for r in requests.values())
+    orders = []
+    for n in range(clients):
+        turn = kinds[n % len(kinds) :] + kinds[: n % len(kinds)]
+        orders.append(
+            [
+                (kind, requests[kind][(r + n) % len(requests[kind])])
+                for r in range(rounds)
+                for kind in turn
+            ]
+        )
     loop = asyncio.get_running_loop()
     finished = []
     for order in orders:
