@@ -2,12 +2,15 @@
 
 Builds an archive through the real core and store (meetings of 500 lines over ten years in
 a number of series; `--scale 1` is OpenStack's 20,000 meetings and 200 series, the default
-0.01 is 200 meetings), starts `gavel web` on a free loopback port, and has 50 clients
-request home, a series, a 500-line meeting and its log, in turn, for `--seconds`. Prints
-requests per second, p50/p99 per page kind and the web process's peak RSS; `--write FILE`
-also writes them as Markdown.
+0.01 is 200 meetings), starts `gavel web` on a free loopback port exactly as deployed (at
+`[web] nice`, below the bot), and has 50 clients (`bench.webload`, a process of their own)
+request home, a series, a 500-line meeting, its log and the search mix, in turn, for
+`--seconds`; the search pages count only once `gavel web` really searches (else "not
+measured"). Prints requests per second, the CPU each request cost the web and the clients,
+p50/p99 per page kind and the web process's peak RSS; `--write FILE` also writes them as
+Markdown. `--with-bot` adds the live bot's recording rate alone and beside the loaded web.
 
-Run: `.venv/bin/python -m bench.web [--scale 0.01] [--seconds 10] [--write FILE]`.
+Run: `.venv/bin/python -m bench.web [--scale 0.01] [--seconds 10] [--with-bot] [--write FILE]`.
 """
 
 from __future__ import annotations
@@ -15,25 +18,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
+import json
+import os
 import platform
 import shutil
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import aiohttp
 
 from bench.live import peak_rss_mb, percentile, throughput
 from bot.core.effects import Effect
+from bot.settings import WebSettings
 from bot.store import Store
 from tests.browser import web_server
 from tests.corekit import Room
 from tests.ircserver import Ngircd
 
 CLIENTS = 50
+WEB_NICE = WebSettings().nice  # the web's default niceness, the bench's load runs at it
 LINES = 500
 FULL_MEETINGS = 20_000
 FULL_SERIES = 200
@@ -87,7 +97,7 @@ async def build(db: Path, meetings: int, series: int) -> list[int]:
     return ids
 
 
-def config(work: Path, db: Path) -> Path:
+def config(work: Path, db: Path, nice: int = WEB_NICE) -> Path:
     path = work / "web.toml"
     path.write_text(
         f"""[[networks]]
@@ -98,6 +108,8 @@ channels = ["#team0"]
 dir = "{work / "meetings"}"
 [storage]
 path = "{db}"
+[web]
+nice = {nice}
 [logging]
 level = "warning"
 format = "json"
@@ -122,77 +134,150 @@ async def cold(base: str, ids: list[int]) -> dict[str, list[float]]:
 
 
 async def bot_alone_and_beside_the_web(
-    work: Path, archive: Path, urls: dict[str, str], rounds: int = 3
-) -> tuple[float, float]:
+    work: Path, archive: Path, urls: dict[str, list[str]], nices: list[int], rounds: int
+) -> dict[int | None, float]:
     """The live bot's recording rate (lines/s, as `bench.live` measures it) on a copy of the
-    archive: alone, then while `gavel web` serves that database to 50 clients; `rounds`
-    times each, alternately, and the medians."""
-    alone: list[float] = []
-    beside: list[float] = []
+    archive: alone (None), and while `gavel web` at each of `nices` serves that database to
+    50 clients; `rounds` times each, in turn, and the medians."""
+    rates: dict[int | None, list[float]] = {None: [], **{nice: [] for nice in nices}}
     ircd = Ngircd(work / "ngircd")
     ircd.start()
     try:
         for n in range(rounds):
-            for run, rates in ((f"alone{n}", alone), (f"beside{n}", beside)):
+            for nice in rates:
+                run = f"alone{n}" if nice is None else f"beside{n}-{nice}"
                 data = work / run / "throughput" / "data"
                 data.mkdir(parents=True)
                 shutil.copy(archive, data / "gavel.sqlite3")
-                if rates is alone:
-                    rates.append((await throughput(work / run, ircd))[0])
+                if nice is None:
+                    rates[nice].append((await throughput(work / run, ircd))[0])
                     continue
-                web = web_server(config(work / run, data / "gavel.sqlite3"), work / f"{run}.log")
+                web = web_server(
+                    config(work / run, data / "gavel.sqlite3", nice), work / f"{run}.log"
+                )
                 with web as (base, _process):
-                    busy = asyncio.create_task(load(base, urls, 600))
-                    await asyncio.sleep(1)  # the load is on before the bot starts talking
-                    rates.append((await throughput(work / run, ircd))[0])
-                    busy.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await busy
+                    async with load_process(base, urls, 600, nice):
+                        await asyncio.sleep(1)  # the load is on before the bot starts talking
+                        rates[nice].append((await throughput(work / run, ircd))[0])
     finally:
         ircd.stop()
-    return statistics.median(alone), statistics.median(beside)
+    return {nice: statistics.median(found) for nice, found in rates.items()}
 
 
-async def load(
-    base: str, urls: dict[str, str], seconds: float
-) -> tuple[dict[str, list[float]], int, float]:
-    timings: dict[str, list[float]] = {kind: [] for kind in urls}
-    errors = 0
-    deadline = time.monotonic() + seconds
-    connector = aiohttp.TCPConnector(limit=CLIENTS)
+SEARCHES = [
+    "patch",
+    "release docs",
+    '"review gate"',
+    "merg*",
+    "patch from:p3",
+    "docs series:team3",
+    "release after:2018-01-01 before:2019-06-30",
+    "gate kind:action",
+]
+SEARCH_PAGES = {"search": "/search?q=", "search (API)": "/api/v1/search?q="}
 
-    async def client(number: int, session: aiohttp.ClientSession) -> None:
-        nonlocal errors
-        kinds = itertools.cycle(list(urls)[number % len(urls) :] + list(urls)[: number % len(urls)])
-        while time.monotonic() < deadline:
-            kind = next(kinds)
-            began = time.perf_counter()
-            async with session.get(base + urls[kind]) as response:
-                await response.read()
-                if response.status != 200:
-                    errors += 1
-            timings[kind].append(time.perf_counter() - began)
 
-    began = time.monotonic()
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(client(n, session) for n in range(CLIENTS)))
-    return timings, errors, time.monotonic() - began
+def search_urls(prefix: str) -> list[str]:
+    return [prefix + quote_plus(q) for q in SEARCHES]
+
+
+async def searchable(base: str) -> dict[str, list[str]]:
+    """The search kinds `gavel web` really answers: a route counts only when what it gives
+    for a word of every meeting differs from what it gives for a word of none (beyond the
+    query itself), so a placeholder page is "not measured" rather than a fast number."""
+    found: dict[str, list[str]] = {}
+    async with aiohttp.ClientSession() as session:
+        for kind, prefix in SEARCH_PAGES.items():
+            bodies = []
+            for word in ("release", "qzxwvuk"):  # the same length: only the results differ
+                async with session.get(base + prefix + word) as response:
+                    text = await response.text()
+                    bodies.append((response.status, text.replace(word, "")))
+            if bodies[0][0] == 200 and bodies[0] != bodies[1]:
+                found[kind] = search_urls(prefix)
+    return found
+
+
+@contextlib.asynccontextmanager
+async def load_process(
+    base: str, urls: dict[str, list[str]], seconds: float, nice: int
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`bench.webload` as its own process, at the web's niceness (it stands for the
+    visitors, whose machines are elsewhere); stopped, by its pid, when the block ends."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.webload",
+        base,
+        str(seconds),
+        str(CLIENTS),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        preexec_fn=lambda: os.nice(max(0, nice - os.nice(0))),
+    )
+    assert process.stdin is not None
+    process.stdin.write(json.dumps(urls).encode())
+    process.stdin.close()
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+
+
+@dataclass
+class Load:
+    timings: dict[str, list[float]]
+    errors: int
+    elapsed: float
+    web_cpu: float  # CPU seconds the web spent meanwhile
+    client_cpu: float  # and the clients
+
+    @property
+    def requests(self) -> int:
+        return sum(len(t) for t in self.timings.values())
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's user and system CPU time so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def load(base: str, urls: dict[str, list[str]], seconds: float, nice: int, web: int) -> Load:
+    before = cpu_seconds(web)
+    async with load_process(base, urls, seconds, nice) as process:
+        out, _ = await process.communicate()
+    result = json.loads(out)
+    web_cpu = cpu_seconds(web) - before
+    return Load(result["timings"], result["errors"], result["elapsed"], web_cpu, result["cpu"])
+
+
+def niceness(pid: int) -> int:
+    """A process's niceness, from /proc (field 19 of its stat line)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[16])
 
 
 def report(
     scale: float,
     meetings: int,
     series: int,
-    timings: dict[str, list[float]],
-    errors: int,
-    elapsed: float,
+    done: Load,
     rss: float,
     first: dict[str, list[float]],
+    nice: int,
 ) -> str:
-    total = sum(len(t) for t in timings.values())
+    timings, errors, elapsed, total = done.timings, done.errors, done.elapsed, done.requests
     rows = [
         f"| {kind} | {len(t)} | {percentile(t, 50) * 1000:.1f} | {percentile(t, 99) * 1000:.1f} |"
         for kind, t in timings.items()
+    ]
+    rows += [
+        f"| {kind} | not measured: `gavel web` has no search yet | | |"
+        for kind in SEARCH_PAGES
+        if kind not in timings
     ]
     firsts = [
         f"| {kind} | {len(t)} | {percentile(t, 50) * 1000:.1f} | {percentile(t, 99) * 1000:.1f} |"
@@ -205,9 +290,16 @@ def report(
             f"`python -m bench.web --scale {scale}`: {meetings} meetings of {LINES} lines in "
             f"{series} series; {CLIENTS} concurrent clients for {elapsed:.0f} s against "
             f"`gavel web` on loopback ({platform.processor() or platform.machine()}, "
-            "a shared 2-core machine: the figures move with its load).",
+            "a shared 2-core machine: the figures move with its load). The web runs at "
+            f"niceness {nice}{' as deployed (`[web] nice`)' if nice == WEB_NICE else ''}; "
+            "the clients are a separate "
+            "process (`bench.webload`: raw asyncio protocol callbacks, one kept-alive connection "
+            "each, asking for gzip as browsers do) at the same niceness, standing for visitors "
+            "elsewhere.",
             "",
             f"- requests per second: {total / elapsed:.0f} ({errors} errors)",
+            f"- CPU per request: {done.web_cpu / total * 1e6:.0f} µs in the web, "
+            f"{done.client_cpu / total * 1e6:.0f} µs in the clients",
             f"- peak RSS of the web process: {rss:.0f} MB",
             "",
             "| page | requests | p50 (ms) | p99 (ms) |",
@@ -232,9 +324,23 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--write", type=Path)
     parser.add_argument(
+        "--nice",
+        type=int,
+        default=WEB_NICE,
+        help=f"the web's (and the clients') niceness (default {WEB_NICE}, as deployed)",
+    )
+    parser.add_argument(
         "--with-bot",
         action="store_true",
         help="also measure the live bot's recording rate alone and beside the loaded web",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="of the bot's measure, each way")
+    parser.add_argument(
+        "--also-nice",
+        type=int,
+        action="append",
+        default=[],
+        help="with --with-bot: also the bot beside the web at this niceness (e.g. 0)",
     )
     args = parser.parse_args()
     meetings = max(10, round(FULL_MEETINGS * args.scale))
@@ -247,25 +353,32 @@ async def main() -> None:
         print(f"archive: {meetings} meetings in {time.monotonic() - began:.1f} s")
         middle = ids[len(ids) // 2]
         urls = {
-            "home": "/",
-            "series": "/series/bench/team1",
-            "meeting (500 lines)": f"/meeting/{middle}",
-            "its log": f"/meeting/{middle}/log",
+            "home": ["/"],
+            "series": ["/series/bench/team1"],
+            "meeting (500 lines)": [f"/meeting/{middle}"],
+            "its log": [f"/meeting/{middle}/log"],
         }
-        with web_server(config(work, db), work / "web.log") as (base, process):
+        with web_server(config(work, db, args.nice), work / "web.log") as (base, process):
+            urls |= await searchable(base)
             first = await cold(base, ids[1 : 1 + min(100, len(ids) - 2) : 2])
-            timings, errors, elapsed = await load(base, urls, args.seconds)
+            done = await load(base, urls, args.seconds, args.nice, process.pid)
             rss = peak_rss_mb(process.pid)
-        text = report(args.scale, meetings, series, timings, errors, elapsed, rss, first)
+            nice = niceness(process.pid)
+        text = report(args.scale, meetings, series, done, rss, first, nice)
         if args.with_bot:
-            alone, beside = await bot_alone_and_beside_the_web(work, db, urls)
+            nices = [args.nice, *(n for n in args.also_nice if n != args.nice)]
+            found = await bot_alone_and_beside_the_web(work, db, urls, nices, args.rounds)
+            alone = found[None]
             text += (
                 "\nThe live bot's recording rate (`bench.live`'s measure: lines recorded per "
-                "second, `rate = 0`; medians of three rounds, alternately), same run:\n\n"
+                f"second, `rate = 0`; medians of {args.rounds} rounds, in turn), same run:\n\n"
                 f"- alone: {alone:,.0f} lines/s\n"
-                f"- while `gavel web` serves its database to {CLIENTS} clients: "
-                f"{beside:,.0f} lines/s ({(beside - alone) / alone:+.0%})\n"
             )
+            for nice in nices:
+                text += (
+                    f"- while `gavel web` at niceness {nice} serves its database to {CLIENTS} "
+                    f"clients: {found[nice]:,.0f} lines/s ({(found[nice] - alone) / alone:+.0%})\n"
+                )
     print(text)
     if args.write:
         args.write.write_text(text, encoding="utf-8")

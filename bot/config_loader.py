@@ -285,8 +285,12 @@ def _web(r: _Reader) -> WebSettings:
     if len(title) > 200 or not title.isprintable():
         r.problem("title", "must be printable text of at most 200 characters")
         title = default.title
+    nice = r.get("nice", int, default.nice)
+    if not 0 <= nice <= 19:
+        r.problem("nice", f"expected a niceness from 0 to 19, got {nice}")
+        nice = default.nice
     r.unknown_keys()
-    return WebSettings(host, port, base_url, title)
+    return WebSettings(host, port, base_url, title, nice)
 
 
 def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:

@@ -115,6 +115,7 @@ class ArchiveSettings:
 
 DEFAULT_WEB_HOST = "127.0.0.1"
 DEFAULT_WEB_PORT = 8080
+DEFAULT_WEB_NICE = 10  # below the bot (0): the bot is never slowed by the web
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,7 @@ class WebSettings:
     port: int = DEFAULT_WEB_PORT
     base_url: str = ""  # e.g. https://meetings.example.org (for feeds); "" = relative links
     title: str = "Meetings"
+    nice: int = DEFAULT_WEB_NICE  # the CPU niceness `gavel web` runs at, at least
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,9 +215,11 @@ def test_bad_reconnect_and_watchdog_delays_are_named(tmp_path: Path) -> None:
 def test_web_settings_default_and_validated(tmp_path: Path) -> None:
     web = load_settings(write(tmp_path, MINIMAL)).web
     assert (web.host, web.port, web.base_url, web.title) == ("127.0.0.1", 8080, "", "Meetings")
-    text = MINIMAL + '[web]\nlisten = "[::1]:9090"\nbase_url = "https://m.example.org/"\n'
+    assert web.nice == 10  # below the bot unless the operator says otherwise
+    text = MINIMAL + '[web]\nlisten = "[::1]:9090"\nbase_url = "https://m.example.org/"\nnice = 0\n'
     web = load_settings(write(tmp_path, text)).web
     assert (web.host, web.port, web.base_url) == ("::1", 9090, "https://m.example.org")
+    assert web.nice == 0
     bad = MINIMAL + (
         '[web]\nlisten = "localhost"\nbase_url = "javascript:alert(1)"\n'
         'title = "a\\u0007b"\nport = 1\n'
@@ -230,6 +232,15 @@ def test_web_settings_default_and_validated(tmp_path: Path) -> None:
     ]
     assert problems(tmp_path, MINIMAL + '[web]\nlisten = "127.0.0.1:70000"\n') == [
         "web.listen: expected HOST:PORT such as 127.0.0.1:8080, got '127.0.0.1:70000'"
+    ]
+    assert problems(tmp_path, MINIMAL + "[web]\nnice = 20\n") == [
+        "web.nice: expected a niceness from 0 to 19, got 20"
+    ]
+    assert problems(tmp_path, MINIMAL + "[web]\nnice = -5\n") == [
+        "web.nice: expected a niceness from 0 to 19, got -5"
+    ]
+    assert problems(tmp_path, MINIMAL + '[web]\nnice = "low"\n') == [
+        "web.nice: expected an integer, got 'low'"
     ]
 
 

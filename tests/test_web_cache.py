@@ -31,3 +31,14 @@ def test_the_least_recently_used_go_first_and_bytes_stay_bounded() -> None:
     assert cache.get("/huge", 0.0) is None and len(cache) == 9
     cache.put("/0", entry(5))
     assert cache.get("/0", 0.0) == entry(5)
+
+
+def test_the_compressed_copy_counts_towards_the_bound() -> None:
+    cache = PageCache(1200)
+    both = Cached(b"x" * 100, "text/html", "utf-8", 100.0, b"z" * 30)
+    assert both.size == 130
+    for n in range(10):
+        cache.put(f"/{n}", both)
+    assert len(cache) == 9 and cache.get("/0", 0.0) is None  # 10 x 130 = 1,300 > 1,200
+    cache.put("/huge", Cached(b"x" * 100, "text/html", "utf-8", 100.0, b"z" * 60))
+    assert cache.get("/huge", 0.0) is None  # 160 > an eighth, though its body alone is not

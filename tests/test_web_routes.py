@@ -4,6 +4,7 @@ content, status codes, pagination edges, redirects, 404 for what is not public, 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import aiosqlite
 import html5lib
 import pytest
@@ -282,6 +284,29 @@ async def test_headers_and_read_only(client: TestClient, archive: Archive) -> No
     response = await client.get("/?" + "x" * 3000)
     assert response.status == 400 and "too long" in await response.text()
     assert "longer than 500" in await page(client, "/search?q=" + "a" * 501, 400)
+
+
+async def test_kept_pages_go_gzip_compressed_to_readers_that_take_it(
+    client: TestClient,  # type: ignore[type-arg]
+    archive: Archive,
+) -> None:
+    url = f"/meeting/{archive.heat[0]}/log"
+    async with aiohttp.ClientSession(auto_decompress=False) as raw:
+        compressed = []
+        for _ in range(2):  # rendered, then answered from what was kept: the same both times
+            async with raw.get(client.make_url(url), headers={"Accept-Encoding": "gzip, br"}) as r:
+                assert r.status == 200 and r.headers["Content-Encoding"] == "gzip"
+                assert r.headers["Vary"] == "Accept-Encoding"
+                assert r.headers["Content-Security-Policy"] == CSP
+                assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+                compressed.append(await r.read())
+        async with raw.get(client.make_url("/nosuch"), headers={"Accept-Encoding": "gzip"}) as r:
+            assert r.status == 404 and "Content-Encoding" not in r.headers  # never kept
+    plain = await client.get(url, headers={"Accept-Encoding": "identity"})
+    body = await plain.read()
+    assert "Content-Encoding" not in plain.headers and plain.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(compressed[0]) == gzip.decompress(compressed[1]) == body
+    assert len(compressed[0]) < len(body) / 3 and b"l-5" in body
 
 
 async def test_search_page_keeps_the_query(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -18,6 +18,11 @@ class Cached:
     content_type: str
     charset: str | None
     expires: float
+    gzipped: bytes | None = None  # the same body gzip-compressed, for readers that take it
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped or b"")
 
 
 class PageCache:
@@ -37,17 +42,17 @@ class PageCache:
         return entry
 
     def put(self, key: str, entry: Cached) -> None:
-        if len(entry.body) > self.max_bytes // 8:
+        if entry.size > self.max_bytes // 8:
             return  # one huge page must not push out everything else
         if key in self._entries:
             self._drop(key)
         self._entries[key] = entry
-        self._bytes += len(entry.body)
+        self._bytes += entry.size
         while self._bytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
 
     def _drop(self, key: str) -> None:
-        self._bytes -= len(self._entries.pop(key).body)
+        self._bytes -= self._entries.pop(key).size
 
     def __len__(self) -> int:
         return len(self._entries)
