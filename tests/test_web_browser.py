@@ -98,6 +98,37 @@ def test_home_to_a_highlighted_log_line(
     assert console_errors(driver) == []
 
 
+def test_search_with_a_filter_to_the_highlighted_line(
+    driver: webdriver.Chrome, site: str, archive: Archive
+) -> None:
+    viewport(driver, LAPTOP)
+    console_errors(driver)
+    driver.get(site + "/")
+    box = driver.find_element(By.CSS_SELECTOR, "form.search input[name=q]")
+    box.send_keys("docs series:nova sort:old")
+    box.submit()
+    WebDriverWait(driver, 10).until(lambda d: "/search?q=" in d.current_url)
+    results = driver.find_elements(By.CSS_SELECTOR, "ol.results li.result")
+    assert len(results) == 2
+    assert (
+        "bob to write docs 90" in results[0].text
+        and "docs" in results[0].find_element(By.TAG_NAME, "mark").text
+    )
+    link = results[0].find_element(By.CSS_SELECTOR, "a.permalink")
+    target = link.get_attribute("href")
+    assert target is not None and f"/meeting/{archive.nova[0]}/log#l-" in target
+    link.click()
+    WebDriverWait(driver, 10).until(lambda d: "/log#l-" in d.current_url)
+    anchor = target.rsplit("#", 1)[1]
+    assert driver.execute_script("return document.querySelector(':target').id") == anchor
+    line = driver.find_element(By.ID, anchor)
+    assert "bob to write docs 90" in line.text
+    assert line.value_of_css_property("background-color") != driver.find_element(
+        By.ID, "l-1"
+    ).value_of_css_property("background-color")
+    assert console_errors(driver) == []
+
+
 def test_every_page_kind_without_console_errors(
     driver: webdriver.Chrome, site: str, archive: Archive, tmp_path: Path
 ) -> None:

@@ -174,12 +174,18 @@ async def build_archive(tmp: Path, heat_count: int = 3) -> Archive:
             end=False,
         )
         await _between_meetings(store)
+        # Searchable as publishing makes them (restricted and private ones stay out); one
+        # meeting also has its files' name, so its results link to its published log too.
+        await store.reserve_file_base(nova[1], NOVA_FILES)
+        for mid in [*heat, *nova, restricted, private, legacy_private, hostile]:
+            await store.index_meeting(mid)
     finally:
         await store.close()
     return Archive(db, settings, heat, nova, running, restricted, private, hostile, legacy_private)
 
 
 RESTRICTED_SUCCESS = "#success restricted work went well"
+NOVA_FILES = "nova/2024/nova.2024-06-03-09.00"
 # Said outside meetings, oldest first: (channel, time, nick, text). The first two fall on the
 # days of heat[0] and heat[1]; the third on a day without a meeting; the last in a channel
 # the configuration does not list.

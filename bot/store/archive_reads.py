@@ -12,6 +12,7 @@ leaves it out, exactly as for a meeting that does not exist.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -23,6 +24,7 @@ from typing import TypeVar
 
 import aiosqlite
 
+from bot.archive.query import SearchPlan
 from bot.archive.series import SeriesAliases
 from bot.core.record import Chair, Item, MeetingRecord, Named
 from bot.store.codec import opt_text_to_dt, text_to_dt
@@ -44,6 +46,7 @@ from bot.store.reads import (
     to_vote,
 )
 from bot.store.schema import SCHEMA_VERSION, check_version, user_version
+from bot.store.search import PROGRESS_STEPS, TIME_LIMIT, SearchAnswer, hidden_key, search_lines
 
 T = TypeVar("T")
 
@@ -54,19 +57,27 @@ READERS = 4  # connections, each with its own thread: concurrent pages do not qu
 BUSY_TIMEOUT_MS = 2000
 
 
-def _public(m: str) -> str:
-    """The one definition of "public" every read uses, for the meetings row named `m`: not
-    restricted, not redacted, not recorded in a private channel, and not in a channel the
-    configuration now calls private (which also covers meetings recorded before meetings kept
-    that)."""
+def _shown(m: str) -> str:
+    """What makes the meetings row named `m` one the archive may show at all: not
+    restricted, not recorded in a private channel, and not in a channel the configuration
+    now calls private (which also covers meetings recorded before meetings kept that)."""
     return (
-        f"{m}.restricted = 0 AND {m}.private = 0 AND {m}.redacted_at IS NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM temp.hidden AS h "
+        f"{m}.restricted = 0 AND {m}.private = 0 AND NOT EXISTS (SELECT 1 FROM temp.hidden AS h "
         f"WHERE h.network = {m}.network AND h.channel = lower({m}.channel))"
     )
 
 
+def _public(m: str) -> str:
+    """The one definition of "public" every read uses: shown, and not redacted."""
+    return f"{_shown(m)} AND {m}.redacted_at IS NULL"
+
+
 PUBLIC = _public("m")
+# A meeting that was public until it was redacted: its addresses answer 410 Gone. One that
+# was never public stays as unknown as a meeting that does not exist.
+SELECT_GONE = (
+    f"SELECT 1 FROM meetings AS m WHERE m.id = ? AND m.redacted_at IS NOT NULL AND {_shown('m')}"
+)
 
 _MEETING_COLUMNS = """m.id, m.network, m.channel, m.name, m.topic, m.timezone, m.started_at,
     m.ended_at, (SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = m.id), m.file_base"""
@@ -221,8 +232,18 @@ class ArchiveReader:
     """Read-only access to the archive. Create with `await ArchiveReader.open(path, aliases)`;
     close with `close()`."""
 
-    def __init__(self, conns: Sequence[aiosqlite.Connection], aliases: SeriesAliases) -> None:
+    def __init__(
+        self,
+        conns: Sequence[aiosqlite.Connection],
+        aliases: SeriesAliases,
+        hidden: Iterable[tuple[str, str]] = (),
+        search_seconds: float = TIME_LIMIT,
+        search_steps: int = PROGRESS_STEPS,
+    ) -> None:
         self._conns = list(conns)
+        self._search_seconds = search_seconds
+        self._search_steps = search_steps
+        self._hidden_keys = sorted({hidden_key(network, channel) for network, channel in hidden})
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for conn in conns:
             self._idle.put_nowait(conn)
@@ -235,10 +256,14 @@ class ArchiveReader:
         aliases: SeriesAliases | None = None,
         readers: int = READERS,
         hidden: Iterable[tuple[str, str]] = (),
+        search_seconds: float = TIME_LIMIT,
+        search_steps: int = PROGRESS_STEPS,
     ) -> ArchiveReader:
         """Open `readers` read-only connections to the database at `path`; the meetings of
         the `hidden` (network, channel) pairs (the configured private channels) are never
-        shown. Raises `StoreError` when there is no database there."""
+        shown; a search is stopped after `search_seconds`. Raises `StoreError` when there is
+        no database there."""
+        hidden = list(hidden)
         private = sorted({(network, channel.lower()) for network, channel in hidden})
         if not path.is_file():
             raise StoreError(f"no database at {path}")
@@ -258,7 +283,7 @@ class ArchiveReader:
             for conn in conns:
                 await conn.close()
             raise
-        return cls(conns, aliases or SeriesAliases())
+        return cls(conns, aliases or SeriesAliases(), hidden, search_seconds, search_steps)
 
     async def close(self) -> None:
         for conn in self._conns:
@@ -316,6 +341,29 @@ class ArchiveReader:
 
     async def meeting(self, meeting_id: int) -> MeetingView | None:
         return await self._read(_meeting, self.aliases, meeting_id)
+
+    async def gone(self, meeting_id: int) -> bool:
+        """Whether the meeting was public and has been redacted (its pages answer 410)."""
+        return bool(await self._read(_rows, SELECT_GONE, (meeting_id,)))
+
+    async def search(self, plan: SearchPlan, page: int, per_page: int) -> SearchAnswer:
+        """One page of `gavel search`'s answer, by the same function, on one of these
+        read-only connections; the configured private channels are left out as here
+        everywhere. Raises `SearchTimeout` past the time limit."""
+        work = functools.partial(
+            search_lines,
+            plan=plan,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+            hidden=self._hidden_keys,
+            time_limit=self._search_seconds,
+            progress_steps=self._search_steps,
+        )
+        conn = await self._idle.get()
+        try:
+            return await in_thread(conn, work)  # its own read transaction and time limit
+        finally:
+            self._idle.put_nowait(conn)
 
     async def live_news(self, meeting_id: int, after_line: int, after_item: int) -> LiveNews | None:
         return await self._read(_live_news, meeting_id, after_line, after_item)

@@ -10,6 +10,7 @@ handler. Results come in the index's rowid order (newest first, see bot/store/sc
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
@@ -24,14 +25,14 @@ import aiosqlite
 from bot.archive.query import SearchPlan, rank
 from bot.store.archive import fold_channel, rowid_boundary
 from bot.store.codec import text_to_dt
-from bot.store.db import run
+from bot.store.db import in_thread, run
 from bot.store.errors import StoreError
 from bot.store.schema import PREFIX_INDEX, SCHEMA_VERSION
 
 TIME_LIMIT = 2.0
 TOTAL_CAP = 1000  # matches counted at most; beyond, the answer says "more than"
 RANK_WINDOW = 300  # the newest matches ranked by relevance
-_PROGRESS_STEPS = 1000  # SQLite virtual machine steps between two looks at the clock
+PROGRESS_STEPS = 1000  # SQLite virtual machine steps between two looks at the clock
 
 
 class SearchTimeout(StoreError):
@@ -152,15 +153,70 @@ def hidden_key(network: str, channel: str) -> str:
     return f"{network} {fold_channel(channel)}"
 
 
-class ArchiveReader:
-    """A read-only connection to the database for searching. `await ArchiveReader.open(p)`."""
+def search_lines(
+    conn: sqlite3.Connection,
+    plan: SearchPlan,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    hidden: list[str] | None = None,
+    time_limit: float = TIME_LIMIT,
+    progress_steps: int = PROGRESS_STEPS,
+) -> SearchAnswer:
+    """The matching lines of public meetings, in the plan's order: the one search of
+    `gavel search` and `gavel web`, run on the caller's read-only connection (in its thread),
+    stopped after `time_limit` seconds. `hidden`: channels (`hidden_key`) never to show,
+    whatever the database says about them."""
+    where, params, order = _where(plan, hidden or [])
+    params["cap"] = TOTAL_CAP + 1
+    direction = "DESC" if plan.sort == "old" else "ASC"  # rowids count down in time
+    # One walk of the index: the first TOTAL_CAP + 1 matches in time order give the
+    # count and the page; for relevance the newest RANK_WINDOW are ranked (here rather
+    # than by FTS5's bm25, whose statistics cost a walk of every doclist each time).
+    matches = _MATCHES.format(where=where, order=order, direction=direction)
+    deadline = time.monotonic() + time_limit
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def past_deadline() -> int:
+        return 1 if time.monotonic() > deadline else 0
+
+    try:
+        conn.execute("BEGIN")
+        # Only for this search: the connection may serve other reads (the web's pages).
+        conn.set_progress_handler(past_deadline, progress_steps)
+        try:
+            ids = [int(r[0]) for r in conn.execute(matches, params)]
+            if plan.sort == "relevance" and plan.terms:
+                window = {"ids": json.dumps(ids[:RANK_WINDOW])}
+                found = conn.execute(_TEXTS, window).fetchall()
+                ranked = rank(plan.terms, [(int(r[0]), str(r[1]), str(r[2])) for r in found])
+                ids = ranked + ids[RANK_WINDOW:]
+            page = ids[offset : offset + limit]
+            rows = conn.execute(_SELECT_HITS, {"page": json.dumps(page)}).fetchall()
+        finally:
+            conn.set_progress_handler(None, 0)
+            conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        # Interrupted: by the handler, which may stop FTS5 while it opens the index (then
+        # SQLite says the virtual table failed, not that it was interrupted).
+        if "interrupt" in str(exc) or time.monotonic() > deadline:
+            raise SearchTimeout(
+                f"The search took longer than {time_limit:g} seconds and was stopped; "
+                "add words or filters to narrow it."
+            ) from None
+        raise StoreError(f"the search failed: {exc}") from exc
+    hits = [_hit(tuple(row)) for row in rows]
+    return SearchAnswer(hits, min(len(ids), TOTAL_CAP), len(ids) > TOTAL_CAP)
+
+
+class ArchiveReader:
+    """A read-only connection to the database for `gavel search`. `await ArchiveReader.open(p)`."""
+
+    def __init__(self, conn: aiosqlite.Connection, progress_steps: int = PROGRESS_STEPS) -> None:
         self._conn = conn
-        self._deadline = 0.0
+        self._progress_steps = progress_steps
 
     @classmethod
-    async def open(cls, path: Path, *, progress_steps: int = _PROGRESS_STEPS) -> ArchiveReader:
+    async def open(cls, path: Path, *, progress_steps: int = PROGRESS_STEPS) -> ArchiveReader:
         """Open the database at `path` read-only; the clock is checked every
         `progress_steps` steps of SQLite's virtual machine."""
         if not path.exists():
@@ -178,12 +234,7 @@ class ArchiveReader:
         except BaseException:
             await conn.close()
             raise
-        reader = cls(conn)
-        await conn.set_progress_handler(reader._past_deadline, progress_steps)
-        return reader
-
-    def _past_deadline(self) -> int:
-        return 1 if time.monotonic() > self._deadline else 0
+        return cls(conn, progress_steps)
 
     async def close(self) -> None:
         await self._conn.close()
@@ -208,38 +259,17 @@ class ArchiveReader:
         hidden: list[str] | None = None,
         time_limit: float = TIME_LIMIT,
     ) -> SearchAnswer:
-        """The matching lines of public meetings, in the plan's order. `hidden`: channels
-        (`hidden_key`) never to show, whatever the database says about them."""
-        where, params, order = _where(plan, hidden or [])
-        params["cap"] = TOTAL_CAP + 1
-        direction = "DESC" if plan.sort == "old" else "ASC"  # rowids count down in time
-        # One walk of the index: the first TOTAL_CAP + 1 matches in time order give the
-        # count and the page; for relevance the newest RANK_WINDOW are ranked (here rather
-        # than by FTS5's bm25, whose statistics cost a walk of every doclist each time).
-        matches = _MATCHES.format(where=where, order=order, direction=direction)
-        self._deadline = time.monotonic() + time_limit
-        try:
-            await run(self._conn, "BEGIN")
-            try:
-                ids = [int(r[0]) for r in await run(self._conn, matches, params)]
-                if plan.sort == "relevance" and plan.terms:
-                    window = {"ids": json.dumps(ids[:RANK_WINDOW])}
-                    found = await run(self._conn, _TEXTS, window)
-                    ranked = rank(plan.terms, [(int(r[0]), str(r[1]), str(r[2])) for r in found])
-                    ids = ranked + ids[RANK_WINDOW:]
-                page = ids[offset : offset + limit]
-                rows = await run(self._conn, _SELECT_HITS, {"page": json.dumps(page)})
-            finally:
-                await run(self._conn, "COMMIT")
-        except sqlite3.OperationalError as exc:
-            if "interrupt" in str(exc):
-                raise SearchTimeout(
-                    f"The search took longer than {time_limit:g} seconds and was stopped; "
-                    "add words or filters to narrow it."
-                ) from None
-            raise StoreError(f"the search failed: {exc}") from exc
-        hits = [_hit(row) for row in rows]
-        return SearchAnswer(hits, min(len(ids), TOTAL_CAP), len(ids) > TOTAL_CAP)
+        """`search_lines` on this reader's connection."""
+        work = functools.partial(
+            search_lines,
+            plan=plan,
+            limit=limit,
+            offset=offset,
+            hidden=hidden,
+            time_limit=time_limit,
+            progress_steps=self._progress_steps,
+        )
+        return await in_thread(self._conn, work)
 
 
 def _hit(row: tuple[object, ...]) -> Hit:

@@ -2,8 +2,10 @@
 
 Routes call one store read and render one template; they do no SQL and no formatting of their
 own. Only public meetings are ever shown: anything else answers 404, exactly as a meeting
-that does not exist. Every answer carries a Content-Security-Policy without inline script
-and `nosniff`; no route writes anything. This is the only module that imports aiohttp.web.
+that does not exist; a public meeting that was redacted answers 410 Gone. `/search` and its
+API run the same search as `gavel search`, on the web's read-only connections. Every answer
+carries a Content-Security-Policy without inline script and `nosniff`; no route writes
+anything. This is the only module that imports aiohttp.web.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from typing import Any
 import structlog
 from aiohttp import hdrs, web
 
+from bot.archive.query import QueryError, parse_query
 from bot.settings import Settings
 from bot.store.archive_reads import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, ArchiveReader, MeetingView
+from bot.store.search import SearchTimeout
 from bot.web import views
 from bot.web.cache import Cached, PageCache
-from bot.web.templating import meeting_url, render, series_url
+from bot.web.templating import meeting_url, plain, render, series_url
 from bot.writers.jsonfmt import render_json
 
 log = structlog.get_logger("gavel.web")
@@ -62,6 +66,10 @@ class BadRequest(Exception):
     """A request the archive cannot answer; the message is one sentence for the reader."""
 
 
+class TooSlow(Exception):
+    """A search stopped at its time limit; the message says so in one sentence."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Site:
     title: str
@@ -77,7 +85,7 @@ def _page_context(request: web.Request, **context: Any) -> dict[str, Any]:
     return {
         "site_title": _site(request).title,
         "search_action": "/search",
-        "q": request.query.get("q", ""),
+        "q": plain(request.query.get("q", "")),  # no control characters in the box
         **context,
     }
 
@@ -119,8 +127,8 @@ def _page_number(request: web.Request) -> int:
     return int(text)
 
 
-def _per_page(request: web.Request) -> int:
-    text = request.query.get("per_page", str(PER_PAGE))
+def _per_page(request: web.Request, default: int = PER_PAGE) -> int:
+    text = request.query.get("per_page", str(default))
     if not text.isdigit() or not 1 <= int(text) <= MAX_PER_PAGE:
         raise BadRequest(f"per_page must be a whole number from 1 to {MAX_PER_PAGE}.")
     return int(text)
@@ -231,10 +239,18 @@ async def by_date(request: web.Request) -> web.Response:
 
 
 async def _public_meeting(request: web.Request) -> MeetingView:
-    view = await request.app[READER].meeting(_meeting_id(request))
+    meeting_id = _meeting_id(request)
+    view = await request.app[READER].meeting(meeting_id)
     if view is None:
-        raise _not_found()
+        raise await _missing(request, meeting_id)
     return view
+
+
+async def _missing(request: web.Request, meeting_id: int) -> web.HTTPException:
+    """410 for a public meeting that was redacted, else 404 (as for one never there)."""
+    if await request.app[READER].gone(meeting_id):
+        return web.HTTPGone()
+    return _not_found()
 
 
 async def meeting(request: web.Request) -> web.Response:
@@ -281,7 +297,7 @@ async def meeting_events(request: web.Request) -> web.StreamResponse:
     reader = request.app[READER]
     news = await reader.live_news(meeting_id, after_line, after_item)
     if news is None:
-        raise _not_found()
+        raise await _missing(request, meeting_id)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
@@ -358,11 +374,28 @@ def success_page(path: str) -> Handler:
     return handler
 
 
-async def search(request: web.Request) -> web.Response:
+async def _search(request: web.Request, per_page: int) -> views.SearchPage:
+    """The query's page of results, through the same search as `gavel search`; a query that
+    cannot be understood is a bad request with the query language's own sentence."""
     query = request.query.get("q", "")
-    if len(query) > 500:
-        raise BadRequest("The search is longer than 500 characters.")
-    return _html(request, "web/search.html")
+    page = _page_number(request)
+    if not query.strip():
+        return views.SearchPage(query, 0, False, page, per_page, [])
+    try:
+        plan = parse_query(query, request.app[SETTINGS].archive.aliases)
+    except QueryError as exc:
+        raise BadRequest(str(exc)) from None
+    try:
+        answer = await request.app[READER].search(plan, page, per_page)
+    except SearchTimeout as exc:
+        raise TooSlow(str(exc)) from None
+    found = views.search_results(request.app[SETTINGS], answer, plan, _base_url(request))
+    return views.SearchPage(query, answer.total, answer.capped, page, per_page, found)
+
+
+async def search(request: web.Request) -> web.Response:
+    found = await _search(request, views.SEARCH_PER_PAGE)
+    return _keep(_html(request, "web/search.html", found=found), LIST_TTL)
 
 
 # The JSON API.
@@ -399,6 +432,11 @@ def api_successes(path: str) -> Handler:
         return _keep(_json(views.dumps(views.successes_json(found, _base_url(request)))), LIST_TTL)
 
     return handler
+
+
+async def api_search(request: web.Request) -> web.Response:
+    found = await _search(request, _per_page(request, views.SEARCH_PER_PAGE))
+    return _keep(_json(views.dumps(views.search_json(found))), LIST_TTL)
 
 
 async def api_meeting(request: web.Request) -> web.Response:
@@ -461,6 +499,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = await _once(request, handler)
         except BadRequest as exc:
             response = _error(request, 400, str(exc))
+        except TooSlow as exc:
+            response = _error(request, 503, str(exc))
+        except web.HTTPGone:
+            response = _error(request, 410, "This meeting was taken out of the archive.")
         except web.HTTPNotFound:
             response = _error(request, 404, "There is no such page or meeting in the archive.")
         except web.HTTPMethodNotAllowed:
@@ -534,7 +576,13 @@ async def security_headers(_request: web.Request, response: web.StreamResponse) 
     response.headers["X-Frame-Options"] = "DENY"
 
 
-HEADINGS = {400: "Bad request", 404: "Not found", 405: "Read-only"}
+HEADINGS = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Read-only",
+    410: "Gone",
+    503: "Search stopped",
+}
 
 
 def _error(request: web.Request, status: int, sentence: str) -> web.Response:
@@ -577,6 +625,7 @@ def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
     get("/api/v1/series", api_series)
     get("/api/v1/series/{network}/{name}/meetings", api_series_meetings)
     get("/api/v1/meeting/{id}", api_meeting)
+    get("/api/v1/search", api_search)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     served = views.files_path(settings)
     if served is not None:

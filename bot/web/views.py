@@ -8,12 +8,15 @@ Nothing here does I/O or imports aiohttp.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from bot.archive import results
+from bot.archive.query import SearchPlan
 from bot.core.casemap import same
 from bot.core.record import LINE_ACTION, SUCCESS, THANKS, Item, MeetingRecord
 from bot.settings import OutputSettings, Settings
@@ -26,6 +29,7 @@ from bot.store.archive_reads import (
     SeriesRow,
     SuccessPage,
 )
+from bot.store.search import SearchAnswer
 from bot.web.templating import (
     irc,
     irc_line,
@@ -286,3 +290,67 @@ def today() -> date:
 
 def project_minutes(record: MeetingRecord) -> Minutes:
     return project(record)
+
+
+SEARCH_PER_PAGE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of a search's answer, as the page and the API show it."""
+
+    query: str
+    total: int  # matches counted, up to the search's cap
+    more: bool  # there are more than `total`
+    page: int
+    per_page: int
+    results: list[dict[str, Any]]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1
+
+
+def search_json(found: SearchPage) -> dict[str, Any]:
+    """The API's answer: the spec's `{"query", "total", "results"}`, with the page."""
+    return {
+        "query": found.query,
+        "total": found.total,
+        "more": found.more,
+        "page": found.page,
+        "per_page": found.per_page,
+        "results": found.results,
+    }
+
+
+def search_results(
+    settings: Settings, answer: SearchAnswer, plan: SearchPlan, base_url: str
+) -> list[dict[str, Any]]:
+    """Each hit as the API's result object (the CLI's `--json` fields) plus `log_url`, the
+    web's log page at the line, and `highlight`, the line as HTML with the matches marked."""
+
+    def prefix(network: str, channel: str) -> str:
+        return output_of(settings, network, channel).url_prefix
+
+    found = results.views(answer.hits, plan, settings.archive.aliases, prefix)
+    shaped = results.as_json("", answer.total, answer.capped, found)["results"]
+    assert isinstance(shaped, list)
+    for row, hit in zip(shaped, found, strict=True):
+        row["log_url"] = f"{base_url}{meeting_url(hit.meeting_id)}/log#l-{hit.line:d}"
+        row["highlight"] = hit_html(hit.pieces)
+    return shaped
+
+
+def hit_html(pieces: tuple[tuple[str, bool], ...]) -> Markup:
+    """The line as HTML: IRC formatting and control characters dropped, everything escaped,
+    the matches in `<mark>`."""
+    return Markup(
+        "".join(
+            f"<mark>{escape(plain(text))}</mark>" if hit else str(escape(plain(text)))
+            for text, hit in pieces
+        )
+    )
