@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from bench.compare.bots import Bot, Gavel, Peer
+from bench.compare.bots import Bot, Gavel, Peer, Reference
 from bench.compare.client import Heard, Speaker
 from bench.compare.ircd import HOST, InspIRCd
 
@@ -621,3 +621,8 @@ def peer(default_flood: bool) -> MakeBot:
     return lambda workdir, port, channels: Peer(
         workdir, port, channels, default_flood=default_flood
     )
+
+
+def reference(fsync: bool) -> MakeBot:
+    """The floor (`fsync`) or the ceiling reference bot (`bench/compare/reference.py`)."""
+    return lambda workdir, port, channels: Reference(workdir, port, channels, fsync=fsync)
