@@ -157,7 +157,7 @@ class Gavel(Bot):
                     "--pid",
                     str(self.pid),
                     "--rate",
-                    "1000",
+                    "500",
                     "--threads",
                     "--idle",
                     "--format",

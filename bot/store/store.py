@@ -161,7 +161,12 @@ class Store:
         if not candidate_base:
             raise StoreError("an empty output base path cannot be reserved")
         elsewhere = taken_elsewhere or _nowhere
-        return await self._write_in_thread(_reserve_base, meeting_id, candidate_base, elsewhere)
+        # Without waiting for the disk: a reservation lost to a crash of the machine belongs
+        # to a publish not yet noted, which the next start makes again (choosing anew, and
+        # finding its own files by their identity).
+        return await self._write_in_thread(
+            _reserve_base, meeting_id, candidate_base, elsewhere, wait_for_disk=False
+        )
 
     async def pending_publishes(self) -> list[int]:
         """Meetings whose files must still be written (ended or saved, not yet published)."""
@@ -177,8 +182,14 @@ class Store:
 
         The meeting stays pending when lines came after `upto_line`: a later `#save` or
         `#endmeeting` may have asked for files while these were being written, and a crash
-        before those are written must leave them to the next start."""
-        await self._write_in_thread(_mark_published, meeting_id, dt_to_text(when), upto_line)
+        before those are written must leave them to the next start.
+
+        The commit does not wait for the disk: the files are derived data, and a note lost
+        to a crash of the machine only means the next start writes them again. The next
+        commit that does wait (the journal's) makes it durable too (WAL)."""
+        await self._write_in_thread(
+            _mark_published, meeting_id, dt_to_text(when), upto_line, wait_for_disk=False
+        )
 
     async def published_at(self, meeting_id: int) -> datetime | None:
         """When the meeting's files were last written, or None if never."""
@@ -215,10 +226,17 @@ class Store:
         async with self._lock, _transaction(self._conn, "BEGIN IMMEDIATE"):
             yield self._conn
 
-    async def _write_in_thread(self, work: Callable[..., T], *args: object) -> T:
-        """`work(connection, *args)` in one write transaction, in one trip to the thread."""
+    async def _write_in_thread(
+        self, work: Callable[..., T], *args: object, wait_for_disk: bool = True
+    ) -> T:
+        """`work(connection, *args)` in one write transaction, in one trip to the thread.
+        With `wait_for_disk` False the commit is not synced (`synchronous = NORMAL` for
+        this transaction): durable against a crash of the process, and against one of the
+        machine once a later synced commit has run."""
         async with self._lock:
-            return await in_thread(self._conn, _in_transaction, work, *args)
+            if wait_for_disk:
+                return await in_thread(self._conn, _in_transaction, work, *args)
+            return await in_thread(self._conn, _unsynced_transaction, work, *args)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -286,6 +304,16 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: obj
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _unsynced_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: object) -> T:
+    """`_in_transaction` with a commit that does not wait for the disk (WAL: the frames
+    are written, the next synced commit syncs them too)."""
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        return _in_transaction(conn, work, *args)
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")
 
 
 def _insert(conn: sqlite3.Connection, sql: str, row: tuple[object, ...]) -> None:
