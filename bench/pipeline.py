@@ -120,7 +120,9 @@ async def one_round(meetings: int, lines: int, workdir: Path) -> float:
 
         publishing = Publishing(settings, store, report=report, next_id=lambda: next(ids))
         engine = Engine(world, queue, store, {"bench": client}, publishing)
-        conn: IrcConnection = IrcReactor(asyncio.get_running_loop()).new_connection()
+        reactor = IrcReactor(asyncio.get_running_loop())
+        reactor.add_handler(client._on_library_event)
+        conn: IrcConnection = reactor.new_connection()
         client._prepare(conn)
         conn.buffer = conn.buffer_class()
         conn.handlers = {}
