@@ -18,10 +18,12 @@ from pathlib import Path
 
 import structlog
 
+from bot.announce.sender import Sender as AnnouncementSender
 from bot.core.events import Disconnected, Event
 from bot.core.state import World
 from bot.core.step import step
 from bot.engine import Engine, Sender
+from bot.followup import Followup
 from bot.irc.client import NetworkClient
 from bot.irc.supervisor import Backoff, Supervisor
 from bot.logs import configure
@@ -97,24 +99,34 @@ async def _serve(settings: Settings, store: Store) -> int:
         for net in settings.networks
     }
     supervisors = [supervisor_for(client) for client in clients.values()]
-    publishing = Publishing(settings, store, report=queue.put_nowait, next_id=lambda: next(ids))
+    announcer = AnnouncementSender(settings.announce, store) if settings.announce.enabled else None
+    followup = Followup(settings, store, queue, announcer)
+    publishing = Publishing(
+        settings, store, report=queue.put_nowait, next_id=lambda: next(ids), followup=followup
+    )
     senders: dict[str, Sender] = dict(clients)
-    engine = Engine(world, queue, store, senders, publishing)
+    engine = Engine(world, queue, store, senders, publishing, followup)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     engine_task = asyncio.create_task(engine.run(), name="engine")
+    announcing = None if announcer is None else asyncio.create_task(announcer.run())
     for supervisor in supervisors:
         supervisor.start()
     log.info("started", networks=[n.name for n in settings.networks], db=str(store.path))
     await publishing.finish_interrupted()
+    await followup.write_all_pages()  # also makes good a page a crash left behind
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({stopped, engine_task}, return_when=asyncio.FIRST_COMPLETED)
     failed = engine_task.done()
     if failed and not engine_task.cancelled() and engine_task.exception() is not None:
         log.error("engine_failed", exc_info=engine_task.exception())
     await _shut_down(supervisors, engine, engine_task)
+    if announcing is not None:
+        announcing.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await announcing
     publishing.close()
     return 1 if failed else 0
 

@@ -1,4 +1,5 @@
-"""The `gavel` command line: run, check-config, meetings, regenerate, replay.
+"""The `gavel` command line: run, check-config, meetings, regenerate, replay, successes,
+announcements.
 
 Exit status: 0 on success, 2 on a usage, configuration or input error (with a one-line
 message per problem on stderr), 1 when the bot stops on an unexpected failure.
@@ -10,6 +11,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -42,6 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("meeting_id", nargs="?", type=int)
     which.add_argument("--all", action="store_true")
 
+    succ = sub.add_parser("successes", help="the #success (or #thanks) messages of a period")
+    succ.add_argument("--config", required=True, type=Path)
+    succ.add_argument("--since", type=_day, help="YYYY-MM-DD (UTC), inclusive")
+    succ.add_argument("--until", type=_day, help="YYYY-MM-DD (UTC), inclusive")
+    succ.add_argument("--format", choices=("newsletter", "markdown", "json"), default="newsletter")
+    succ.add_argument("--thanks", action="store_true", help="the #thanks instead")
+
+    ann = sub.add_parser("announcements", help="pending and failed announcements")
+    ann.add_argument("--config", required=True, type=Path)
+    ann.add_argument("--retry", metavar="ID", help="send this delivery again now")
+
     replay = sub.add_parser("replay", help="write the files of a MeetBot .log.txt")
     replay.add_argument("log", type=Path)
     replay.add_argument("--channel", required=True)
@@ -63,6 +76,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the meeting-name rule, as output.meeting_names",
     )
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
 def _settings(path: Path) -> Settings | None:
@@ -93,9 +113,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "run":
         return asyncio.run(app.serve(settings))
+    if args.command in ("successes", "announcements"):
+        return _followup(args, settings)
     if args.command == "meetings":
         return asyncio.run(app.list_meetings(settings, args.limit))
     return asyncio.run(app.regenerate(settings, args.meeting_id, every=args.all))
+
+
+def _followup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import followup
+
+    if args.command == "announcements":
+        code, text = asyncio.run(followup.announcements_report(settings, args.retry))
+        (sys.stdout if code == EXIT_OK else sys.stderr).write(text)
+        return code
+    since = None if args.since is None else datetime.combine(args.since, time(), UTC)
+    until = None
+    if args.until is not None:
+        until = datetime.combine(args.until + timedelta(days=1), time(), UTC)
+    kind = "thanks" if args.thanks else "success"
+    sys.stdout.write(
+        asyncio.run(followup.successes_report(settings, since, until, args.format, kind))
+    )
+    return EXIT_OK
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ environment variable) or `*_file` (a file whose first line is the secret).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -21,11 +22,16 @@ from bot.core.casemap import irc_lower
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
 from bot.core.names import NAME_RULES
 from bot.settings import (
+    ANNOUNCE_EVENTS,
     DEFAULT_PATTERN,
+    DEFAULT_SUBJECT,
+    AnnounceSettings,
     ArchiveSettings,
     ChannelConfig,
     ConfigError,
     ConnectionTiming,
+    EmailSettings,
+    FollowupSettings,
     Identity,
     LoggingSettings,
     NetworkConfig,
@@ -34,8 +40,9 @@ from bot.settings import (
     Settings,
     StorageSettings,
     TlsConfig,
+    WebhookSettings,
 )
-from bot.writers.paths import pattern_problems
+from bot.writers.paths import pattern_problems, url_for
 
 _CHANNEL_PREFIXES = "#&+!"
 
@@ -99,6 +106,23 @@ class _Reader:
                 return None
         return inline  # type: ignore[no-any-return]
 
+    def secret_outside(self, name: str) -> str | None:
+        """A secret that must not be written in the file: only `name_env` or `name_file`."""
+        self.used.add(name)
+        if name in self.table:
+            self.problem(name, f"give it as {name}_env or {name}_file, not inline")
+            return None
+        return self.secret(name)
+
+    def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        values = self.get(name, list, None)
+        if values is None:
+            return default
+        if not all(isinstance(v, str) and v for v in values):
+            self.problem(name, f"expected a list of strings, got {values!r}")
+            return default
+        return tuple(values)
+
     def unknown_keys(self) -> None:
         for name in self.table:
             if name not in self.used:
@@ -132,11 +156,13 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     storage = _storage(_table(top, "storage"), problems)
     logging = _logging(_table(top, "logging"), problems)
     archive = _archive(_table(top, "archive"))
+    followup = _followup(_table(top, "followup"), output)
+    announce = _announce(_table(top, "announce"))
     networks_raw = top.get("networks", list, [])
     if not networks_raw:
         problems.append("networks: at least one [[networks]] entry is required")
     networks = tuple(
-        _network(n, f"networks[{i}]", problems, output)
+        _network(n, f"networks[{i}]", problems, output, followup)
         for i, n in enumerate(networks_raw)
         if _is_table(n, f"networks[{i}]", problems)
     )
@@ -146,7 +172,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     top.unknown_keys()
     if problems:
         raise ConfigError(problems)
-    return Settings(identity, networks, output, storage, logging, archive)
+    return Settings(identity, networks, output, storage, logging, archive, followup, announce)
 
 
 def _is_table(value: Any, where: str, problems: list[str]) -> bool:
@@ -243,7 +269,11 @@ def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:
 
 
 def _network(
-    raw: Mapping[str, Any], where: str, problems: list[str], output: OutputSettings
+    raw: Mapping[str, Any],
+    where: str,
+    problems: list[str],
+    output: OutputSettings,
+    followup: FollowupSettings,
 ) -> NetworkConfig:
     r = _Reader(raw, where, problems)
     name = r.text("name", required=True) or "?"
@@ -272,7 +302,8 @@ def _network(
     channels = tuple(
         c
         for i, raw_channel in enumerate(channels_raw)
-        if (c := _channel(raw_channel, f"{where}.channels[{i}]", problems, output)) is not None
+        if (c := _channel(raw_channel, f"{where}.channels[{i}]", problems, output, followup))
+        is not None
     )
     if not channels_raw:
         # A network the bot would join no channel on records nothing: a forgotten list.
@@ -349,7 +380,11 @@ def _sasl(r: _Reader) -> SaslConfig | None:
 
 
 def _channel(
-    raw: Any, where: str, problems: list[str], output: OutputSettings
+    raw: Any,
+    where: str,
+    problems: list[str],
+    output: OutputSettings,
+    followup: FollowupSettings,
 ) -> ChannelConfig | None:
     if isinstance(raw, str):
         raw = {"name": raw}
@@ -379,9 +414,116 @@ def _channel(
         ops_are_chairs=r.get("ops_are_chairs", bool, True),
         info_url=r.text("info_url", output.info_url) or output.info_url,
         meeting_names=(out or output).meeting_names,
+        followup=r.get("followup", bool, True),
+        successes_url=followup.successes_url or url_for(output.url_prefix, "successes.html"),
+        thanks_url=followup.thanks_url or url_for(output.url_prefix, "thanks.html"),
+        previous_at_start=r.get("previous_at_start", bool, False),
     )
+    announce_to = r.strings("announce_to")
+    for address in announce_to:
+        if not _EMAIL.fullmatch(address):
+            r.problem("announce_to", f"not an email address: {address!r}")
     private = r.get("private", bool, False)
     if private and (out or output).private_dir is None:
         r.problem("private", "needs output.private_dir to be set")
     r.unknown_keys()
-    return ChannelConfig(name, key, settings, out, private)
+    return ChannelConfig(name, key, settings, out, private, announce_to)
+
+
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _http_url(r: _Reader, name: str) -> str | None:
+    url = r.text(name)
+    if url is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+        r.problem(name, f"expected an http:// or https:// URL, got {url!r}")
+        return None
+    return url  # type: ignore[no-any-return]
+
+
+def _followup(r: _Reader, output: OutputSettings) -> FollowupSettings:
+    followup = FollowupSettings(_http_url(r, "successes_url"), _http_url(r, "thanks_url"))
+    r.unknown_keys()
+    return followup
+
+
+def _announce(r: _Reader) -> AnnounceSettings:
+    default = AnnounceSettings()
+    timing: dict[str, float] = {}
+    for key in ("timeout", "retry_first_delay", "retry_max_delay", "retry_for_hours"):
+        value = r.get(key, float, getattr(default, key))
+        if value > 0:
+            timing[key] = value
+        else:
+            r.problem(key, f"must be more than 0, got {value}")
+    if timing.get("retry_for_hours", 24.0) < 24:
+        r.problem("retry_for_hours", "must be at least 24: a receiver may be down for a day")
+    if timing.get("retry_max_delay", 1.0) < timing.get("retry_first_delay", 0.0):
+        r.problem("retry_max_delay", "must not be less than retry_first_delay")
+    email = _email(_table(r, "email")) if "email" in r.table else None
+    hooks_raw = r.get("webhooks", list, [])
+    hooks = tuple(
+        hook
+        for i, raw in enumerate(hooks_raw)
+        if _is_table(raw, r.key(f"webhooks[{i}]"), r.problems)
+        and (hook := _webhook(_Reader(raw, r.key(f"webhooks[{i}]"), r.problems))) is not None
+    )
+    urls = [h.url for h in hooks]
+    for url in {u for u in urls if urls.count(u) > 1}:
+        r.problem("webhooks", f"the URL {url!r} is listed twice")
+    r.unknown_keys()
+    return AnnounceSettings(email, hooks, **timing)
+
+
+def _email(r: _Reader) -> EmailSettings | None:
+    host = r.text("host", required=True) or ""
+    security = r.text("security", "starttls")
+    if security not in ("starttls", "tls", "none"):
+        r.problem("security", f"expected starttls, tls or none, got {security!r}")
+    elif security == "none" and host not in _LOOPBACK:
+        r.problem("security", "none is only for a server on this machine (127.0.0.1)")
+    port = r.get("port", int, 465 if security == "tls" else 587)
+    if not 0 < port < 65536:
+        r.problem("port", f"expected 1-65535, got {port}")
+    username = r.text("username")
+    password = r.secret_outside("password")
+    if username and not password:
+        r.problem("password", "a username needs password_env or password_file")
+    sender = r.text("from", required=True) or ""
+    if sender and not _EMAIL.search(sender):
+        r.problem("from", f"no email address in {sender!r}")
+    to = r.strings("to")
+    for address in to:
+        if not _EMAIL.fullmatch(address):
+            r.problem("to", f"not an email address: {address!r}")
+    subject = r.text("subject", DEFAULT_SUBJECT) or DEFAULT_SUBJECT
+    try:
+        subject.format(meetingname="x", date="x", channel="x", network="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        r.problem("subject", f"unknown field {exc} (use {{meetingname}}, {{date}}, {{channel}})")
+    r.unknown_keys()
+    return EmailSettings(host, sender, port, security, username, password, to, subject)
+
+
+def _webhook(r: _Reader) -> WebhookSettings | None:
+    url = _http_url(r, "url")
+    if "url" not in r.table:
+        r.problem("url", "is required")
+    secret = r.secret_outside("secret")
+    if not secret:
+        r.problem("secret", "is required (secret_env or secret_file)")
+    events = r.strings("events", ANNOUNCE_EVENTS)
+    for event in events:
+        if event not in ANNOUNCE_EVENTS:
+            r.problem("events", f"unknown event {event!r} (known: {', '.join(ANNOUNCE_EVENTS)})")
+    channels = r.get("channels", list, None)
+    if channels is not None:
+        channels = r.strings("channels")
+        for name in channels:
+            if name[0] not in _CHANNEL_PREFIXES:
+                r.problem("channels", f"not a channel name: {name!r}")
+    r.unknown_keys()
+    if not url or not secret:
+        return None
+    return WebhookSettings(url, secret, events, channels)

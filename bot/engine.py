@@ -49,6 +49,15 @@ class Journal(Protocol):
     async def quarantine(self, effect: Effect, error: str, when: datetime) -> None: ...
 
 
+class Companion(Protocol):
+    """What happens between meetings (bot/followup.py): the announcements a batch causes,
+    persisted with it, and the work that follows once it is persisted."""
+
+    def outbox_for(self, effects: Sequence[Effect]) -> list[Effect]: ...
+
+    def after(self, effects: Sequence[Effect]) -> None: ...
+
+
 class Sender(Protocol):
     """One network's outgoing side: sends a reply or sets a topic, paced by its outbox."""
 
@@ -84,12 +93,14 @@ class Engine:
         journal: Journal,
         senders: dict[str, Sender],
         publisher: Publisher,
+        companion: Companion | None = None,
     ) -> None:
         self.world = world
         self.queue = queue
         self.journal = journal
         self.senders = senders
         self.publisher = publisher
+        self.companion = companion
         self.backlog: deque[Effect] = deque()
         self.stats = EngineStats()
         self._stepping: Event | None = None  # the event being stepped, for log context
@@ -138,9 +149,16 @@ class Engine:
             self._stepping = None
             unbind_event_context(token)
         self.stats.batches += 1
-        await self._persist([e for e in effects if isinstance(e, PERSISTED_EFFECTS)])
+        persisted: list[Effect] = [e for e in effects if isinstance(e, PERSISTED_EFFECTS)]
+        if self.companion is not None:
+            queued = self.companion.outbox_for(effects)
+            persisted += queued
+            effects += queued
+        await self._persist(persisted)
         for effect in effects:
             self._carry_out(effect)
+        if self.companion is not None:
+            self.companion.after(effects)
 
     async def drain(self) -> None:
         """Process whatever is queued now and wait (bounded by the caller) for files, and

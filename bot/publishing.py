@@ -30,19 +30,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 
 from bot.core.casemap import same
-from bot.core.effects import Publish
+from bot.core.effects import Announce, Publish
 from bot.core.events import FilesPublished
 from bot.core.record import MeetingRecord
 from bot.settings import OutputSettings, Settings
 from bot.store import Store
-from bot.writers.paths import UnsafePathError, output_root, relative_base
+from bot.writers.paths import (
+    EXTENSIONS,
+    MINUTES_TEXT,
+    UnsafePathError,
+    output_root,
+    relative_base,
+)
 from bot.writers.publish import (
     PublishedFiles,
     sync_published,
@@ -114,12 +121,23 @@ def output_for(settings: Settings, network: str, channel: str) -> tuple[OutputSe
     return settings.output, False
 
 
+class Announcements(Protocol):
+    """The announcements of a meeting's completion (bot/followup.py)."""
+
+    def completion(
+        self, record: MeetingRecord, url_base: str, minutes_text: str
+    ) -> Sequence[Announce]: ...
+
+    def wake(self) -> None: ...
+
+
 class Publishing:
     """Writes meetings' files off the event loop and records them in the store.
 
     `report` receives a `FilesPublished` for each publish of a `Publish` effect once its
     files are written (the service puts it on the engine's queue); `next_id` numbers those
-    events like any other."""
+    events like any other. `followup` gives the announcements of an ended meeting, queued
+    in the outbox with the record of its final files."""
 
     def __init__(
         self,
@@ -127,9 +145,11 @@ class Publishing:
         store: Store,
         report: Callable[[FilesPublished], None] | None = None,
         next_id: Callable[[], int] | None = None,
+        followup: Announcements | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.followup = followup
         self._report = report
         self._next_id = next_id or itertools.count(1).__next__
         self._threads = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="publish")
@@ -151,9 +171,11 @@ class Publishing:
     def where(self, record: MeetingRecord) -> tuple[OutputSettings, bool]:
         return output_for(self.settings, record.network, record.channel)
 
-    async def write(self, record: MeetingRecord) -> PublishedFiles:
+    async def write(self, record: MeetingRecord, *, complete: bool = False) -> PublishedFiles:
         """Reserve the meeting's base (or read the one it holds), write its files under it,
-        make them durable with the batch written meanwhile, and note them published. Raises
+        make them durable with the batch written meanwhile, and note them published; when
+        `complete` (an ended meeting's final files), queue its announcements in the same
+        transaction that notes them published. Raises
         `UnsafePathError` for a path that leaves the output directory, `OSError` or a store
         error for a failure that may pass."""
         output, private = self.where(record)
@@ -170,7 +192,13 @@ class Publishing:
         files = await asyncio.get_running_loop().run_in_executor(self._threads, work)
         await self.synced.sync(files)  # the store notes only what a crash cannot take back
         upto = record.lines[-1].n if record.lines else 0
-        await self.store.mark_published(record.id, datetime.now(UTC), upto)
+        announce: Sequence[Announce] = ()
+        if complete and self.followup is not None and record.end is not None:
+            text = files.paths[EXTENSIONS.index(MINUTES_TEXT)].read_text(encoding="utf-8")
+            announce = self.followup.completion(record, files.url_base, text)
+        await self.store.mark_published(record.id, datetime.now(UTC), upto, announce)
+        if announce and self.followup is not None:
+            self.followup.wake()
         return files
 
     def submit(self, effect: Publish) -> None:
@@ -206,7 +234,7 @@ class Publishing:
             lock = self.locks.setdefault(meeting_id, asyncio.Lock())
             try:
                 async with lock:  # in order with any publish the meeting asks for meanwhile
-                    await self.write(record)
+                    await self.write(record, complete=record.end is not None)
                 log.info("publish_finished_after_restart", meeting=meeting_id)
             except Exception:
                 log.exception("publish_failed", meeting=meeting_id)
@@ -217,7 +245,7 @@ class Publishing:
         lock = self.locks.setdefault(meeting.id, asyncio.Lock())
         try:
             async with lock:
-                files = await self.write(meeting)
+                files = await self.write(meeting, complete=effect.final)
         except UnsafePathError:  # the meeting's own path is unsafe: retrying cannot help
             bound.exception("publish_failed", retry=False)
             return

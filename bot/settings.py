@@ -44,6 +44,7 @@ class ChannelConfig:
     settings: ChannelSettings = field(default_factory=ChannelSettings)
     output: OutputSettings | None = None  # None: the global output settings
     private: bool = False  # files go to output.private_dir (for +s/+p channels)
+    announce_to: tuple[str, ...] = ()  # email addresses for this channel's minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,59 @@ class ArchiveSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowupSettings:
+    """Where the #success and #thanks replies point (None: the static pages)."""
+
+    successes_url: str | None = None
+    thanks_url: str | None = None
+
+
+DEFAULT_SUBJECT = "[{meetingname}] Meeting minutes {date}"
+ANNOUNCE_EVENTS = ("meeting.start", "meeting.complete", "success")
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """Mailing the `.txt` minutes at the end of a meeting."""
+
+    host: str
+    sender: str  # the From: header
+    port: int = 587
+    security: str = "starttls"  # "starttls", "tls", or "none" (loopback only)
+    username: str | None = None
+    password: str | None = None
+    to: tuple[str, ...] = ()  # for every public meeting
+    subject: str = DEFAULT_SUBJECT
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """A URL that gets a signed JSON POST for each of `events`."""
+
+    url: str
+    secret: str
+    events: tuple[str, ...] = ANNOUNCE_EVENTS
+    channels: tuple[str, ...] | None = None  # None: every public meeting
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceSettings:
+    """Announcements and how their delivery is retried: the n-th retry waits
+    `retry_first_delay * 2**n` seconds, at most `retry_max_delay`, for `retry_for_hours`."""
+
+    email: EmailSettings | None = None
+    webhooks: tuple[WebhookSettings, ...] = ()
+    timeout: float = 10.0
+    retry_first_delay: float = 30.0
+    retry_max_delay: float = 3600.0
+    retry_for_hours: float = 48.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.email is not None or bool(self.webhooks)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     identity: Identity
     networks: tuple[NetworkConfig, ...]
@@ -120,6 +174,8 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    followup: FollowupSettings = field(default_factory=FollowupSettings)
+    announce: AnnounceSettings = field(default_factory=AnnounceSettings)
 
 
 class ConfigError(Exception):

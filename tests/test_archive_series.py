@@ -70,5 +70,7 @@ def test_config_reads_aliases_and_names_bad_keys() -> None:
 def test_example_config_has_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAVEL_SASL_PASSWORD", "x")
     monkeypatch.setenv("GAVEL_TEAM_KEY", "y")
+    monkeypatch.setenv("GAVEL_SMTP_PASSWORD", "z")
+    monkeypatch.setenv("GAVEL_HOOK_SECRET", "w")
     example = Path(__file__).parent.parent / "config" / "example.toml"
     assert load_settings(example).archive.aliases.canonical("nova_team") == "nova"

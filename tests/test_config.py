@@ -164,6 +164,8 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAVEL_SASL_PASSWORD", "x")
     monkeypatch.setenv("GAVEL_TEAM_KEY", "y")
+    monkeypatch.setenv("GAVEL_SMTP_PASSWORD", "z")
+    monkeypatch.setenv("GAVEL_HOOK_SECRET", "w")
     settings = load_settings(ROOT / "config" / name)
     assert settings.networks
 
@@ -254,6 +256,8 @@ def _readme_smallest_config() -> str:
 def test_examples_keep_archived_channels_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAVEL_SASL_PASSWORD", "x")
     monkeypatch.setenv("GAVEL_TEAM_KEY", "y")
+    monkeypatch.setenv("GAVEL_SMTP_PASSWORD", "z")
+    monkeypatch.setenv("GAVEL_HOOK_SECRET", "w")
     example = load_settings(ROOT / "config" / "example.toml")
     smallest = parse_settings(tomllib.loads(_readme_smallest_config()))
     for settings in (example, smallest):

@@ -9,6 +9,7 @@ import json
 import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,9 +21,10 @@ from bot.core.effects import Effect, Publish, Say, SetTopic
 from bot.core.events import Event, MessageSeen
 from bot.core.state import World
 from bot.engine import Engine
+from bot.followup import Followup
 from bot.publishing import GroupSync, Publishing
-from bot.settings import Settings
-from bot.store import Store
+from bot.settings import AnnounceSettings, Settings, WebhookSettings
+from bot.store import Store, StoreError
 from bot.writers.paths import EXTENSIONS, relative_base
 from bot.writers.publish import PublishedFiles, write_meeting_files
 from tests.corekit import Room
@@ -226,3 +228,29 @@ async def test_files_written_but_not_synced_are_written_again_at_the_next_start(
         assert await store.pending_publishes() == []
         data = json.loads(stale.paths[EXTENSIONS.index(".json")].read_text(encoding="utf-8"))
         assert data["id"] == publish.meeting.id
+
+
+async def test_an_ended_meeting_is_announced_in_the_transaction_that_notes_its_files(
+    tmp_path: Path,
+) -> None:
+    hooks = AnnounceSettings(email=None, webhooks=(WebhookSettings("http://127.0.0.1:1/h", "s"),))
+    config = replace(settings(tmp_path), announce=hooks)
+    async with await Store.open(tmp_path / "g.sqlite3") as store:
+        followup = Followup(config, store, asyncio.Queue())
+        publishing = Publishing(config, store, followup=followup)
+        publish = await ended_meeting(store, "#open")
+        meeting = publish.meeting
+        await publishing.write(meeting)  # files only (a #save's kind of write)
+        assert await store.deliveries(("pending",)) == []
+        files = await publishing.write(meeting, complete=True)
+        [queued] = await store.deliveries(("pending",))
+        assert queued.event == "meeting.complete"
+        assert json.loads(queued.payload)["url"] == files.url_base + ".html"
+        await publishing.write(meeting, complete=True)  # done again after a crash: same row
+        assert [d.delivery_id for d in await store.deliveries(("pending",))] == [queued.delivery_id]
+        # announcements and the note that the files are written go together or not at all
+        [announce] = followup.completion(meeting, "http://elsewhere/m", "minutes")
+        gone = replace(announce, delivery_id="other")
+        with pytest.raises(StoreError):
+            await store.mark_published(meeting.id + 404, datetime.now(UTC), None, [gone])
+        assert len(await store.deliveries(("pending",))) == 1

@@ -24,6 +24,7 @@ TABLES = {
     "gaps",
     "quarantine",
 }
+TABLES |= {"successes", "outbox"}
 
 
 def inspect(path: Path) -> tuple[int, set[str], str]:

@@ -131,7 +131,9 @@ async def cycles(workdir: Path, count: int, c: Cycles) -> Path:
         await watcher.expect(_bot("", "JOIN"), 20)
         await bob.say(CHANNEL, "#vote yes")
         await alice.say(CHANNEL, "#endmeeting")
-        await until(lambda: bool(list(bot.meetings.rglob("*.json"))), 15)
+        # A start-up may rewrite the still-running meeting's files first: wait for the
+        # record that says the meeting ended, not merely for a record.
+        await until(lambda: _ended_record(bot.meetings), 15)
         await asyncio.sleep(0.3)  # the five files land together
     finally:
         bot.stop()
@@ -139,6 +141,14 @@ async def cycles(workdir: Path, count: int, c: Cycles) -> Path:
             await client.close()
         ircd.stop()
     return bot.meetings
+
+
+def _ended_record(meetings: Path) -> bool:
+    for path in meetings.rglob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(path.read_text(encoding="utf-8")).get("end") is not None:
+                return True
+    return False
 
 
 @dataclass

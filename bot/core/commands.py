@@ -14,17 +14,29 @@ from bot.core import messages
 from bot.core.effects import (
     ItemRecorded,
     ItemRemoved,
+    LookUpPrevious,
     MeetingEnded,
     MeetingStarted,
     PersonNamed,
     Publish,
     SetTopic,
+    SuccessRecorded,
     VoteChanged,
 )
-from bot.core.limits import ERROR, INFO
+from bot.core.limits import ERROR, FOLLOWUP, INFO
 from bot.core.names import meeting_name
 from bot.core.recognise import link_url, split_nicks
-from bot.core.record import LINE_MESSAGE, Ballot, Chair, Item, Named
+from bot.core.record import (
+    LINE_MESSAGE,
+    SUCCESS,
+    THANKS,
+    Ballot,
+    Chair,
+    Item,
+    Named,
+    PreviousMeeting,
+    Success,
+)
 from bot.core.state import Meeting, Vote, voter_key
 from bot.core.turn import Turn, record_line
 from bot.core.votes import match_option, parse_vote
@@ -90,6 +102,8 @@ def start_meeting(turn: Turn) -> None:
             messages.name_set(meeting.name),
         ]
     )
+    if settings.followup and settings.previous_at_start:
+        look_up_previous(turn)
 
 
 def end_meeting(turn: Turn) -> None:
@@ -307,6 +321,91 @@ def close_vote(turn: Turn) -> None:
     turn.reply([messages.vote_result_heading(vote.question), *messages.vote_tallies(record)])
 
 
+# --- between meetings ----------------------------------------------------------------
+
+MAX_SUCCESS_TEXT = 400  # characters kept of a #success or #thanks
+MAX_PREVIOUS_ACTIONS = 10  # action items #previous lists before pointing at the minutes
+
+
+def success_command(kind: str) -> Callable[[Turn], None]:
+    """`#success TEXT` / `#thanks TEXT`: kept (before the reply, like every record), at
+    most one per person per minute, in any channel that has not switched them off."""
+
+    def handler(turn: Turn) -> None:
+        event = turn.event
+        if not event.settings.followup:
+            return
+        text = turn.arg.strip()
+        if not text:
+            turn.reply([messages.usage_text(kind)], ERROR)
+            return
+        if not turn.allowed(FOLLOWUP):
+            return
+        meeting = turn.chan.meeting
+        success = Success(
+            kind=kind,
+            time=event.time,
+            network=turn.net.name,
+            channel=turn.chan.name,
+            nick=event.nick,
+            account=turn.account,
+            text=text[:MAX_SUCCESS_TEXT],
+            meeting_id=meeting.id if meeting is not None else None,
+        )
+        turn.effects.append(SuccessRecorded(success))
+        if kind == THANKS:
+            turn.reply([messages.thanks_added(event.nick, event.settings.thanks_url)])
+        else:
+            turn.reply([messages.success_added(event.nick, event.settings.successes_url)])
+
+    handler.__name__ = f"record_{kind}"
+    return handler
+
+
+def previous(turn: Turn) -> None:
+    """`#previous`: one informational reply, answered once the store has looked it up."""
+    event = turn.event
+    if not event.settings.followup or turn.meeting.lurking or event.replayed:
+        return
+    if turn.allowed(INFO):
+        look_up_previous(turn)
+
+
+def look_up_previous(turn: Turn) -> None:
+    """Ask the store for the previous meeting; nothing is asked for history replayed after
+    a reconnect, whose answer would never be said."""
+    meeting, event = turn.meeting, turn.event
+    if event.replayed:
+        return
+    turn.effects.append(
+        LookUpPrevious(
+            network=turn.net.name,
+            channel=turn.chan.name,
+            meeting_id=meeting.id,
+            meeting_name=meeting.name,
+            before=meeting.start,
+            time=event.time,
+            bot_nick=event.bot_nick,
+            echoes_own_lines=event.echoes_own_lines,
+        )
+    )
+
+
+def previous_lines(series: str, found: PreviousMeeting | None) -> list[str]:
+    """What `#previous` says about the previous meeting of `series`."""
+    if found is None:
+        return [messages.no_previous(series)]
+    lines = [messages.previous_meeting(series, found.url, found.date)]
+    if not found.actions:
+        return [*lines, messages.NO_PREVIOUS_ACTIONS]
+    lines.append(messages.PREVIOUS_ACTIONS)
+    lines += [messages.previous_action(text) for text in found.actions[:MAX_PREVIOUS_ACTIONS]]
+    more = len(found.actions) - MAX_PREVIOUS_ACTIONS
+    if more > 0:
+        lines.append(messages.previous_more(more))
+    return lines
+
+
 def list_commands(turn: Turn) -> None:
     turn.reply([messages.available_commands(COMMANDS)], INFO)
 
@@ -357,4 +456,7 @@ COMMANDS: dict[str, Command] = {
     "vote": Command(cast_vote, Who.ANYONE, True, "vote: #vote OPTION"),
     "showvote": Command(show_vote, Who.ANYONE, True, "show the votes so far"),
     "commands": Command(list_commands, Who.ANYONE, False, "list the commands"),
+    "success": Command(success_command(SUCCESS), Who.ANYONE, False, "add to the Success page"),
+    "thanks": Command(success_command(THANKS), Who.ANYONE, False, "add to the Thanks page"),
+    "previous": Command(previous, Who.ANYONE, True, "last meeting's action items"),
 }

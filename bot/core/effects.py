@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.record import Chair, Gap, Item, LogLine, MeetingRecord, Named, Presence, VoteRecord
+from bot.core.record import (
+    Chair,
+    Gap,
+    Item,
+    LogLine,
+    MeetingRecord,
+    Named,
+    Presence,
+    Success,
+    VoteRecord,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +118,42 @@ class Publish:
     announce: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SuccessRecorded:
+    """A `#success` or `#thanks` to keep (and publish on its page)."""
+
+    success: Success
+
+
+@dataclass(frozen=True, slots=True)
+class LookUpPrevious:
+    """Find the previous finished public meeting of the series the meeting `meeting_name`
+    belongs to, on `network`, started before `before`; answer with `PreviousFound`
+    (carrying `time`, `bot_nick` and `echoes_own_lines` back)."""
+
+    network: str
+    channel: str
+    meeting_id: int
+    meeting_name: str
+    before: datetime
+    time: datetime
+    bot_nick: str
+    echoes_own_lines: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """Queue one announcement for one receiver in the outbox, in the same transaction as
+    the event that causes it. `delivery_id` is the receiver's key for dropping a repeat;
+    `payload` is what is sent (a webhook's JSON body, or an email as JSON)."""
+
+    delivery_id: str
+    receiver: str
+    event: str
+    created: datetime
+    payload: str
+
+
 Effect = (
     Say
     | SetTopic
@@ -122,6 +168,9 @@ Effect = (
     | GapRecorded
     | MeetingEnded
     | Publish
+    | SuccessRecorded
+    | LookUpPrevious
+    | Announce
 )
 
 RECORDING_EFFECTS = (
@@ -135,4 +184,6 @@ RECORDING_EFFECTS = (
     PresenceRecorded,
     GapRecorded,
     MeetingEnded,
+    SuccessRecorded,
+    Announce,
 )

@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.core.names import OPENSTACK
-from bot.core.record import MeetingRecord
+from bot.core.record import MeetingRecord, PreviousMeeting
 
 DEFAULT_INFO_URL = "http://wiki.debian.org/MeetBot"
 
@@ -27,6 +27,12 @@ class ChannelSettings:
     ops_are_chairs: bool = True
     info_url: str = DEFAULT_INFO_URL
     meeting_names: str = OPENSTACK  # the rule of bot.core.names that names the files
+    # Between meetings: #success, #thanks and #previous answer here (False: ignored), the
+    # pages their replies point to, and whether #startmeeting also tells last time's actions.
+    followup: bool = True
+    successes_url: str = ""
+    thanks_url: str = ""
+    previous_at_start: bool = False
 
     @property
     def timezone_name(self) -> str:
@@ -225,6 +231,23 @@ class FilesPublished:
     announce: bool
 
 
+@dataclass(frozen=True, slots=True)
+class PreviousFound:
+    """The answer to a `LookUpPrevious`: the previous meeting of `series` (None: there was
+    none), for the meeting `meeting_id` in `channel`. `time`, `bot_nick` and
+    `echoes_own_lines` are those of the line that asked."""
+
+    network: str
+    time: datetime
+    id: int
+    channel: str
+    meeting_id: int
+    series: str
+    found: PreviousMeeting | None
+    bot_nick: str
+    echoes_own_lines: bool = False
+
+
 Event = (
     MessageSeen
     | MembersListed
@@ -240,12 +263,15 @@ Event = (
     | TopicSeen
     | Disconnected
     | FilesPublished
+    | PreviousFound
 )
 
 
 def event_channel(event: Event) -> str | None:
     """The channel `event` happened in; None for what concerns the whole network (a quit,
     a nick or account change) or a private message."""
-    if isinstance(event, MessageSeen | MembersListed | Joined | Parted | Kicked | OpChanged):
+    if isinstance(
+        event, MessageSeen | MembersListed | Joined | Parted | Kicked | OpChanged | PreviousFound
+    ):
         return event.channel
     return None

@@ -4,9 +4,10 @@ Refusals and errors: five per person per minute, so every ordinary mistake gets 
 answer. Informational replies (`#commands`, `#showvote`): three per person per minute.
 Replies to state changes (`#chair`, `#startvote`, ...): ten per person per minute, more
 than a chair running a meeting needs, few enough that nobody can fill the outbox; the
-change itself is always made. Whoever runs out of an allowance is told so once a minute
-(`should_tell`) rather than met with silence. Time comes from the events, so the limiter
-is as deterministic as the core.
+change itself is always made. A `#success` or `#thanks` is kept at most once per person
+per minute (one beyond is not kept). Whoever runs out of an allowance is told so once a
+minute (`should_tell`) rather than met with silence. Time comes from the events, so the
+limiter is as deterministic as the core.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from datetime import datetime, timedelta
 ERROR = "error"
 INFO = "info"
 STATE = "state"
+FOLLOWUP = "followup"  # a #success or #thanks accepted (one per person per minute)
 
 _WINDOW = timedelta(minutes=1)
-_ALLOWANCE = {ERROR: 5, INFO: 3, STATE: 10}
+_ALLOWANCE = {ERROR: 5, INFO: 3, STATE: 10, FOLLOWUP: 1}
 _MAX_TRACKED = 10_000  # forget the oldest people beyond this, so memory stays bounded
 
 

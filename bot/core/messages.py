@@ -113,3 +113,37 @@ def channel_topic(topic: str, meeting_topic: str | None) -> str:
     if meeting_topic:
         return f"{topic} (Meeting topic: {meeting_topic})"
     return topic
+
+
+# --- between meetings (the #success and #thanks replies are the statusbot's own) --------
+
+PREVIOUS_ACTIONS = "Action items from it:"
+NO_PREVIOUS_ACTIONS = "There were no action items."
+
+
+def success_added(nick: str, url: str) -> str:
+    return f"{nick}: Added success to Success page ({url})"
+
+
+def thanks_added(nick: str, url: str) -> str:
+    return f"{nick}: Added your thanks to Thanks page ({url})"
+
+
+def usage_text(word: str) -> str:
+    return f"Usage: #{word} TEXT"
+
+
+def previous_meeting(series: str, url: str, date: str) -> str:
+    return f"Previous {series} meeting: {url} ({date})"
+
+
+def previous_action(text: str) -> str:
+    return f"* {text}"
+
+
+def previous_more(count: int) -> str:
+    return f"… and {count} more in the minutes"
+
+
+def no_previous(series: str) -> str:
+    return f"No previous {series} meeting found."

@@ -155,3 +155,32 @@ class MeetingRecord:
         # Any sequence of lines is accepted and kept as an unchangeable `LineLog`.
         lines: Sequence[LogLine] = self.lines
         object.__setattr__(self, "lines", frozen_lines(lines))
+
+
+SUCCESS = "success"
+THANKS = "thanks"
+
+
+@dataclass(frozen=True, slots=True)
+class Success:
+    """A `#success` or `#thanks` (`kind`), said in `channel`, inside the meeting
+    `meeting_id` or outside any (None)."""
+
+    kind: str  # SUCCESS or THANKS
+    time: datetime
+    network: str
+    channel: str
+    nick: str
+    account: str | None
+    text: str
+    meeting_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousMeeting:
+    """What `#previous` tells of the last meeting of a series: where its minutes are, the
+    day it was held (YYYY-MM-DD, in its own time zone) and its action items, in order."""
+
+    url: str
+    date: str
+    actions: tuple[str, ...]

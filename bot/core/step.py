@@ -16,7 +16,7 @@ from typing import Any
 from bot import __version__
 from bot.core import messages
 from bot.core.casemap import same
-from bot.core.commands import COMMANDS, add_item, permitted
+from bot.core.commands import COMMANDS, add_item, permitted, previous_lines
 from bot.core.effects import (
     Effect,
     GapRecorded,
@@ -39,6 +39,7 @@ from bot.core.events import (
     NickChanged,
     OpChanged,
     Parted,
+    PreviousFound,
     Quit,
     ServerInfo,
     TopicSeen,
@@ -394,6 +395,31 @@ def on_files_published(world: World, event: FilesPublished) -> list[Effect]:
     return [Say(event.network, meeting.channel, line) for line in lines]
 
 
+# --- between meetings ----------------------------------------------------------------
+
+
+def on_previous_found(world: World, event: PreviousFound) -> list[Effect]:
+    """Say what the store found for `#previous`, if the meeting that asked still runs."""
+    net = world.network(event.network)
+    chan = net.channel(event.channel)
+    meeting = chan.meeting
+    if meeting is None or meeting.id != event.meeting_id:
+        return []
+    asked = MessageSeen(
+        network=event.network,
+        time=event.time,
+        id=event.id,
+        channel=event.channel,
+        nick=event.bot_nick,
+        text="",
+        bot_nick=event.bot_nick,
+        echoes_own_lines=event.echoes_own_lines,
+    )
+    turn = Turn(world, net, chan, asked)
+    turn.say(previous_lines(event.series, event.found))
+    return turn.effects
+
+
 _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     MessageSeen: on_message,
     MembersListed: on_members,
@@ -409,4 +435,5 @@ _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     TopicSeen: on_topic,
     Disconnected: on_disconnect,
     FilesPublished: on_files_published,
+    PreviousFound: on_previous_found,
 }

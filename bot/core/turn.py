@@ -48,12 +48,29 @@ class Turn:
             return
         if not lines or self.event.replayed:  # nobody waits for an answer to history
             return
+        if self.allowed(kind):
+            self.say(lines)
+
+    def allowed(self, kind: str) -> bool:
+        """Count one use of the speaker's allowance of `kind`. When it is used up: False,
+        and the speaker is told so (once a minute, whatever the kind)."""
         person = self.net.fold(self.event.nick)
         limiter = self.world.limiter
-        if not limiter.allow(self.net.name, person, kind, self.event.time):
-            if not limiter.should_tell(self.net.name, person, self.event.time):
-                return
-            lines = [messages.too_many_commands(self.event.nick)]
+        if limiter.allow(self.net.name, person, kind, self.event.time):
+            return True
+        if limiter.should_tell(self.net.name, person, self.event.time):
+            self.say([messages.too_many_commands(self.event.nick)])
+        return False
+
+    def say(self, lines: list[str]) -> None:
+        """Say `lines` in the channel (and record them in a running meeting) unless lurking
+        or answering history; for answers whose allowance was counted when they were asked
+        for."""
+        meeting = self.chan.meeting
+        if meeting is not None and meeting.lurking:
+            return
+        if self.event.replayed:
+            return
         for text in lines:
             self.effects.append(Say(self.net.name, self.chan.name, text))
             if meeting is not None and not self.event.echoes_own_lines:

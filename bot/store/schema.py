@@ -139,7 +139,43 @@ _V2_QUARANTINE: Migration = (
 # The channel topic a meeting started with, so the end restores it even after a restart.
 _V3_SAVED_TOPIC: Migration = ("ALTER TABLE meetings ADD COLUMN saved_topic TEXT",)
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_QUARANTINE, _V3_SAVED_TOPIC)
+# Between meetings: #success/#thanks, and the outbox of announcements still to deliver.
+_V4_FOLLOWUP: Migration = (
+    """
+    CREATE TABLE successes (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('success', 'thanks')),
+        time       TEXT NOT NULL,
+        network    TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        nick       TEXT NOT NULL,
+        account    TEXT,
+        text       TEXT NOT NULL,
+        meeting_id INTEGER REFERENCES meetings (id)
+    )
+    """,
+    "CREATE INDEX successes_by_time ON successes (kind, time)",
+    """
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        delivery_id     TEXT NOT NULL UNIQUE,
+        receiver        TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        payload         TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error      TEXT,
+        sent_at         TEXT
+    )
+    """,
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
+)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_QUARANTINE, _V3_SAVED_TOPIC, _V4_FOLLOWUP)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

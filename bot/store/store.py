@@ -22,8 +22,9 @@ from typing import Self, TypeVar
 
 import aiosqlite
 
-from bot.core.effects import Effect
+from bot.core.effects import Announce, Effect
 from bot.core.record import MeetingRecord
+from bot.store import followup
 from bot.store.codec import dt_to_text, effect_to_json, opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
@@ -175,7 +176,11 @@ class Store:
             return [row[0] for row in rows]
 
     async def mark_published(
-        self, meeting_id: int, when: datetime, upto_line: int | None = None
+        self,
+        meeting_id: int,
+        when: datetime,
+        upto_line: int | None = None,
+        announce: Sequence[Announce] = (),
     ) -> None:
         """Record that the meeting's files were written at `when`, from a record holding its
         lines up to number `upto_line` (None: all of them).
@@ -184,12 +189,20 @@ class Store:
         `#endmeeting` may have asked for files while these were being written, and a crash
         before those are written must leave them to the next start.
 
+        `announce`: the announcements of the meeting's completion, queued in the outbox in
+        the same transaction (a repeat of one already queued is ignored).
+
         The commit does not wait for the disk: the files are derived data, and a note lost
-        to a crash of the machine only means the next start writes them again. The next
-        commit that does wait (the journal's) makes it durable too (WAL)."""
-        await self._write_in_thread(
-            _mark_published, meeting_id, dt_to_text(when), upto_line, wait_for_disk=False
-        )
+        to a crash of the machine only means the next start writes them again (and queues
+        the same announcements again, which are then ignored as repeats). The next commit
+        that does wait (the journal's) makes it durable too (WAL)."""
+
+        def published(conn: sqlite3.Connection) -> None:
+            _mark_published(conn, meeting_id, dt_to_text(when), upto_line)
+            if announce:
+                _apply_steps(conn, plan(announce))
+
+        await self._write_in_thread(published, wait_for_disk=False)
 
     async def published_at(self, meeting_id: int) -> datetime | None:
         """When the meeting's files were last written, or None if never."""
@@ -219,6 +232,59 @@ class Store:
         async with self._read() as conn:
             rows = await run(conn, "PRAGMA integrity_check")
         return "\n".join(str(row[0]) for row in rows)
+
+    # --- between meetings (bot/store/followup.py) ------------------------------------
+
+    async def successes(
+        self,
+        kind: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        limit: int = 1000,
+        newest_first: bool = True,
+    ) -> list[followup.StoredSuccess]:
+        """Kept successes (`kind` "success") or thanks ("thanks"), `since <= time < until`."""
+        return await self._read_in_thread(
+            followup.successes, kind, since, until, limit, newest_first
+        )
+
+    async def previous_meeting(
+        self,
+        network: str,
+        names: Sequence[str],
+        before: datetime,
+        exclude_id: int,
+        private_channels: frozenset[str] = frozenset(),
+    ) -> followup.PreviousRow | None:
+        return await self._read_in_thread(
+            followup.previous_meeting, network, names, before, exclude_id, private_channels
+        )
+
+    async def due_deliveries(self, now: datetime, limit: int = 20) -> list[followup.Delivery]:
+        return await self._read_in_thread(followup.due_deliveries, now, limit)
+
+    async def next_delivery_due(self) -> datetime | None:
+        return await self._read_in_thread(followup.next_due)
+
+    async def deliveries(self, states: Sequence[str]) -> list[followup.Delivery]:
+        return await self._read_in_thread(followup.deliveries, states)
+
+    async def delivery_sent(self, row_id: int, when: datetime) -> None:
+        await self._write_in_thread(followup.mark_sent, row_id, when)
+
+    async def delivery_failed(
+        self, row_id: int, error: str, next_at: datetime, *, give_up: bool
+    ) -> None:
+        await self._write_in_thread(followup.mark_attempt_failed, row_id, error, next_at, give_up)
+
+    async def retry_delivery(self, key: str, now: datetime) -> bool:
+        return await self._write_in_thread(followup.retry_now, key, now)
+
+    async def _read_in_thread(self, work: Callable[..., T], *args: object) -> T:
+        """`work(connection, *args)` on the connection's thread, in one trip (reads only)."""
+        async with self._lock:
+            return await in_thread(self._conn, work, *args)
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:

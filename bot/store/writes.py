@@ -13,11 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.core.effects import (
+    Announce,
     Effect,
     GapRecorded,
     ItemRecorded,
     ItemRemoved,
     LineRecorded,
+    LookUpPrevious,
     MeetingChanged,
     MeetingEnded,
     MeetingStarted,
@@ -26,6 +28,7 @@ from bot.core.effects import (
     Publish,
     Say,
     SetTopic,
+    SuccessRecorded,
     VoteChanged,
 )
 from bot.core.record import Chair, Gap, Item, LogLine, MeetingRecord, Named, Presence, VoteRecord
@@ -81,6 +84,16 @@ INSERT INTO presence (meeting_id, time, kind, nick, detail) VALUES (?, ?, ?, ?, 
 INSERT_GAP = "INSERT INTO gaps (meeting_id, started_at, ended_at, reason) VALUES (?, ?, ?, ?)"
 END_MEETING = "UPDATE meetings SET ended_at = ?, publish_pending = 1 WHERE id = ?"
 MARK_PENDING = "UPDATE meetings SET publish_pending = 1 WHERE id = ?"
+INSERT_SUCCESS = """
+INSERT INTO successes (kind, time, network, channel, nick, account, text, meeting_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+# A repeat of the same delivery (the publish of an ended meeting done again after a crash)
+# is the same row: the delivery id is derived from what is announced and to whom.
+INSERT_ANNOUNCE = """
+INSERT OR IGNORE INTO outbox (delivery_id, receiver, event, payload, created_at, next_attempt_at)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
 
 
 def plan(effects: Iterable[Effect]) -> list[Step]:
@@ -139,7 +152,13 @@ def steps_for(effect: Effect) -> list[Step]:
             return [Step(END_MEETING, [row], True, "MeetingEnded: no such meeting")]
         case Publish(meeting=meeting):
             return [Step(MARK_PENDING, [(meeting.id,)])]
-        case Say() | SetTopic():
+        case SuccessRecorded(success=x):
+            when = dt_to_text(x.time)
+            success = (x.kind, when, x.network, x.channel, x.nick, x.account, x.text, x.meeting_id)
+            return [Step(INSERT_SUCCESS, [success])]
+        case Announce():
+            return [Step(INSERT_ANNOUNCE, [announce_row(effect)])]
+        case Say() | SetTopic() | LookUpPrevious():
             return []
     raise TypeError(f"the store does not know the effect {effect!r}")
 
@@ -224,3 +243,8 @@ def presence_row(mid: int, p: Presence) -> Params:
 
 def gap_row(mid: int, gap: Gap) -> Params:
     return (mid, dt_to_text(gap.start), dt_to_text(gap.end), gap.reason)
+
+
+def announce_row(a: Announce) -> Params:
+    created = dt_to_text(a.created)
+    return (a.delivery_id, a.receiver, a.event, a.payload, created, created)

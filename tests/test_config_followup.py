@@ -1,0 +1,134 @@
+"""Configuration of what happens between meetings: [followup], [announce] and the channel
+keys, validated like every other key; secrets only from the environment or a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config_loader import parse_settings
+from bot.settings import ConfigError
+
+BASE = {
+    "networks": [
+        {
+            "name": "local",
+            "host": "127.0.0.1",
+            "channels": [
+                "#public",
+                {
+                    "name": "#team",
+                    "followup": False,
+                    "previous_at_start": True,
+                    "announce_to": ["team@example.org"],
+                },
+            ],
+        }
+    ],
+    "output": {"url_prefix": "https://m.example.org/"},
+}
+
+
+def problems(raw: dict[str, object]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(raw)
+    return caught.value.problems
+
+
+def test_defaults_point_the_replies_at_the_static_pages() -> None:
+    settings = parse_settings(BASE)
+    public, team = settings.networks[0].channels
+    assert public.settings.successes_url == "https://m.example.org/successes.html"
+    assert public.settings.thanks_url == "https://m.example.org/thanks.html"
+    assert public.settings.followup and not public.settings.previous_at_start
+    assert not team.settings.followup and team.settings.previous_at_start
+    assert team.announce_to == ("team@example.org",)
+    assert not settings.announce.enabled
+
+
+def test_configured_urls_and_announcements(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SMTP_PW", "pw")
+    secret = tmp_path / "hook.secret"
+    secret.write_text("from-a-file\n", encoding="utf-8")
+    raw = {
+        **BASE,
+        "followup": {"successes_url": "https://m.example.org/s", "thanks_url": "https://t/"},
+        "announce": {
+            "retry_first_delay": 1,
+            "email": {
+                "host": "smtp.example.org",
+                "username": "bot",
+                "password_env": "SMTP_PW",
+                "from": "Gavel <bot@example.org>",
+                "to": ["list@example.org"],
+            },
+            "webhooks": [
+                {"url": "https://h.example.org/g", "secret_file": str(secret)},
+                {
+                    "url": "https://h.example.org/team",
+                    "secret_file": str(secret),
+                    "events": ["meeting.complete"],
+                    "channels": ["#team"],
+                },
+            ],
+        },
+    }
+    settings = parse_settings(raw)
+    assert settings.networks[0].channels[0].settings.successes_url == "https://m.example.org/s"
+    email = settings.announce.email
+    assert email is not None
+    assert (email.port, email.security, email.password) == (587, "starttls", "pw")
+    first, second = settings.announce.webhooks
+    assert first.secret == "from-a-file" and first.channels is None
+    assert second.events == ("meeting.complete",) and second.channels == ("#team",)
+    assert settings.announce.retry_first_delay == 1.0 and settings.announce.timeout == 10.0
+
+
+def test_every_bad_key_is_named() -> None:
+    raw = {
+        **BASE,
+        "followup": {"successes_url": "not a url", "colour": "red"},
+        "announce": {
+            "retry_for_hours": 2,
+            "email": {
+                "host": "smtp.example.org",
+                "security": "none",
+                "username": "bot",
+                "password": "inline",
+                "from": "nobody",
+                "to": ["not-an-address"],
+                "subject": "{oops}",
+            },
+            "webhooks": [
+                {"url": "ftp://x", "secret": "inline", "events": ["meeting.middle"]},
+                {"url": "https://ok.example.org/", "channels": ["team"]},
+            ],
+        },
+    }
+    raw["networks"] = [
+        {
+            "name": "local",
+            "host": "127.0.0.1",
+            "channels": [{"name": "#a", "followup": "no", "announce_to": ["x"]}],
+        }
+    ]
+    found = problems(raw)
+    for expected in (
+        "followup.successes_url: expected an http:// or https:// URL, got 'not a url'",
+        "followup.colour: unknown key",
+        "announce.retry_for_hours: must be at least 24: a receiver may be down for a day",
+        "announce.email.security: none is only for a server on this machine (127.0.0.1)",
+        "announce.email.password: give it as password_env or password_file, not inline",
+        "announce.email.from: no email address in 'nobody'",
+        "announce.email.to: not an email address: 'not-an-address'",
+        "announce.webhooks[0].url: expected an http:// or https:// URL, got 'ftp://x'",
+        "announce.webhooks[0].secret: give it as secret_env or secret_file, not inline",
+        "announce.webhooks[1].secret: is required (secret_env or secret_file)",
+        "announce.webhooks[1].channels: not a channel name: 'team'",
+        "networks[0].channels[0].followup: expected true or false, got 'no'",
+        "networks[0].channels[0].announce_to: not an email address: 'x'",
+    ):
+        assert expected in found, (expected, found)
+    assert any(p.startswith("announce.email.subject: unknown field") for p in found)
+    assert any(p.startswith("announce.webhooks[0].events: unknown event") for p in found)
