@@ -155,7 +155,7 @@ def fsync_latency(directory: Path, count: int = 200) -> tuple[float, float]:
     )
 
 
-def machine(workdir: Path, load_before: str) -> list[str]:
+def machine(workdir: Path, load_before: str, load_after: str | None = None) -> list[str]:
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -181,7 +181,8 @@ def machine(workdir: Path, load_before: str) -> list[str]:
         f"- Disk the bots write to: {fs}; fsync after a 4 KiB write p50 {p50:.2f} ms, "
         f"p99 {p99:.2f} ms",
         f"- Load average (1, 5, 15 min) when the run began: {load_before}; when it ended: "
-        f"{load_average()}. Anything else running shares the two cores with the bots, the "
+        f"{load_after or load_average()}. Anything else running shares the two cores with the "
+        "bots, the "
         "server and the driver",
     ]
 
@@ -261,6 +262,7 @@ def document(
     seconds: float,
     workdir: Path,
     load_before: str,
+    load_after: str | None = None,
 ) -> str:
     results, spread = medians(runs)
     pairs = {title: (DEFAULTS if defaults else UNTHROTTLED) for _, title, _, defaults, _ in plan()}
@@ -306,11 +308,11 @@ def document(
         "",
         "## Machine and versions",
         "",
-        *machine(workdir, load_before),
+        *machine(workdir, load_before, load_after),
         *versions(),
         "",
         f"Command: `{COMMAND}` (that is, "
-        "`bench/.venv/bin/python -m bench.compare --runs 3 --write docs/benchmarks.md`).",
+        f"`bench/.venv/bin/python -m bench.compare --runs {count} --write docs/benchmarks.md`).",
         "",
         METHOD,
         "## Results",
@@ -383,7 +385,13 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.monotonic() - clock
         text = document(runs, problems, started, seconds, workdir, load_before)
         if args.write:
-            write(args.write, text, runs, {"started": started.isoformat(), "seconds": seconds})
+            meta = {
+                "started": started.isoformat(),
+                "seconds": seconds,
+                "load_before": load_before,
+                "load_after": load_average(),
+            }
+            write(args.write, text, runs, meta)
         else:
             print(text)
     finally:
@@ -412,26 +420,28 @@ def from_json(paths: list[Path], target: Path | None) -> int:
     runs as JSON beside the report), their medians taken together."""
     runs: list[report.Results] = []
     seconds = 0.0
-    started = None
-    for path in paths:
-        saved = json.loads(path.read_text(encoding="utf-8"))
+    saved_all = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+    for saved in saved_all:
         runs += saved["runs"]
         seconds += float(saved.get("seconds", 0.0))
-        started = started or datetime.fromisoformat(saved["started"])
+    first, last = saved_all[0], saved_all[-1]
+    started = datetime.fromisoformat(first["started"])
+    loads = (first.get("load_before", "unknown"), last.get("load_after", "unknown"))
     workdir = Path(tempfile.mkdtemp(prefix="gavel-bench-"))
     try:
-        text = document(runs, [], started or datetime.now(UTC), seconds, workdir, load_average())
+        text = document(runs, [], started, seconds, workdir, *loads)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if target is None:
         print(text)
     else:
-        write(
-            target,
-            text,
-            runs,
-            {"started": (started or datetime.now(UTC)).isoformat(), "seconds": seconds},
-        )
+        meta = {
+            "started": started.isoformat(),
+            "seconds": seconds,
+            "load_before": loads[0],
+            "load_after": loads[1],
+        }
+        write(target, text, runs, meta)
     return 0
 
 
