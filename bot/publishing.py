@@ -104,7 +104,6 @@ class GroupSync:
                         done.set_exception(exc)
                 continue
             self.syncs += 1
-            log.debug("published_synced", publishes=len(batch))
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
