@@ -2,11 +2,12 @@
 
 The bytes a server sends for a meeting (server-time, msgid and account tags, as InspIRCd
 sends them; 3 speakers, MEETINGS meetings in turn) are fed to a real `NetworkClient`'s
-connection in 64 KiB reads, as the socket would hand them over; the client frames, parses
+connection in 256 KiB reads, as the socket would hand them over; the client frames, parses
 and translates them, the real `Engine` steps them through the core and commits them to a
 real SQLite journal (aiosqlite, `synchronous = FULL`) in a temporary directory, and
 `#endmeeting` publishes the files. What is measured is the process's CPU time (all
-threads) per line until every meeting's files are written, which repeats far better than
+threads) per line until every meeting's files are written, and its resident memory before
+and after the lines are recorded; CPU time which repeats far better than
 wall time on a shared machine: an A/B of a change runs this on both trees.
 
     .venv/bin/python bench/pipeline.py [--lines 500] [--meetings 50] [--rounds 3]
@@ -32,6 +33,7 @@ from bot.config_loader import load_settings
 from bot.core.events import Event, FilesPublished
 from bot.core.state import World
 from bot.engine import Engine
+from bot.flow import BATCH_EVENTS
 from bot.irc.client import NetworkClient
 from bot.irc.connection import IrcConnection, IrcReactor
 from bot.logs import configure
@@ -39,7 +41,7 @@ from bot.publishing import Publishing
 from bot.store import Store
 from tests.botproc import config_text
 
-READ = 64 * 1024
+READ = 256 * 1024  # what asyncio's socket transport reads at most at once
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
@@ -133,16 +135,24 @@ async def one_round(meetings: int, lines: int, workdir: Path) -> float:
         while not queue.empty():
             await asyncio.sleep(0.001)
         await asyncio.sleep(0.05)
+        rss_before = _rss_mb()
         cpu = time.process_time()
         for at in range(0, len(talk), READ):
             conn.process_data(talk[at : at + READ])
-            while queue.qsize() > 256:  # the client pauses reading at the engine's pace
+            while queue.qsize() > BATCH_EVENTS:  # the client pauses reading there
                 await asyncio.sleep(0.001)
+        rss_recorded = _rss_mb()
         for line in ends:
             conn.process_data(line)
         await done.wait()
         await publishing.finish()
         used = time.process_time() - cpu
+        grown = rss_recorded - rss_before
+        print(
+            f"resident memory {rss_before:.1f} MB -> {rss_recorded:.1f} MB recorded "
+            f"({grown * 10_000 / (meetings * lines):.2f} MB per 10,000 lines)",
+            flush=True,
+        )
         runner.cancel()
         publishing.close()
         for task in client._tasks:
@@ -150,6 +160,13 @@ async def one_round(meetings: int, lines: int, workdir: Path) -> float:
         return used
     finally:
         await store.close()
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def main() -> None:
