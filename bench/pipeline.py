@@ -7,8 +7,8 @@ and translates them, the real `Engine` steps them through the core and commits t
 real SQLite journal (aiosqlite, `synchronous = FULL`) in a temporary directory, and
 `#endmeeting` publishes the files. What is measured is the process's CPU time (all
 threads) per line until every meeting's files are written, and its resident memory before
-and after the lines are recorded; CPU time which repeats far better than
-wall time on a shared machine: an A/B of a change runs this on both trees.
+and after the lines are recorded. CPU time repeats far better than wall time on a shared
+machine: an A/B of a change runs this on both trees.
 
     .venv/bin/python bench/pipeline.py [--lines 500] [--meetings 50] [--rounds 3]
 """
