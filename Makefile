@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit ngircd inspircd clean soak bench
+.PHONY: run test lint typecheck unit ngircd chromium inspircd clean soak bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ ngircd:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ngircd >/dev/null; \
 	fi
 
+# Headless Chromium and its driver, for the web archive's browser tests.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "Installing chromium and chromium-driver from Debian's packages..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
@@ -28,7 +35,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict bot
 
-unit: $(STAMP) ngircd
+unit: $(STAMP) ngircd chromium
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -194,7 +194,7 @@ async def regenerate(settings: Settings, meeting_id: int | None, *, every: bool)
     """Rewrite files from the database: one meeting, or all with a progress bar on a tty."""
     async with await Store.open(settings.storage.path) as store:
         ids = await store.all_meeting_ids() if every else [meeting_id or 0]
-        publishing = Publishing(settings, store)
+        publishing = Publishing(settings, store, indexes=not every)
         failures = 0
         for done, mid in enumerate(ids, start=1):
             record = await store.load(mid)
@@ -213,6 +213,9 @@ async def regenerate(settings: Settings, meeting_id: int | None, *, every: bool)
                 for path in files.paths:
                     print(path)
         if every:
+            from bot.web.static_index import write_all_indexes
+
+            await write_all_indexes(settings)  # once, not once per meeting
             if sys.stderr.isatty():
                 print(file=sys.stderr)
             print(f"regenerated {len(ids) - failures} of {len(ids)} meetings")

@@ -1,4 +1,4 @@
-"""The `gavel` command line: run, check-config, meetings, regenerate, replay, successes,
+"""The `gavel` command line: run, check-config, meetings, regenerate, web, replay, successes,
 announcements.
 
 Exit status: 0 on success, 2 on a usage, configuration or input error (with a one-line
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("meeting_id", nargs="?", type=int)
     which.add_argument("--all", action="store_true")
 
+    web = sub.add_parser("web", help="serve the meeting archive over HTTP (read-only)")
+    web.add_argument("--config", required=True, type=Path)
+    web.add_argument("--listen", help="HOST:PORT, instead of the configuration's [web] listen")
     succ = sub.add_parser("successes", help="the #success (or #thanks) messages of a period")
     succ.add_argument("--config", required=True, type=Path)
     succ.add_argument("--since", type=_day, help="YYYY-MM-DD (UTC), inclusive")
@@ -113,11 +117,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "run":
         return asyncio.run(app.serve(settings))
+    if args.command == "web":
+        return _web(settings, args.listen)
     if args.command in ("successes", "announcements"):
         return _followup(args, settings)
     if args.command == "meetings":
         return asyncio.run(app.list_meetings(settings, args.limit))
     return asyncio.run(app.regenerate(settings, args.meeting_id, every=args.all))
+
+
+def _web(settings: Settings, listen: str | None) -> int:
+    from bot.config_loader import parse_listen
+    from bot.logs import configure
+    from bot.store.errors import StoreError
+    from bot.web.app import serve
+
+    if listen is not None:
+        address = parse_listen(listen)
+        if address is None:
+            print(f"gavel: --listen: expected HOST:PORT, got {listen!r}", file=sys.stderr)
+            return EXIT_USAGE
+        web = dataclasses.replace(settings.web, host=address[0], port=address[1])
+        settings = dataclasses.replace(settings, web=web)
+    configure(settings.logging.level, settings.logging.format)
+    try:
+        return asyncio.run(serve(settings))
+    except StoreError as exc:
+        print(f"gavel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the address is taken or not ours to listen on
+        print(
+            f"gavel: cannot listen on {settings.web.host}:{settings.web.port} ({exc})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def _followup(args: argparse.Namespace, settings: Settings) -> int:

@@ -41,6 +41,7 @@ from bot.settings import (
     StorageSettings,
     TlsConfig,
     WebhookSettings,
+    WebSettings,
 )
 from bot.writers.paths import pattern_problems, url_for
 
@@ -156,7 +157,8 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     storage = _storage(_table(top, "storage"), problems)
     logging = _logging(_table(top, "logging"), problems)
     archive = _archive(_table(top, "archive"))
-    followup = _followup(_table(top, "followup"), output)
+    web = _web(_table(top, "web"))
+    followup = _followup(_table(top, "followup"), web)
     announce = _announce(_table(top, "announce"))
     networks_raw = top.get("networks", list, [])
     if not networks_raw:
@@ -172,7 +174,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     top.unknown_keys()
     if problems:
         raise ConfigError(problems)
-    return Settings(identity, networks, output, storage, logging, archive, followup, announce)
+    return Settings(identity, networks, output, storage, logging, archive, web, followup, announce)
 
 
 def _is_table(value: Any, where: str, problems: list[str]) -> bool:
@@ -255,6 +257,36 @@ def _archive(r: _Reader) -> ArchiveSettings:
         r.problems.append(f"{r.key('aliases')}.{problem}")
     r.unknown_keys()
     return ArchiveSettings(aliases)
+
+
+def parse_listen(listen: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (`[::1]:8080` for IPv6) as (host, port), or None when it is not one."""
+    host, colon, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    port = int(port_text) if colon and port_text.isdigit() and len(port_text) <= 5 else -1
+    if not host or not 0 < port < 65536:
+        return None
+    return host, port
+
+
+def _web(r: _Reader) -> WebSettings:
+    default = WebSettings()
+    listen = r.text("listen", f"{default.host}:{default.port}") or ""
+    address = parse_listen(listen)
+    if address is None:
+        r.problem("listen", f"expected HOST:PORT such as 127.0.0.1:8080, got {listen!r}")
+        address = (default.host, default.port)
+    host, port = address
+    base_url = (r.text("base_url", "") or "").rstrip("/")
+    if base_url and not base_url.lower().startswith(("http://", "https://")):
+        r.problem("base_url", f"expected an http:// or https:// URL, got {base_url!r}")
+        base_url = ""
+    title = r.text("title", default.title) or default.title
+    if len(title) > 200 or not title.isprintable():
+        r.problem("title", "must be printable text of at most 200 characters")
+        title = default.title
+    r.unknown_keys()
+    return WebSettings(host, port, base_url, title)
 
 
 def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:
@@ -407,6 +439,7 @@ def _channel(
     out = None
     if "output" in raw:
         out = _output(_table(r, "output"), r.key("output"), problems, output)
+    private = r.get("private", bool, False)
     settings = ChannelSettings(
         timezone=tz,
         meeting_length_minutes=length,
@@ -418,12 +451,12 @@ def _channel(
         successes_url=followup.successes_url or url_for(output.url_prefix, "successes.html"),
         thanks_url=followup.thanks_url or url_for(output.url_prefix, "thanks.html"),
         previous_at_start=r.get("previous_at_start", bool, False),
+        private=private,
     )
     announce_to = r.strings("announce_to")
     for address in announce_to:
         if not _EMAIL.fullmatch(address):
             r.problem("announce_to", f"not an email address: {address!r}")
-    private = r.get("private", bool, False)
     if private and (out or output).private_dir is None:
         r.problem("private", "needs output.private_dir to be set")
     r.unknown_keys()
@@ -442,8 +475,15 @@ def _http_url(r: _Reader, name: str) -> str | None:
     return url  # type: ignore[no-any-return]
 
 
-def _followup(r: _Reader, output: OutputSettings) -> FollowupSettings:
-    followup = FollowupSettings(_http_url(r, "successes_url"), _http_url(r, "thanks_url"))
+def _followup(r: _Reader, web: WebSettings) -> FollowupSettings:
+    # Unset, the replies point to the web archive's pages when it has a public address (else,
+    # in `_channel`, to the static pages under output.url_prefix).
+    successes = _http_url(r, "successes_url")
+    thanks = _http_url(r, "thanks_url")
+    if web.base_url:
+        successes = successes or f"{web.base_url}/successes"
+        thanks = thanks or f"{web.base_url}/thanks"
+    followup = FollowupSettings(successes, thanks)
     r.unknown_keys()
     return followup
 

@@ -1,8 +1,10 @@
 """`make run` without CONFIG: a local ngircd on loopback and Gavel against it.
 
 Starts ngircd (from Debian's package) on 127.0.0.1 with `deploy/ngircd-local.conf`, runs
-the bot with `config/local.toml` (pointed at that server's port), prints how to join,
-and on Ctrl-C stops the bot cleanly, then the server it started.
+the bot with `config/local.toml` (pointed at that server's port) and `gavel web` against the
+same database (which also serves the published files the bot's links point at), prints how
+to join and where to read, and on Ctrl-C stops the bot cleanly, then the web and the server
+it started.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.settings import ConfigError, Settings
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / "run"
 PREFERRED_PORT = 6667
+CONFIG = ROOT / "config" / "local.toml"
 
 
 def port_free(port: int) -> bool:
@@ -80,10 +83,58 @@ def start_ngircd(port: int) -> subprocess.Popen[bytes]:
     return server
 
 
-def local_settings(port: int) -> Settings:
-    settings = load_settings(ROOT / "config" / "local.toml")
+def local_settings(port: int, web_port: int | None = None) -> Settings:
+    """The local configuration, pointed at the IRC server's port and, when `web_port` is
+    given, with the web (and the file links the bot announces) on that port."""
+    settings = load_settings(CONFIG)
     networks = tuple(dataclasses.replace(n, port=port) for n in settings.networks)
-    return dataclasses.replace(settings, networks=networks)
+    settings = dataclasses.replace(settings, networks=networks)
+    if web_port is None or web_port == settings.web.port:
+        return settings
+    prefix = settings.output.url_prefix.replace(f":{settings.web.port}/", f":{web_port}/", 1)
+    return dataclasses.replace(
+        settings,
+        web=dataclasses.replace(settings.web, port=web_port),
+        output=dataclasses.replace(settings.output, url_prefix=prefix),
+    )
+
+
+def prepare_database(settings: Settings) -> None:
+    """Create (or migrate) the database before the web reads it."""
+    from bot.store import Store
+
+    async def touch() -> None:
+        await (await Store.open(settings.storage.path)).close()
+
+    asyncio.run(touch())
+
+
+def start_web(settings: Settings) -> subprocess.Popen[bytes]:
+    """`gavel web` on the chosen port, in a session of its own (stopped after the bot)."""
+    RUN_DIR.mkdir(exist_ok=True)
+    log = (RUN_DIR / "web.log").open("ab")
+    listen = f"{settings.web.host}:{settings.web.port}"
+    web = subprocess.Popen(
+        [sys.executable, "-m", "bot", "web", "--config", str(CONFIG), "--listen", listen],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 15
+    while port_free(settings.web.port):
+        if web.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"gavel: gavel web did not start; see {RUN_DIR / 'web.log'}")
+        time.sleep(0.05)
+    return web
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def main() -> int:
@@ -95,7 +146,16 @@ def main() -> int:
     except ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
+    if not port_free(settings.web.port):
+        settings = local_settings(port, _any_free_port())
+    web_url = f"http://{settings.web.host}:{settings.web.port}/"
     server = start_ngircd(port)
+    try:
+        prepare_database(settings)
+        web = start_web(settings)
+    except BaseException:
+        stop(server)
+        raise
     channels = ", ".join(c.name for c in settings.networks[0].channels)
     print(
         f"\nGavel is joining {channels} on a local IRC server at 127.0.0.1:{port}.\n"
@@ -104,6 +164,7 @@ def main() -> int:
         f"    weechat  then  /server add local 127.0.0.1/{port} ; /connect local\n"
         f"then /join #meeting and type:  #startmeeting test\n"
         f"Minutes go to {settings.output.dir}; the database is {settings.storage.path}.\n"
+        f"Read the archive, and follow meetings live, at {web_url}\n"
         f"Press Ctrl-C to stop.\n",
         flush=True,
     )
@@ -112,11 +173,8 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        server.terminate()
-        try:
-            server.wait(5)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(web)
+        stop(server)
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ class Publishing:
     `report` receives a `FilesPublished` for each publish of a `Publish` effect once its
     files are written (the service puts it on the engine's queue); `next_id` numbers those
     events like any other. `followup` gives the announcements of an ended meeting, queued
-    in the outbox with the record of its final files."""
+    in the outbox with the record of its final files. With `indexes`, each publish also
+    rewrites the static `index.html` pages (bot/web/static_index.py) once it is recorded."""
 
     def __init__(
         self,
@@ -145,10 +146,16 @@ class Publishing:
         report: Callable[[FilesPublished], None] | None = None,
         next_id: Callable[[], int] | None = None,
         followup: Announcements | None = None,
+        *,
+        indexes: bool = True,
     ) -> None:
         self.settings = settings
         self.store = store
         self.followup = followup
+        self.indexes = indexes
+        # Two meetings published together each read the archive, then write the top index:
+        # one at a time, so the last written has read the other's publish too.
+        self._index_lock = asyncio.Lock()
         self._report = report
         self._next_id = next_id or itertools.count(1).__next__
         self._threads = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="publish")
@@ -198,7 +205,18 @@ class Publishing:
         await self.store.mark_published(record.id, datetime.now(UTC), upto, announce)
         if announce and self.followup is not None:
             self.followup.wake()
+        if self.indexes:
+            await self._write_indexes(record)
         return files
+
+    async def _write_indexes(self, record: MeetingRecord) -> None:
+        """The static indexes after a publish, rendered and written in the publishing
+        threads; a failure is logged there and never fails the publish."""
+        # Imported on first use: the templates' library is needed only once files are written.
+        from bot.web.static_index import write_indexes
+
+        async with self._index_lock:
+            await write_indexes(self.settings, record.network, record.name, self._threads)
 
     def submit(self, effect: Publish) -> None:
         """Publish in the background, after any publish of the same meeting under way."""

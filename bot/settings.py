@@ -113,9 +113,24 @@ class ArchiveSettings:
     aliases: SeriesAliases = field(default_factory=SeriesAliases)
 
 
+DEFAULT_WEB_HOST = "127.0.0.1"
+DEFAULT_WEB_PORT = 8080
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """`gavel web`: where it listens, the public URL it is reached at, the site's title."""
+
+    host: str = DEFAULT_WEB_HOST
+    port: int = DEFAULT_WEB_PORT
+    base_url: str = ""  # e.g. https://meetings.example.org (for feeds); "" = relative links
+    title: str = "Meetings"
+
+
 @dataclass(frozen=True, slots=True)
 class FollowupSettings:
-    """Where the #success and #thanks replies point (None: the static pages)."""
+    """Where the #success and #thanks replies point: as configured, else the web archive's
+    pages under `[web] base_url` when it is set (None: the static pages)."""
 
     successes_url: str | None = None
     thanks_url: str | None = None
@@ -174,6 +189,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     followup: FollowupSettings = field(default_factory=FollowupSettings)
     announce: AnnounceSettings = field(default_factory=AnnounceSettings)
 

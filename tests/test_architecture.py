@@ -4,6 +4,7 @@ and no module of the bot imports itself through others."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,30 @@ def test_the_check_catches_a_violation(tmp_path: Path) -> None:
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
     assert imports[0].names[0].name in FORBIDDEN_MODULES
     assert isinstance(calls[0].func, ast.Attribute) and calls[0].func.attr in FORBIDDEN_CALLS
+
+
+def _imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def test_only_the_web_app_imports_aiohttp_web_and_it_has_no_sql() -> None:
+    bot = CORE.parent
+    importers = sorted(
+        path.relative_to(bot).as_posix()
+        for path in bot.rglob("*.py")
+        if any(n == "aiohttp.web" or n.startswith("aiohttp.web.") for n in _imports(path))
+    )
+    assert importers == ["web/app.py"]
+    for path in (bot / "web").rglob("*.py"):
+        assert not {"sqlite3", "aiosqlite"} & {n.split(".")[0] for n in _imports(path)}, path
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\b(SELECT|INSERT|UPDATE|DELETE)\s", text), path
 
 
 BOT = CORE.parent

@@ -84,6 +84,11 @@ def test_regenerate_all_writes_every_meetings_files(tmp_path: Path) -> None:
     assert "ACTION: bob to tag the release" in release.read_text(encoding="utf-8")
     listed = gavel("meetings", "--config", str(config(tmp_path))).stdout
     assert "release_planning/" in listed  # the files' path is now known
+    # The static indexes, written once at the end: every series, and each series' meetings.
+    top = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert 'href="release_planning/index.html"' in top and 'href="still_going/index.html"' in top
+    series = (tmp_path / "out" / "release_planning" / "index.html").read_text(encoding="utf-8")
+    assert release.name.removesuffix(".txt") + ".html" in series
 
 
 def test_regenerate_one_prints_its_paths_and_unknown_id_fails(tmp_path: Path) -> None:
@@ -102,6 +107,15 @@ def test_check_config_accepts_a_good_file(tmp_path: Path) -> None:
     run = gavel("check-config", "--config", str(config(tmp_path)))
     assert run.returncode == 0
     assert "ok (1 networks, 1 channels)" in run.stdout
+
+
+def test_web_refuses_a_missing_database_and_a_bad_listen(tmp_path: Path) -> None:
+    run = gavel("web", "--config", str(config(tmp_path)))
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"gavel: no database at {tmp_path / 'db.sqlite3'}"
+    run = gavel("web", "--config", str(config(tmp_path)), "--listen", "nowhere")
+    assert run.returncode == 2
+    assert run.stderr.strip() == "gavel: --listen: expected HOST:PORT, got 'nowhere'"
 
 
 def test_check_config_refuses_a_network_without_channels(tmp_path: Path) -> None:

@@ -212,6 +212,36 @@ def test_bad_reconnect_and_watchdog_delays_are_named(tmp_path: Path) -> None:
     ]
 
 
+def test_web_settings_default_and_validated(tmp_path: Path) -> None:
+    web = load_settings(write(tmp_path, MINIMAL)).web
+    assert (web.host, web.port, web.base_url, web.title) == ("127.0.0.1", 8080, "", "Meetings")
+    text = MINIMAL + '[web]\nlisten = "[::1]:9090"\nbase_url = "https://m.example.org/"\n'
+    web = load_settings(write(tmp_path, text)).web
+    assert (web.host, web.port, web.base_url) == ("::1", 9090, "https://m.example.org")
+    bad = MINIMAL + (
+        '[web]\nlisten = "localhost"\nbase_url = "javascript:alert(1)"\n'
+        'title = "a\\u0007b"\nport = 1\n'
+    )
+    assert problems(tmp_path, bad) == [
+        "web.listen: expected HOST:PORT such as 127.0.0.1:8080, got 'localhost'",
+        "web.base_url: expected an http:// or https:// URL, got 'javascript:alert(1)'",
+        "web.title: must be printable text of at most 200 characters",
+        "web.port: unknown key",
+    ]
+    assert problems(tmp_path, MINIMAL + '[web]\nlisten = "127.0.0.1:70000"\n') == [
+        "web.listen: expected HOST:PORT such as 127.0.0.1:8080, got '127.0.0.1:70000'"
+    ]
+
+
+def test_a_private_channel_tells_its_meetings(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        '{ name = "#prague-team", timezone = "Europe/Prague" }',
+        '{ name = "#prague-team", private = true }',
+    ).replace("[storage]", 'private_dir = "./private"\n[storage]')
+    net = load_settings(write(tmp_path, text)).networks[0]
+    assert [c.settings.private for c in net.channels] == [False, True]
+
+
 def test_a_channel_listed_twice_is_found_as_the_server_folds_names(tmp_path: Path) -> None:
     text = MINIMAL.replace('"#openstack-meeting", ', '"#team[1]", "#TEAM{1}", ')
     assert problems(tmp_path, text) == ["networks[0].channels: #TEAM{1} is listed twice"]

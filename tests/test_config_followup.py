@@ -47,6 +47,17 @@ def test_defaults_point_the_replies_at_the_static_pages() -> None:
     assert not settings.announce.enabled
 
 
+def test_with_a_web_address_the_replies_point_at_the_web_pages() -> None:
+    web = {"base_url": "https://archive.example.org/"}
+    public = parse_settings({**BASE, "web": web}).networks[0].channels[0]
+    assert public.settings.successes_url == "https://archive.example.org/successes"
+    assert public.settings.thanks_url == "https://archive.example.org/thanks"
+    mixed = {**BASE, "web": web, "followup": {"thanks_url": "https://t.example.org/"}}
+    public = parse_settings(mixed).networks[0].channels[0]
+    assert public.settings.successes_url == "https://archive.example.org/successes"
+    assert public.settings.thanks_url == "https://t.example.org/"
+
+
 def test_configured_urls_and_announcements(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SMTP_PW", "pw")
     secret = tmp_path / "hook.secret"

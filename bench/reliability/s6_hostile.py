@@ -104,7 +104,8 @@ def _inspect_files(bot: Bot, sandbox: Path, part: Part) -> None:
             part.recorded += path.read_bytes().count(b"\n")
         if path.name.endswith(".html"):
             part.pages += 1
-            found = html_findings(path.read_text(encoding="utf-8", errors="replace"))
+            page = path.read_text(encoding="utf-8", errors="replace")
+            found = html_findings(page, index=path.name == "index.html")
             for key, value in found.items():
                 part.html[key] = part.html.get(key, 0) + value
 

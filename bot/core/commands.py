@@ -88,6 +88,7 @@ def start_meeting(turn: Turn) -> None:
         info_url=settings.info_url,
         bot_nick=event.bot_nick,
         casemapping=turn.net.casemapping,
+        private=settings.private,
         saved_topic=turn.chan.topic,
     )
     turn.chan.meeting = meeting

@@ -33,6 +33,7 @@ class ChannelSettings:
     successes_url: str = ""
     thanks_url: str = ""
     previous_at_start: bool = False
+    private: bool = False  # a private channel: its meetings never appear in the archive
 
     @property
     def timezone_name(self) -> str:

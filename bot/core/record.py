@@ -148,6 +148,7 @@ class MeetingRecord:
     presence: tuple[Presence, ...]
     gaps: tuple[Gap, ...]
     owner_account: str | None = None
+    private: bool = False  # held in a `private = true` channel
     # The channel's topic when the meeting started (None: not known), put back at the end.
     saved_topic: str | None = None
 

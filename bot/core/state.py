@@ -95,6 +95,7 @@ class Meeting:
     presence: list[Presence] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     end: datetime | None = None
+    private: bool = False
     present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
     saved_topic: str | None = None  # the channel's topic at the start, restored at the end
     msgids: dict[str, None] = field(default_factory=dict)  # the latest, oldest first
@@ -147,6 +148,7 @@ class Meeting:
             named=tuple(self.named) if with_content else (),
             presence=tuple(self.presence) if with_content else (),
             gaps=tuple(self.gaps) if with_content else (),
+            private=self.private,
             saved_topic=self.saved_topic,
         )
 
@@ -178,6 +180,7 @@ class Meeting:
             presence=list(record.presence),
             gaps=list(record.gaps),
             end=record.end,
+            private=record.private,
             saved_topic=record.saved_topic,
         )
         for v in record.votes:

@@ -23,7 +23,8 @@ from bot.store.db import Row, run
 
 SELECT_MEETING = """
 SELECT id, network, channel, name, topic, owner, owner_account, timezone, started_at, ended_at,
-    length_minutes, info_url, bot_nick, casemapping, restricted, lurking, saved_topic
+    length_minutes, info_url, bot_nick, casemapping, restricted, lurking, saved_topic,
+    private
 FROM meetings WHERE id = ?
 """
 SELECT_CHAIRS = "SELECT nick, account FROM chairs WHERE meeting_id = ? ORDER BY position"
@@ -68,6 +69,7 @@ async def load_meeting(conn: aiosqlite.Connection, meeting_id: int) -> MeetingRe
         restricted=bool(h[14]),
         lurking=bool(h[15]),
         saved_topic=h[16],
+        private=bool(h[17]),
         chairs=tuple(Chair(nick=r[0], account=r[1]) for r in await run(conn, SELECT_CHAIRS, key)),
         lines=to_lines(await run(conn, SELECT_LINES, key)),
         items=tuple(to_item(r) for r in await run(conn, SELECT_ITEMS, key)),

@@ -53,8 +53,8 @@ class Step:
 INSERT_MEETING = """
 INSERT INTO meetings (id, network, channel, name, topic, owner, owner_account, timezone,
     started_at, ended_at, length_minutes, info_url, bot_nick, casemapping, restricted, lurking,
-    saved_topic)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    saved_topic, private)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 INSERT_CHAIR = "INSERT INTO chairs (meeting_id, position, nick, account) VALUES (?, ?, ?, ?)"
 DELETE_CHAIRS = "DELETE FROM chairs WHERE meeting_id = ?"
@@ -184,6 +184,7 @@ def meeting_steps(m: MeetingRecord) -> list[Step]:
         int(m.restricted),
         int(m.lurking),
         m.saved_topic,
+        int(m.private),
     )
     steps = [Step(INSERT_MEETING, [header]), Step(INSERT_CHAIR, chair_rows(m.id, m.chairs))]
     steps.append(Step(INSERT_LINE, [line_row(m.id, line) for line in m.lines]))

@@ -1,0 +1,586 @@
+"""`gavel web`: the archive over HTTP, on aiohttp, read-only, in its own process.
+
+Routes call one store read and render one template; they do no SQL and no formatting of their
+own. Only public meetings are ever shown: anything else answers 404, exactly as a meeting
+that does not exist. Every answer carries a Content-Security-Policy without inline script
+and `nosniff`; no route writes anything. This is the only module that imports aiohttp.web.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import stat
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from bot.settings import Settings
+from bot.store.archive_reads import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, ArchiveReader, MeetingView
+from bot.web import views
+from bot.web.cache import Cached, PageCache
+from bot.web.templating import meeting_url, render, series_url
+from bot.writers.jsonfmt import render_json
+
+log = structlog.get_logger("gavel.web")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+MAX_QUERY_CHARS = 2000  # a whole query string; the search box alone takes 500
+MAX_NAME_CHARS = 200  # a network, series, channel or nick in a path
+LIVE_POLL_SECONDS = 0.25  # new lines reach the page well within a second
+LIVE_MAX_SECONDS = 6 * 3600  # a live stream ends after this; the browser reconnects
+LIVE_KEEPALIVE_SECONDS = 15.0  # a quiet stream says so this often (proxies, gone readers)
+FEED_ENTRIES = 50
+LIST_TTL = 2.0  # listings may lag the database by this much
+MEETING_TTL = 30.0  # a finished meeting changes only by redaction
+LIVE_TTL = 1.0  # a running meeting's minutes and log pages (the live view is never kept)
+TTL: web.ResponseKey[float] = web.ResponseKey("gavel_cache_seconds", float)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+READER: web.AppKey[ArchiveReader] = web.AppKey("reader", ArchiveReader)
+CACHE: web.AppKey[PageCache] = web.AppKey("cache", PageCache)
+PENDING: web.AppKey[dict[str, asyncio.Event]] = web.AppKey("pending", dict)
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+
+
+class BadRequest(Exception):
+    """A request the archive cannot answer; the message is one sentence for the reader."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    title: str
+    base_url: str
+
+
+def _site(request: web.Request) -> _Site:
+    web_settings = request.app[SETTINGS].web
+    return _Site(web_settings.title, web_settings.base_url)
+
+
+def _page_context(request: web.Request, **context: Any) -> dict[str, Any]:
+    return {
+        "site_title": _site(request).title,
+        "search_action": "/search",
+        "q": request.query.get("q", ""),
+        **context,
+    }
+
+
+def _html(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    body = render(template, _page_context(request, **context))
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+def _json(body: str, status: int = 200) -> web.Response:
+    return web.Response(text=body, status=status, content_type="application/json")
+
+
+def _keep(response: web.Response, seconds: float) -> web.Response:
+    """Let the same request be answered from the cache for `seconds`."""
+    response[TTL] = seconds
+    return response
+
+
+def _meeting_ttl(view: MeetingView) -> float:
+    return LIVE_TTL if view.row.running else MEETING_TTL
+
+
+def _not_found() -> web.HTTPNotFound:
+    return web.HTTPNotFound()
+
+
+def _name(request: web.Request, key: str) -> str:
+    value = request.match_info[key]
+    if not value or len(value) > MAX_NAME_CHARS or not value.isprintable():
+        raise BadRequest(f"The {key} in this address is not a name the archive can look up.")
+    return value
+
+
+def _page_number(request: web.Request) -> int:
+    text = request.query.get("page", "1")
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+        raise BadRequest(f"page must be a whole number from 1 to {MAX_PAGE}, not {text[:20]!r}.")
+    return int(text)
+
+
+def _per_page(request: web.Request) -> int:
+    text = request.query.get("per_page", str(PER_PAGE))
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PER_PAGE:
+        raise BadRequest(f"per_page must be a whole number from 1 to {MAX_PER_PAGE}.")
+    return int(text)
+
+
+def _meeting_id(request: web.Request) -> int:
+    text = request.match_info["id"]
+    if not text.isdigit() or len(text) > 18:
+        raise _not_found()
+    return int(text)
+
+
+# Handlers: one read, one template.
+
+
+async def home(request: web.Request) -> web.Response:
+    found = await request.app[READER].home()
+    return _keep(_html(request, "web/home.html", home=found, today=views.today()), LIST_TTL)
+
+
+async def series(request: web.Request) -> web.Response:
+    network, name = _name(request, "network"), _name(request, "name")
+    reader = request.app[READER]
+    page = await reader.series_page(network, name, _page_number(request))
+    if not page.rows:
+        raise _not_found()
+    canonical = reader.aliases.canonical(name)
+    if canonical != name:
+        raise web.HTTPMovedPermanently(series_url(network, canonical))
+    aliases = reader.aliases.names_of(name)
+    html = _html(request, "web/series.html", network=network, name=name, page=page, aliases=aliases)
+    return _keep(html, LIST_TTL)
+
+
+async def series_latest(request: web.Request) -> web.Response:
+    network, name = _name(request, "network"), _name(request, "name")
+    latest = await request.app[READER].latest_in_series(network, name)
+    if latest is None:
+        raise _not_found()
+    raise web.HTTPFound(meeting_url(latest.id))
+
+
+async def series_feed(request: web.Request) -> web.Response:
+    network, name = _name(request, "network"), _name(request, "name")
+    reader = request.app[READER]
+    if (await reader.series_page(network, name, 1, 1)).total == 0:
+        raise _not_found()
+    rows = await reader.finished(network, name, FEED_ENTRIES)
+    path = series_url(network, reader.aliases.canonical(name))
+    return _feed(request, rows, f"{name} meetings on {network}", path)
+
+
+async def feed(request: web.Request) -> web.Response:
+    rows = await request.app[READER].finished(limit=FEED_ENTRIES)
+    return _feed(request, rows, f"{_site(request).title}: latest meetings", "")
+
+
+def _feed(request: web.Request, rows: Any, title: str, path: str) -> web.Response:
+    base = _site(request).base_url or f"{request.scheme}://{request.host}"
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    newest = max((r.end for r in rows if r.end is not None), default=epoch)
+    body = render(
+        "web/feed.atom",
+        {
+            "feed_title": title,
+            "feed_id": f"{base}{path}/feed.atom",
+            "self_url": f"{base}{path}/feed.atom",
+            "page_url": f"{base}{path or '/'}",
+            "updated": newest.isoformat(),
+            "rows": rows,
+            "base_url": base,
+        },
+    )
+    response = web.Response(text=body, content_type="application/atom+xml", charset="utf-8")
+    return _keep(response, LIST_TTL)
+
+
+async def channel(request: web.Request) -> web.Response:
+    network, name = _name(request, "network"), _name(request, "channel")
+    page = await request.app[READER].channel_page(network, name, _page_number(request))
+    if not page.rows:
+        raise _not_found()
+    return _keep(
+        _html(request, "web/channel.html", network=network, channel=name, page=page), LIST_TTL
+    )
+
+
+async def by_date(request: web.Request) -> web.Response:
+    text = request.match_info["when"]
+    reader = request.app[READER]
+    day = views.parse_day(text)
+    if day is not None:
+        rows = await reader.day(day)
+        html = _html(
+            request,
+            "web/day.html",
+            day=day,
+            rows=rows,
+            previous=day - timedelta(days=1),
+            following=day + timedelta(days=1),
+        )
+        return _keep(html, LIST_TTL)
+    month = views.parse_month(text)
+    if month is None:
+        raise BadRequest(f"{text[:40]!r} is not a date (YYYY-MM-DD) or a month (YYYY-MM).")
+    found = await reader.month(*month)
+    return _keep(_html(request, "web/month.html", month=found), LIST_TTL)
+
+
+async def _public_meeting(request: web.Request) -> MeetingView:
+    view = await request.app[READER].meeting(_meeting_id(request))
+    if view is None:
+        raise _not_found()
+    return view
+
+
+async def meeting(request: web.Request) -> web.Response:
+    view = await _public_meeting(request)
+    minutes = _html(
+        request,
+        "web/meeting.html",
+        view=view,
+        minutes=views.project_minutes(view.record),
+        files=views.file_links(request.app[SETTINGS], view.row),
+    )
+    return _keep(minutes, _meeting_ttl(view))
+
+
+async def meeting_log(request: web.Request) -> web.Response:
+    view = await _public_meeting(request)
+    log_page = _html(request, "web/log.html", view=view, log=views.log_html(view.record))
+    return _keep(log_page, _meeting_ttl(view))
+
+
+async def meeting_live(request: web.Request) -> web.Response:
+    view = await _public_meeting(request)
+    if not view.row.running:
+        raise web.HTTPFound(meeting_url(view.row.id))
+    record = view.record
+    return _html(
+        request,
+        "web/live.html",
+        view=view,
+        log=views.log_html(record),
+        last_line=record.lines[-1].n if record.lines else 0,
+        last_item=max((i.id for i in record.items), default=0),
+    )
+
+
+async def meeting_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events of a running meeting: `line` and `item` as they are recorded,
+    `items` (the ids still standing), and `end` when it ends. Read from the database by
+    polling it: the web never talks to the bot."""
+    meeting_id = _meeting_id(request)
+    # A reconnecting browser says where it got to; that wins over the page's first cursor.
+    after_line = max(_cursor(request, "line"), _last_event_id(request))
+    after_item = _cursor(request, "item")
+    reader = request.app[READER]
+    news = await reader.live_news(meeting_id, after_line, after_item)
+    if news is None:
+        raise _not_found()
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LIVE_MAX_SECONDS
+    shown: tuple[int, ...] | None = None
+    quiet_since = loop.time()
+    while news is not None and loop.time() < deadline:
+        if news.lines:
+            after_line = news.lines[-1][0]
+        if news.items:
+            after_item = news.items[-1].id
+        frames = views.live_events(news, shown)
+        shown = news.item_ids
+        if news.ended:
+            frames.append(views.live_end(meeting_url(meeting_id)))
+        elif not frames and loop.time() - quiet_since > LIVE_KEEPALIVE_SECONDS:
+            frames.append(views.LIVE_KEEPALIVE)
+        if frames:
+            quiet_since = loop.time()
+            try:
+                await response.write(b"".join(frames))
+            except ConnectionError:  # the reader has gone: stop reading for them
+                break
+        if news.ended:
+            break
+        await asyncio.sleep(LIVE_POLL_SECONDS)
+        news = await reader.live_news(meeting_id, after_line, after_item)
+    return response
+
+
+def _last_event_id(request: web.Request) -> int:
+    text = request.headers.get("Last-Event-ID", "")
+    return int(text) if text.isdigit() and len(text) <= 12 else 0
+
+
+def _cursor(request: web.Request, key: str) -> int:
+    text = request.query.get(key, "0")
+    if not text.isdigit() or len(text) > 12:
+        raise BadRequest(f"{key} must be a whole number.")
+    return int(text)
+
+
+async def person(request: web.Request) -> web.Response:
+    network, nick = _name(request, "network"), _name(request, "nick")
+    found = await request.app[READER].person(network, nick, _page_number(request))
+    if not found.meetings.rows and not found.actions:
+        raise _not_found()
+    return _keep(_html(request, "web/person.html", person=found), LIST_TTL)
+
+
+def success_page(path: str) -> Handler:
+    """`/successes` or `/thanks`: what was said with `#success` or `#thanks`, newest first."""
+    kind, title, command = views.SUCCESS_PAGES[path]
+    other = next(p for p in views.SUCCESS_PAGES if p != path)
+
+    async def handler(request: web.Request) -> web.Response:
+        found = await request.app[READER].successes(kind, _page_number(request))
+        if not found.rows and found.page > 1:
+            raise _not_found()
+        html = _html(
+            request,
+            "web/successes.html",
+            title=title,
+            command=command,
+            found=found,
+            href=f"/{path}",
+            other_href=f"/{other}",
+            other_title=views.SUCCESS_PAGES[other][1],
+        )
+        return _keep(html, LIST_TTL)
+
+    return handler
+
+
+async def search(request: web.Request) -> web.Response:
+    query = request.query.get("q", "")
+    if len(query) > 500:
+        raise BadRequest("The search is longer than 500 characters.")
+    return _html(request, "web/search.html")
+
+
+# The JSON API.
+
+
+def _base_url(request: web.Request) -> str:
+    return _site(request).base_url
+
+
+async def api_series(request: web.Request) -> web.Response:
+    rows = await request.app[READER].series_list()
+    return _keep(_json(views.dumps(views.series_json(rows, _base_url(request)))), LIST_TTL)
+
+
+async def api_series_meetings(request: web.Request) -> web.Response:
+    network, name = _name(request, "network"), _name(request, "name")
+    page = await request.app[READER].series_page(
+        network, name, _page_number(request), _per_page(request)
+    )
+    if page.total == 0 or (not page.rows and page.page > 1):
+        raise _not_found()
+    series = request.app[READER].aliases.canonical(name)
+    body = views.dumps(views.page_json(network, series, page, _base_url(request)))
+    return _keep(_json(body), LIST_TTL)
+
+
+def api_successes(path: str) -> Handler:
+    kind = views.SUCCESS_PAGES[path][0]
+
+    async def handler(request: web.Request) -> web.Response:
+        found = await request.app[READER].successes(kind, _page_number(request), _per_page(request))
+        if not found.rows and found.page > 1:
+            raise _not_found()
+        return _keep(_json(views.dumps(views.successes_json(found, _base_url(request)))), LIST_TTL)
+
+    return handler
+
+
+async def api_meeting(request: web.Request) -> web.Response:
+    view = await _public_meeting(request)
+    return _keep(_json(render_json(view.record, view.row.file_base or "")), _meeting_ttl(view))
+
+
+# The published files, for a site that has no other web server (`make run`).
+
+
+def files_handler(root: Path) -> Handler:
+    real_root = root.resolve()
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        path = _published_file(real_root, request.match_info["path"])
+        if path is None:
+            raise _not_found()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    return serve
+
+
+def _published_file(root: Path, relative: str) -> Path | None:
+    """The world-readable regular file `relative` names inside `root`, or None; a directory
+    (named with its trailing `/`) gives its `index.html`, the static index Gavel writes.
+
+    Nothing outside `root` (after resolving links), no hidden or temporary file, and no
+    file a `#restrictlogs` meeting made readable by its owner only."""
+    if relative == "" or relative.endswith("/"):
+        relative += "index.html"
+    parts = relative.split("/")
+    if not relative or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        return None
+    candidate = (root / relative).resolve()
+    if os.path.commonpath([root, candidate]) != str(root):
+        return None
+    try:
+        info = candidate.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or not info.st_mode & stat.S_IROTH:
+        return None
+    return candidate
+
+
+# Every answer's headers and error pages.
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method not in ("GET", "HEAD"):
+        response: web.StreamResponse = _error(request, 405, "This archive is read-only.")
+        response.headers["Allow"] = "GET, HEAD"
+    elif len(request.query_string) > MAX_QUERY_CHARS:
+        response = _error(request, 400, "The address is too long.")
+    elif (hit := _from_cache(request)) is not None:
+        response = hit
+    else:
+        try:
+            response = await _once(request, handler)
+        except BadRequest as exc:
+            response = _error(request, 400, str(exc))
+        except web.HTTPNotFound:
+            response = _error(request, 404, "There is no such page or meeting in the archive.")
+        except web.HTTPMethodNotAllowed:
+            response = _error(request, 405, "This archive is read-only.")
+    return response
+
+
+async def _once(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer the request, and let the same requests that arrive meanwhile wait for this
+    answer rather than each render the page again (when a kept page expires under load)."""
+    key = request.path_qs
+    if request.path.endswith("/events"):  # a stream lasts as long as its meeting
+        return await handler(request)
+    pending = request.app[PENDING]
+    earlier = pending.get(key)
+    if earlier is not None:
+        await earlier.wait()
+        hit = _from_cache(request)
+        if hit is not None:
+            return hit
+    done = pending[key] = asyncio.Event()
+    try:
+        response = await handler(request)
+        _to_cache(request, response)
+        return response
+    finally:
+        done.set()
+        if pending.get(key) is done:
+            del pending[key]
+
+
+def _from_cache(request: web.Request) -> web.Response | None:
+    hit = request.app[CACHE].get(request.path_qs, time.monotonic())
+    if hit is None:
+        return None
+    return web.Response(body=hit.body, content_type=hit.content_type, charset=hit.charset)
+
+
+def _to_cache(request: web.Request, response: web.StreamResponse) -> None:
+    seconds = response.get(TTL)
+    if not isinstance(response, web.Response) or not seconds or response.status != 200:
+        return
+    body = response.body
+    if isinstance(body, bytes):
+        expires = time.monotonic() + float(seconds)
+        cached = Cached(body, response.content_type, response.charset, expires)
+        request.app[CACHE].put(request.path_qs, cached)
+
+
+async def security_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer's headers, set as it is about to be sent (so streams and static files
+    get them too)."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+
+
+HEADINGS = {400: "Bad request", 404: "Not found", 405: "Read-only"}
+
+
+def _error(request: web.Request, status: int, sentence: str) -> web.Response:
+    if request.path.startswith("/api/"):
+        return _json(views.dumps({"error": sentence}), status)
+    return _html(
+        request,
+        "web/error.html",
+        status,
+        code=status,
+        heading=HEADINGS.get(status, "Error"),
+        sentence=sentence,
+    )
+
+
+def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
+    app = web.Application(middlewares=[guard], client_max_size=1024)
+    app.on_response_prepare.append(security_headers)
+    app[SETTINGS] = settings
+    app[READER] = reader
+    app[CACHE] = PageCache()
+    app[PENDING] = {}
+    get = app.router.add_get
+    get("/", home)
+    get("/feed.atom", feed)
+    get("/series/{network}/{name}", series)
+    get("/series/{network}/{name}/latest", series_latest)
+    get("/series/{network}/{name}/feed.atom", series_feed)
+    get("/channel/{network}/{channel}", channel)
+    get("/date/{when}", by_date)
+    get("/meeting/{id}", meeting)
+    get("/meeting/{id}/log", meeting_log)
+    get("/meeting/{id}/live", meeting_live)
+    get("/meeting/{id}/events", meeting_events)
+    get("/person/{network}/{nick}", person)
+    get("/search", search)
+    for path in views.SUCCESS_PAGES:
+        get(f"/{path}", success_page(path))
+        get(f"/api/v1/{path}", api_successes(path))
+    get("/api/v1/series", api_series)
+    get("/api/v1/series/{network}/{name}/meetings", api_series_meetings)
+    get("/api/v1/meeting/{id}", api_meeting)
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
+    served = views.files_path(settings)
+    if served is not None:
+        get(served + "{path:.*}", files_handler(settings.output.dir))
+    return app
+
+
+async def serve(settings: Settings) -> int:
+    """Run `gavel web` until SIGTERM or SIGINT."""
+    reader = await views.open_reader(settings)
+    runner = web.AppRunner(make_app(settings, reader), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web.host, settings.web.port)
+    try:
+        await site.start()
+        log.info("web_listening", url=f"http://{settings.web.host}:{settings.web.port}/")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await reader.close()
+    return 0

@@ -1,0 +1,288 @@
+"""What the archive's pages and answers show, shaped from the store's reads: pure data in,
+data out, shared by the web handlers and the static indexes.
+
+The handlers in `bot.web.app` call these and a template, and format nothing themselves.
+Nothing here does I/O or imports aiohttp.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from bot.core.casemap import same
+from bot.core.record import LINE_ACTION, SUCCESS, THANKS, Item, MeetingRecord
+from bot.settings import OutputSettings, Settings
+from bot.store.archive_reads import (
+    READERS,
+    ArchiveReader,
+    LiveNews,
+    MeetingRow,
+    Page,
+    SeriesRow,
+    SuccessPage,
+)
+from bot.web.templating import (
+    irc,
+    irc_line,
+    meeting_url,
+    nick_hue,
+    plain,
+    series_url,
+    when,
+)
+from bot.writers.htmlsafe import plain_html, text_html
+from bot.writers.loghtml import message_html
+from bot.writers.paths import url_for
+from bot.writers.projection import Minutes, label, project
+from bot.writers.times import CLOCK, line_times
+
+FILE_LABELS = {
+    ".html": "Minutes (HTML)",
+    ".txt": "Minutes (text)",
+    ".log.html": "Log (HTML)",
+    ".log.txt": "Log (text)",
+    ".json": "Record (JSON)",
+}
+
+
+def log_html(record: MeetingRecord) -> Markup:
+    """Every line of the log as HTML: its anchor `l-N`, its clock in the meeting's zone, the
+    nick in its colour, the text cleaned, escaped and marked up by the writers' own functions
+    (as in the published `.log.html`). Built here rather than in a template because a long
+    meeting has tens of thousands of lines, and a template costs several times more per line."""
+    said: dict[str, str] = {}
+    did: dict[str, str] = {}
+    out: list[str] = []
+    for (n, who, kind, text), stamp in zip(record.lines.rows(), line_times(record), strict=True):
+        head = f'<div class="line{" act" if kind == LINE_ACTION else ""}" id="l-{n}">'
+        anchor = f'<a class="tm" href="#l-{n}">{stamp[CLOCK]}</a> '
+        if kind == LINE_ACTION:
+            nick = did.get(who)
+            if nick is None:
+                nick = did[who] = f'<span class="nk h{nick_hue(who)}">* {plain_html(who)}</span> '
+            out.append(f'{head}{anchor}{nick}<span class="ac">{text_html(text)}</span></div>\n')
+        else:
+            nick = said.get(who)
+            if nick is None:
+                nick = said[who] = (
+                    f'<span class="nk h{nick_hue(who)}">&lt;{plain_html(who)}&gt;</span> '
+                )
+            out.append(f'{head}{anchor}{nick}<span class="tx">{message_html(text)}</span></div>\n')
+    return Markup("".join(out))
+
+
+def output_of(settings: Settings, network: str, channel: str) -> OutputSettings:
+    """The output settings the meeting's files were published with (the channel's own,
+    else the global ones)."""
+    for net in settings.networks:
+        if net.name == network:
+            for configured in net.channels:
+                if same(configured.name, channel) and configured.output is not None:
+                    return configured.output
+    return settings.output
+
+
+def private_channels(settings: Settings) -> list[tuple[str, str]]:
+    """(network, channel) of every channel the configuration calls private."""
+    return [(n.name, c.name) for n in settings.networks for c in n.channels if c.private]
+
+
+async def open_reader(settings: Settings, readers: int = READERS) -> ArchiveReader:
+    """The archive of `settings`, read-only, hiding the configured private channels."""
+    return await ArchiveReader.open(
+        settings.storage.path, settings.archive.aliases, readers, private_channels(settings)
+    )
+
+
+def file_links(settings: Settings, row: MeetingRow) -> list[tuple[str, str]]:
+    """(label, URL) of the meeting's five published files; none when it has no files yet
+    or the files have no public URL."""
+    prefix = output_of(settings, row.network, row.channel).url_prefix
+    if row.file_base is None or not prefix:
+        return []
+    order = (".html", ".txt", ".log.html", ".log.txt", ".json")
+    return [(FILE_LABELS[ext], url_for(prefix, row.file_base + ext)) for ext in order]
+
+
+def files_path(settings: Settings) -> str | None:
+    """The URL path under which `gavel web` serves the output directory: the path of
+    `output.url_prefix` (`/meetings/` for `http://host/meetings/`), or None when that path
+    is the site's root or one of the archive's own routes."""
+    path = urlsplit(settings.output.url_prefix).path
+    if not path.startswith("/") or path.strip("/") == "":
+        return None
+    path = "/" + path.strip("/") + "/"
+    first = path.split("/")[1]
+    if first in RESERVED_PATHS:
+        return None
+    return path
+
+
+RESERVED_PATHS = frozenset(
+    {"series", "channel", "date", "meeting", "person", "search", "api", "static", "feed.atom"}
+    | {"successes", "thanks"}
+)
+
+
+def _row_json(row: MeetingRow, base_url: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "network": row.network,
+        "channel": row.channel,
+        "name": row.name,
+        "series": row.series,
+        "topic": row.topic,
+        "start": row.start.isoformat(),
+        "end": row.end.isoformat() if row.end else None,
+        "lines": row.lines,
+        "url": base_url + meeting_url(row.id),
+    }
+
+
+def series_json(series: tuple[SeriesRow, ...], base_url: str) -> dict[str, Any]:
+    return {
+        "series": [
+            {
+                "network": s.network,
+                "name": s.name,
+                "meetings": s.meetings,
+                "first": s.first.isoformat(),
+                "last": s.last.isoformat(),
+                "latest_meeting_id": s.last_id,
+                "url": base_url + series_url(s.network, s.name),
+            }
+            for s in series
+        ]
+    }
+
+
+def page_json(network: str, name: str, page: Page, base_url: str) -> dict[str, Any]:
+    return {
+        "network": network,
+        "series": name,
+        "page": page.page,
+        "pages": page.pages,
+        "per_page": page.per_page,
+        "total": page.total,
+        "meetings": [_row_json(r, base_url) for r in page.rows],
+    }
+
+
+# The two pages of what the bot keeps between meetings: path -> (kind, title, command).
+SUCCESS_PAGES = {
+    "successes": (SUCCESS, "Successes", "#success"),
+    "thanks": (THANKS, "Thanks", "#thanks"),
+}
+
+
+def successes_json(found: SuccessPage, base_url: str) -> dict[str, Any]:
+    return {
+        "kind": found.kind,
+        "page": found.page,
+        "pages": found.pages,
+        "per_page": found.per_page,
+        "total": found.total,
+        "entries": [
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "time": s.time.isoformat(),
+                "network": s.network,
+                "channel": s.channel,
+                "nick": s.nick,
+                "text": s.text,
+                "meeting_id": s.meeting_id,
+                "log_url": None
+                if s.meeting_id is None
+                else f"{base_url}{meeting_url(s.meeting_id)}/log",
+            }
+            for s in found.rows
+        ],
+    }
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1) + "\n"
+
+
+def live_line(n: int, moment: datetime, nick: str, kind: str, text: str, tz: str) -> str:
+    """One line for the live view, as JSON: the text as HTML made by the same escaping and
+    marking as the log page (the script inserts it as-is; it holds nothing from IRC that
+    escaping has not made inert)."""
+    html = irc(text) if kind == LINE_ACTION else irc_line(text)
+    return json.dumps(
+        {
+            "n": n,
+            "clock": when(moment, tz, "%H:%M:%S"),
+            "nick": plain(nick),
+            "hue": nick_hue(nick),
+            "action": kind == LINE_ACTION,
+            "html": str(html),
+        }
+    )
+
+
+def live_item(item: Item, tz: str) -> str:
+    return json.dumps(
+        {
+            "id": item.id,
+            "kind": item.kind,
+            "label": label(item.kind),
+            "html": str(irc(item.text)),
+            "nick": plain(item.nick),
+            "clock": when(item.time, tz, "%H:%M:%S"),
+            "line": item.line,
+        }
+    )
+
+
+def live_events(news: LiveNews, shown: tuple[int, ...] | None) -> list[bytes]:
+    """The server-sent events that bring a live page up to date: a `line` per new line (its
+    number as the event id, so a reconnecting browser says where it got to), an `item` per
+    new item, and `items` (the ids still standing) when those differ from `shown`."""
+    frames = [
+        f"event: line\nid: {line[0]}\ndata: {live_line(*line, news.timezone)}\n\n"
+        for line in news.lines
+    ]
+    frames += [f"event: item\ndata: {live_item(i, news.timezone)}\n\n" for i in news.items]
+    if news.item_ids != shown:
+        frames.append(f"event: items\ndata: {json.dumps(list(news.item_ids))}\n\n")
+    return [frame.encode() for frame in frames]
+
+
+def live_end(path: str) -> bytes:
+    return f"event: end\ndata: {path}\n\n".encode()
+
+
+# A comment line the browser ignores; writing it also finds out when the reader has gone.
+LIVE_KEEPALIVE = b": still here\n\n"
+
+
+def parse_day(text: str) -> date | None:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if len(text) == 10 else None
+
+
+def parse_month(text: str) -> tuple[int, int] | None:
+    year, dash, month = text.partition("-")
+    if not (dash and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()):
+        return None
+    if not 1 <= int(month) <= 12 or int(year) < 1:
+        return None
+    return int(year), int(month)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def project_minutes(record: MeetingRecord) -> Minutes:
+    return project(record)

@@ -1,0 +1,118 @@
+"""Static indexes: written at each publish, from the web's templates, listing public meetings."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import stat
+from pathlib import Path
+
+import html5lib
+
+from bot.config_loader import parse_settings
+from bot.core.effects import Effect, Publish
+from bot.core.events import ChannelSettings, FilesPublished
+from bot.publishing import Publishing
+from bot.settings import Settings
+from bot.store import Store
+from tests.corekit import Room
+
+
+def settings(tmp_path: Path) -> Settings:
+    return parse_settings(
+        {
+            "networks": [
+                {
+                    "name": "net",
+                    "host": "127.0.0.1",
+                    "channels": ["#open", {"name": "#secret", "private": True}],
+                }
+            ],
+            "output": {"dir": str(tmp_path / "public"), "private_dir": str(tmp_path / "private")},
+            "storage": {"path": str(tmp_path / "db.sqlite3")},
+            "web": {"title": "Our <meetings>", "base_url": "https://meetings.example.org"},
+        }
+    )
+
+
+async def meeting(
+    store: Store, channel: str, name: str, *said: str, private: bool = False
+) -> Publish:
+    room = Room(channel=channel, network="net", settings=ChannelSettings(private=private))
+    effects: list[Effect] = []
+    effects += room.say("alice", f"#startmeeting {name}")
+    for text in said:
+        effects += room.say("alice", text)
+    effects += room.say("alice", "#endmeeting")
+    await store.apply(effects)
+    (publish,) = [e for e in effects if isinstance(e, Publish)]
+    return publish
+
+
+def links(html: str) -> list[str]:
+    return re.findall(r'href="([^"]+)"', html)
+
+
+async def test_each_publish_writes_the_top_and_series_indexes(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    public = tmp_path / "public"
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        publisher = Publishing(config, store)
+        first = await publisher.write(
+            (await meeting(store, "#open", "plans", "#topic one")).meeting
+        )
+        assert (public / "index.html").is_file() and (public / "plans" / "index.html").is_file()
+        await publisher.write((await meeting(store, "#open", "plans", "#topic two")).meeting)
+        hidden = await meeting(store, "#open", "hush", "#restrictlogs")
+        await publisher.write(hidden.meeting)
+        await publisher.write((await meeting(store, "#secret", "cabal", private=True)).meeting)
+        publisher.close()
+    top = (public / "index.html").read_text()
+    series = (public / "plans" / "index.html").read_text()
+    for page in (top, series):
+        html5lib.HTMLParser(strict=True).parse(page)
+        assert "Our &lt;meetings&gt;" in page and "<style>" in page
+        assert page.endswith("</html>\n")
+        assert 'action="https://meetings.example.org/search"' in page
+    assert 'href="plans/index.html"' in top
+    assert "hush" not in top and "cabal" not in top
+    assert not (public / "hush" / "index.html").exists()
+    # Every link of the series index reaches a file that exists; newest first.
+    targets = [link for link in links(series) if not link.startswith("http")]
+    minutes = [
+        t for t in targets if t.endswith(".html") and not t.endswith((".log.html", "index.html"))
+    ]
+    assert len(minutes) == 2
+    for target in targets:
+        assert (public / "plans" / target).resolve().is_file(), target
+    assert minutes[0] != first.paths[2].relative_to(public).as_posix()
+    assert stat.S_IMODE((public / "index.html").stat().st_mode) == 0o644
+    assert not list(public.rglob(".gavel-*"))  # written atomically: no temporaries left
+
+
+async def test_an_index_failure_does_not_fail_publishing(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        publisher = Publishing(config, store)
+        (tmp_path / "public").mkdir()
+        (tmp_path / "public" / "index.html").mkdir()  # a directory where the index would go
+        files = await publisher.write((await meeting(store, "#open", "plans")).meeting)
+        publisher.close()
+    assert all(p.is_file() for p in files.paths)
+
+
+async def test_the_live_publish_path_writes_the_indexes_before_it_reports(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    public = tmp_path / "public"
+    reported: list[FilesPublished] = []
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        publishing = Publishing(config, store, report=reported.append)
+        publishing.submit(await meeting(store, "#open", "standup", "#topic one"))
+        await asyncio.wait_for(publishing.finish(), 30)
+        publishing.close()
+        assert await store.pending_publishes() == []
+    (done,) = reported
+    assert done.final and done.url_base
+    series = (public / "standup" / "index.html").read_text(encoding="utf-8")
+    assert done.url_base.rsplit("/", 1)[1] + ".html" in series
+    assert 'href="standup/index.html"' in (public / "index.html").read_text(encoding="utf-8")
