@@ -216,7 +216,11 @@ class Publishing:
         from bot.web.static_index import write_indexes
 
         async with self._index_lock:
-            await write_indexes(self.settings, record.network, record.name, self._threads)
+            # Derived from the database at every publish, like the meeting's files: not
+            # synced one by one (a page a crash takes back, the next publish writes again).
+            await write_indexes(
+                self.settings, record.network, record.name, self._threads, durable=False
+            )
 
     def submit(self, effect: Publish) -> None:
         """Publish in the background, after any publish of the same meeting under way."""

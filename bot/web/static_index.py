@@ -105,11 +105,14 @@ def series_page(
     return IndexPage(f"{directory}/{INDEX}", html)
 
 
-def write_pages(root: Path, pages: list[IndexPage]) -> None:
+def write_pages(root: Path, pages: list[IndexPage], *, durable: bool = True) -> None:
+    """Each page replaced atomically. Without `durable` not synced to the disk: after each
+    publish the indexes are derived again from the database, so one a crash of the machine
+    takes back is made again by the next publish (or `gavel regenerate`)."""
     for page in pages:
         path = contained(root, page.path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, [page.html], FILE_MODE)
+        write_atomic(path, [page.html], FILE_MODE, durable=durable)
 
 
 async def index_pages(
@@ -149,6 +152,8 @@ async def _write(
     settings: Settings,
     read: Callable[[ArchiveReader], Awaitable[Callable[[], list[IndexPage]]]],
     executor: Executor | None,
+    *,
+    durable: bool = True,
 ) -> None:
     reader = await open_reader(settings, 1)
     try:
@@ -157,7 +162,7 @@ async def _write(
         await reader.close()
 
     def work() -> None:  # rendering and writing, both in a worker thread
-        write_pages(settings.output.dir, render_pages())
+        write_pages(settings.output.dir, render_pages(), durable=durable)
 
     await asyncio.get_running_loop().run_in_executor(executor, work)
 
@@ -171,14 +176,23 @@ async def write_all_indexes(settings: Settings, executor: Executor | None = None
 
 
 async def write_indexes(
-    settings: Settings, network: str, name: str, executor: Executor | None = None
+    settings: Settings,
+    network: str,
+    name: str,
+    executor: Executor | None = None,
+    *,
+    durable: bool = True,
 ) -> None:
     """Rewrite the top index and the series' index after one of its meetings was published,
     rendering and writing in `executor` (None: asyncio's default). A failure is logged,
-    never raised: the meeting's own files are already written."""
+    never raised: the meeting's own files are already written. Without `durable` the pages
+    are not synced (the service: every publish derives them again)."""
     try:
         await _write(
-            settings, lambda reader: index_pages(settings, reader, network, name), executor
+            settings,
+            lambda reader: index_pages(settings, reader, network, name),
+            executor,
+            durable=durable,
         )
     except Exception as exc:  # an index is a convenience; the minutes are what matter
         log.warning("static_index_failed", network=network, series=name, error=str(exc))
