@@ -360,6 +360,12 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         help="make the report from the raw figures of earlier invocations instead of running",
     )
+    parser.add_argument(
+        "--first-run",
+        type=int,
+        default=0,
+        help="number the runs from here (who goes first alternates with the run's number)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the run's directory")
     args = parser.parse_args(argv)
     if args.from_json:
@@ -379,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(args.runs):
             print(f"bench: run {run + 1} of {args.runs}", flush=True)
             which = tuple(b for b in args.bots.split(",") if b)
-            results, trouble = asyncio.run(run_all(workdir, only, run, which))
+            numbered = args.first_run + run
+            results, trouble = asyncio.run(run_all(workdir, only, numbered, which))
             runs.append(results)
             problems += [f"run {run + 1}: {p}" for p in trouble]
         seconds = time.monotonic() - clock
