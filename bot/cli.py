@@ -1,5 +1,5 @@
 """The `gavel` command line: run, check-config, meetings, regenerate, web, replay, successes,
-announcements.
+announcements, search, import, redact.
 
 Exit status: 0 on success, 2 on a usage, configuration or input error (with a one-line
 message per problem on stderr), 1 when the bot stops on an unexpected failure.
@@ -11,9 +11,10 @@ import argparse
 import asyncio
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
 from bot import __version__
@@ -79,6 +80,41 @@ def _parser() -> argparse.ArgumentParser:
         default=OPENSTACK,
         help="the meeting-name rule, as output.meeting_names",
     )
+
+    search = sub.add_parser("search", help="search the archive of public meetings")
+    search.add_argument("--config", required=True, type=Path)
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--json", action="store_true")
+
+    imp = sub.add_parser("import", help="import MeetBot .log.txt files into the archive")
+    imp.add_argument("--config", required=True, type=Path)
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument("--network", help="the network the logs come from")
+    imp.add_argument("--channel", help="the channel of every log (else from the layout)")
+    imp.add_argument("--nick", help="the old bot's nick (else found in each log)")
+    imp.add_argument("--timezone", default="UTC", help="the zone the logs' times are in")
+    imp.add_argument("--replace", action="store_true", help="import meetings already there again")
+    imp.add_argument("--write-files", action="store_true", help="also write Gavel's files")
+    imp.add_argument("--jobs", type=int, default=0, help="parsing processes (default: all cores)")
+    imp.add_argument(
+        "--batch-lines", type=int, default=200_000, help="lines per transaction (whole meetings)"
+    )
+
+    redact = sub.add_parser("redact", help="take a line, meeting or person out of the archive")
+    redact.add_argument("--config", required=True, type=Path)
+    what = redact.add_subparsers(dest="what", required=True)
+    line = what.add_parser("line", help="replace one line's text by [redacted]")
+    line.add_argument("meeting_id", type=int)
+    line.add_argument("line_number", type=int)
+    line.add_argument("--reason", required=True)
+    whole = what.add_parser("meeting", help="remove a whole meeting and its files")
+    whole.add_argument("meeting_id", type=int)
+    whole.add_argument("--reason", required=True)
+    person = what.add_parser("person", help="replace a nick everywhere by a pseudonym")
+    person.add_argument("network")
+    person.add_argument("nick")
+    person.add_argument("--reason", required=True)
     return parser
 
 
@@ -115,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
     from bot import app  # the service's imports are needed only from here on
 
+    if args.command in ("search", "import", "redact"):
+        return _archive(args, settings)
     if args.command == "run":
         return asyncio.run(app.serve(settings))
     if args.command == "web":
@@ -124,6 +162,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "meetings":
         return asyncio.run(app.list_meetings(settings, args.limit))
     return asyncio.run(app.regenerate(settings, args.meeting_id, every=args.all))
+
+
+def _archive(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import archive_commands
+    from bot.store.writerlock import DatabaseInUse, acquire_writer_lock
+
+    if args.command == "search":
+        work = archive_commands.search(
+            settings, args.query, limit=args.limit, as_json_output=args.json
+        )
+        return _run_archive(args, work)
+    # Both write meetings: never beside a running bot, which numbers meetings in memory.
+    try:
+        writer = acquire_writer_lock(settings.storage.path)
+    except DatabaseInUse as exc:
+        print(
+            f"gavel: gavel {args.command} cannot run while Gavel ({exc.holder}) records into "
+            f"{settings.storage.path}; stop the bot first",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        if args.command == "import":
+            work = archive_commands.import_archive(settings, args)
+        else:
+            work = archive_commands.redact(settings, args)
+        return _run_archive(args, work)
+    finally:
+        writer.release()
+
+
+def _run_archive(args: argparse.Namespace, work: Coroutine[Any, Any, int]) -> int:
+    try:
+        return asyncio.run(work)
+    except KeyboardInterrupt:
+        # Every transaction holds whole meetings: what was committed stays, the rest is not
+        # there at all.
+        print(
+            f"gavel: {args.command} interrupted; run the same command again to finish",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def _web(settings: Settings, listen: str | None) -> int:

@@ -205,6 +205,10 @@ class Publishing:
         await self.store.mark_published(record.id, datetime.now(UTC), upto, announce)
         if announce and self.followup is not None:
             self.followup.wake()
+        # Searchable from now on (never while it records: this runs in the publishing task,
+        # not on the engine's path). The meeting keeps the `private` its start recorded; a
+        # channel the configuration has since made private takes it out of search too.
+        await self.store.index_meeting(record.id, private=True if private else None)
         if self.indexes:
             await self._write_indexes(record)
         return files

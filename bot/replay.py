@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from bot.archive.logfiles import decode_log
 from bot.core.effects import Publish
 from bot.core.events import ChannelSettings
 from bot.core.logparse import parse_log, start_date, to_events
@@ -41,8 +42,8 @@ def read_log(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise ReplayError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    # Old logs are mostly UTF-8 with the odd legacy byte: keep what decodes, mark the rest.
-    return raw.decode("utf-8", errors="replace")
+    # Old logs are mostly UTF-8 with the odd legacy line: those are read as cp1252.
+    return decode_log(raw)
 
 
 def meetings_in_log(

@@ -59,13 +59,17 @@ def test_replay_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_replay_keeps_undecodable_bytes_as_replacement(tmp_path: Path) -> None:
+def test_replay_reads_lines_that_are_not_utf8_as_cp1252(tmp_path: Path) -> None:
     log = tmp_path / "odd.log.txt"
     log.write_bytes(
         b"10:00:00 <amy> #startmeeting odd\n"
-        b"10:00:01 <amy> caf\xe9 \xff\n"
-        b"10:00:02 <amy> #endmeeting\n"
+        b"10:00:01 <amy> caf\xe9 \xff \x80 \x81\n"
+        b"10:00:02 <amy> na\xc3\xafve stays UTF-8\n"
+        b"10:00:03 <amy> #endmeeting\n"
     )
     assert main(["replay", str(log), *ARGS, "--out", str(tmp_path / "o")]) == 0
     (txt,) = (tmp_path / "o").rglob("*.log.txt")
-    assert "caf\ufffd \ufffd" in txt.read_text(encoding="utf-8")
+    text = txt.read_text(encoding="utf-8")
+    # cp1252: e9 is é, ff is ÿ, 80 is €; 81 is undefined there and becomes U+FFFD.
+    assert "caf\u00e9 \u00ff \u20ac \ufffd" in text
+    assert "na\u00efve stays UTF-8" in text

@@ -56,10 +56,12 @@ BUSY_TIMEOUT_MS = 2000
 
 def _public(m: str) -> str:
     """The one definition of "public" every read uses, for the meetings row named `m`: not
-    restricted, not recorded in a private channel, and not in a channel the configuration
-    now calls private (which also covers meetings recorded before meetings kept that)."""
+    restricted, not redacted, not recorded in a private channel, and not in a channel the
+    configuration now calls private (which also covers meetings recorded before meetings kept
+    that)."""
     return (
-        f"{m}.restricted = 0 AND {m}.private = 0 AND NOT EXISTS (SELECT 1 FROM temp.hidden AS h "
+        f"{m}.restricted = 0 AND {m}.private = 0 AND {m}.redacted_at IS NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM temp.hidden AS h "
         f"WHERE h.network = {m}.network AND h.channel = lower({m}.channel))"
     )
 

@@ -25,7 +25,7 @@ SELECT_MEETING = """
 SELECT id, network, channel, name, topic, owner, owner_account, timezone, started_at, ended_at,
     length_minutes, info_url, bot_nick, casemapping, restricted, lurking, saved_topic,
     private
-FROM meetings WHERE id = ?
+FROM meetings WHERE id = ? AND redacted_at IS NULL
 """
 SELECT_CHAIRS = "SELECT nick, account FROM chairs WHERE meeting_id = ? ORDER BY position"
 SELECT_LINES = "SELECT n, time, nick, kind, text FROM lines WHERE meeting_id = ? ORDER BY n"
@@ -45,7 +45,8 @@ SELECT_GAPS = "SELECT started_at, ended_at, reason FROM gaps WHERE meeting_id = 
 
 
 async def load_meeting(conn: aiosqlite.Connection, meeting_id: int) -> MeetingRecord | None:
-    """The whole meeting `meeting_id` (live items only), or None if there is no such meeting."""
+    """The whole meeting `meeting_id` (live items only), or None if there is no such meeting
+    (or it was redacted)."""
     headers = await run(conn, SELECT_MEETING, (meeting_id,))
     if not headers:
         return None

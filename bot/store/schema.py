@@ -184,12 +184,87 @@ _V5_ARCHIVE: Migration = (
     "CREATE INDEX meetings_started ON meetings (started_at)",
 )
 
+# Version 6: the searchable archive. `archive` holds one row per meeting in the index; its
+# `key` ((2**33 - start second) * 64 + a slot for meetings starting in the same second)
+# orders meetings newest first, and every indexed line's rowid in `search` is
+# `key << 20 | (2**20 - 1 - n)`, so the index's own rowid order is newest first: "newest
+# first" and date ranges are rowid ranges that FTS5 walks forwards, without sorting.
+# `search` is contentless (the text lives in `lines`); the kind a line made is kept in
+# `search_kinds`, since deleting a row from a contentless index needs the values it was
+# indexed with. Meetings already published (and public: `private` comes from version 5)
+# are indexed here.
+_INDEXED_LINE_LIMIT = 1 << 20
+# Prefix queries of this many letters read a table of their own in the index; others expand
+# every matching word (slower, more so the shorter the prefix).
+PREFIX_INDEX = 4
+_V6_SEARCH: Migration = (
+    "ALTER TABLE meetings ADD COLUMN redacted_at TEXT",
+    # An import asks "is this meeting already here?" once per meeting.
+    "CREATE INDEX meetings_identity ON meetings (network, channel, started_at)",
+    """
+    CREATE TABLE archive (
+        key        INTEGER PRIMARY KEY,
+        meeting_id INTEGER NOT NULL UNIQUE REFERENCES meetings (id),
+        network    TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        upto       INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX archive_series ON archive (name, key)",
+    "CREATE TABLE search_kinds (id INTEGER PRIMARY KEY, kind TEXT NOT NULL)",
+    f"""
+    CREATE VIRTUAL TABLE search USING fts5 (
+        nick, text, kind, content = '', prefix = '{PREFIX_INDEX:d}',
+        tokenize = 'unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TABLE redactions (
+        id         INTEGER PRIMARY KEY,
+        at         TEXT NOT NULL,
+        what       TEXT NOT NULL CHECK (what IN ('line', 'meeting', 'person')),
+        network    TEXT,
+        meeting_id INTEGER,
+        line       INTEGER,
+        pseudonym  TEXT,
+        reason     TEXT NOT NULL
+    )
+    """,
+    f"""
+    INSERT INTO archive (key, meeting_id, network, channel, name, upto)
+    SELECT (8589934592 - CAST(strftime('%s', started_at) AS INTEGER)) * 64
+            + ROW_NUMBER() OVER (PARTITION BY strftime('%s', started_at) ORDER BY id) - 1,
+        id, network, lower(channel), name,
+        MIN((SELECT COALESCE(MAX(n), 0) FROM lines WHERE meeting_id = meetings.id),
+            {_INDEXED_LINE_LIMIT - 1:d})
+    FROM meetings WHERE restricted = 0 AND private = 0 AND published_at IS NOT NULL
+    """,
+    f"""
+    INSERT INTO search_kinds (id, kind)
+    SELECT (a.key << 20) | (1048575 - i.line), i.kind FROM archive AS a
+    JOIN (SELECT meeting_id, line, kind, MIN(id) FROM items WHERE removed = 0
+          GROUP BY meeting_id, line) AS i ON i.meeting_id = a.meeting_id
+    WHERE i.line BETWEEN 1 AND {_INDEXED_LINE_LIMIT - 1:d}
+    """,
+    """
+    INSERT INTO search (rowid, nick, text, kind)
+    SELECT (a.key << 20) | (1048575 - l.n), l.nick, l.text, COALESCE(k.kind, '')
+    FROM archive AS a JOIN lines AS l ON l.meeting_id = a.meeting_id
+    LEFT JOIN search_kinds AS k ON k.id = (a.key << 20) | (1048575 - l.n)
+    WHERE l.n BETWEEN 1 AND a.upto
+    ORDER BY 1
+    """,
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1,
     _V2_QUARANTINE,
     _V3_SAVED_TOPIC,
     _V4_FOLLOWUP,
     _V5_ARCHIVE,
+    _V6_SEARCH,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

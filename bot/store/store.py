@@ -10,12 +10,11 @@ output base path each meeting owns (`reserve_file_base`): the one owner of file 
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
@@ -24,11 +23,14 @@ import aiosqlite
 
 from bot.core.effects import Announce, Effect
 from bot.core.record import MeetingRecord
-from bot.store import followup
+from bot.store import archive, followup, redaction
+from bot.store.bases import nowhere, reserve_base
 from bot.store.codec import dt_to_text, effect_to_json, opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
+from bot.store.importing import Imported, Prepared, import_batch
 from bot.store.reads import load_meeting
+from bot.store.redaction import Redacted
 from bot.store.schema import migrate
 from bot.store.writes import Step, plan
 
@@ -36,7 +38,6 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 CACHE_KIB = 512
-MAX_SUFFIX = 10_000  # far more same-named meetings in one minute than anyone will hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,18 @@ class MeetingSummary:
     end: datetime | None
     lines: int
     file_base: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingHeader:
+    """Where a meeting was held and where its files are (also for a redacted meeting)."""
+
+    id: int
+    network: str
+    channel: str
+    file_base: str | None
+    redacted: bool
+    name: str = ""
 
 
 class Store:
@@ -136,7 +149,8 @@ class Store:
 
     async def all_meeting_ids(self) -> list[int]:
         async with self._read() as conn:
-            return [row[0] for row in await run(conn, "SELECT id FROM meetings ORDER BY id")]
+            sql = "SELECT id FROM meetings WHERE redacted_at IS NULL ORDER BY id"
+            return [row[0] for row in await run(conn, sql)]
 
     async def max_id(self) -> int:
         """The largest meeting id in use (0 for an empty database), so new ids can start
@@ -161,12 +175,12 @@ class Store:
         and returned, and the meeting's old base, if any, is released."""
         if not candidate_base:
             raise StoreError("an empty output base path cannot be reserved")
-        elsewhere = taken_elsewhere or _nowhere
+        elsewhere = taken_elsewhere or nowhere
         # Without waiting for the disk: a reservation lost to a crash of the machine belongs
         # to a publish not yet noted, which the next start makes again (choosing anew, and
         # finding its own files by their identity).
         return await self._write_in_thread(
-            _reserve_base, meeting_id, candidate_base, elsewhere, wait_for_disk=False
+            reserve_base, meeting_id, candidate_base, elsewhere, wait_for_disk=False
         )
 
     async def pending_publishes(self) -> list[int]:
@@ -203,6 +217,61 @@ class Store:
                 _apply_steps(conn, plan(announce))
 
         await self._write_in_thread(published, wait_for_disk=False)
+
+    async def index_meeting(self, meeting_id: int, *, private: bool | None = None) -> bool:
+        """Put the meeting's lines into the search index (again), or take them out when it is
+        not public; `private` (from the channel's configuration) is recorded first. Called
+        after its files are published, never while it records. True when it is searchable."""
+        return await self._write_in_thread(archive.index_meeting, meeting_id, private)
+
+    async def import_meetings(
+        self,
+        records: Sequence[Prepared],
+        bases: Sequence[str | None],
+        private: Sequence[bool],
+        *,
+        replace: bool,
+    ) -> list[Imported]:
+        """Import whole meetings in one transaction (see `bot.store.importing`)."""
+        return await self._write_in_thread(import_batch, records, bases, private, replace)
+
+    async def redact_line(self, meeting_id: int, line: int, reason: str) -> Redacted:
+        """Replace one line's text by `[redacted]` (see `bot.store.redaction`)."""
+        at = dt_to_text(datetime.now(UTC))
+        return await self._write_in_thread(redaction.redact_line, meeting_id, line, reason, at)
+
+    async def redact_meeting(self, meeting_id: int, reason: str) -> Redacted:
+        """Remove everything said in a meeting; its header stays, marked redacted."""
+        at = dt_to_text(datetime.now(UTC))
+        return await self._write_in_thread(redaction.redact_meeting, meeting_id, reason, at)
+
+    async def redact_person(self, network: str, nick: str, reason: str) -> Redacted:
+        """Replace a nick by a pseudonym in every meeting of the network."""
+        at = dt_to_text(datetime.now(UTC))
+        return await self._write_in_thread(redaction.redact_person, network, nick, reason, at)
+
+    async def purge_index(self, max_steps: int = 100_000) -> int:
+        """Merge the index's segments until the bytes of deleted rows are gone, one short
+        transaction per step so the bot is never held up for long. Returns the steps."""
+        for steps in range(1, max_steps + 1):
+            if not await self._write_in_thread(archive.purge_deleted):
+                return steps
+        return max_steps
+
+    async def header(self, meeting_id: int) -> MeetingHeader | None:
+        sql = "SELECT network, channel, file_base, redacted_at, name FROM meetings WHERE id = ?"
+        async with self._read() as conn:
+            rows = await run(conn, sql, (meeting_id,))
+        if not rows:
+            return None
+        network, channel, base, redacted_at, name = rows[0]
+        return MeetingHeader(meeting_id, network, channel, base, redacted_at is not None, name)
+
+    async def redactions(self) -> list[Row]:
+        """The audit trail: (at, what, network, meeting_id, line, pseudonym, reason)."""
+        sql = "SELECT at, what, network, meeting_id, line, pseudonym, reason FROM redactions"
+        async with self._read() as conn:
+            return await run(conn, sql + " ORDER BY id")
 
     async def published_at(self, meeting_id: int) -> datetime | None:
         """When the meeting's files were last written, or None if never."""
@@ -394,24 +463,6 @@ def _apply_steps(conn: sqlite3.Connection, steps: list[Step]) -> None:
             raise StoreError(f"{step.what} ({missed} of {len(step.rows)} missed)")
 
 
-def _nowhere(base: str) -> bool:
-    return False
-
-
-def _reserve_base(
-    conn: sqlite3.Connection, meeting_id: int, candidate: str, elsewhere: Callable[[str], bool]
-) -> str:
-    row = conn.execute("SELECT file_base FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
-    if row is None:
-        raise StoreError(f"no meeting {meeting_id} to reserve a file base for")
-    held: str | None = row[0]
-    if held is not None and _same_candidate(held, candidate):
-        return held
-    base = _first_free(candidate, _bases_taken(conn, meeting_id, candidate), elsewhere)
-    conn.execute("UPDATE meetings SET file_base = ? WHERE id = ?", (base, meeting_id))
-    return base
-
-
 def _mark_published(
     conn: sqlite3.Connection, meeting_id: int, when: str, upto_line: int | None
 ) -> None:
@@ -443,31 +494,3 @@ def _summary(row: Row) -> MeetingSummary:
         lines=int(lines),
         file_base=None if file_base is None else str(file_base),
     )
-
-
-def _same_candidate(held: str, candidate: str) -> bool:
-    """Is `held` what reserving `candidate` could have given: itself or `candidate-N`?"""
-    return held == candidate or re.fullmatch(re.escape(candidate) + r"-[1-9]\d*", held) is not None
-
-
-def _bases_taken(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> set[str]:
-    """Bases held by other meetings that are `candidate` or start with `candidate-`.
-
-    SQLite compares text by its UTF-8 bytes, which orders like code points, so every string
-    starting with `candidate-` lies in [`candidate-`, `candidate.`)."""
-    sql = """
-    SELECT file_base FROM meetings WHERE id != ?
-        AND (file_base = ? OR (file_base >= ? AND file_base < ?))
-    """
-    rows = conn.execute(sql, (meeting_id, candidate, candidate + "-", candidate + "."))
-    return {str(row[0]) for row in rows}
-
-
-def _first_free(candidate: str, taken: set[str], elsewhere: Callable[[str], bool]) -> str:
-    if candidate not in taken and not elsewhere(candidate):
-        return candidate
-    for n in range(2, MAX_SUFFIX):
-        base = f"{candidate}-{n}"
-        if base not in taken and not elsewhere(base):
-            return base
-    raise StoreError(f"no free output base path for {candidate!r} (tried up to -{MAX_SUFFIX})")

@@ -49,7 +49,7 @@ def series_dir(settings: Settings, network: str, name: str) -> str:
 @dataclass(frozen=True, slots=True)
 class IndexPage:
     path: str  # relative to the output directory
-    html: str
+    html: str | None  # None: the series has no public meeting left, its index goes
 
 
 def _context(settings: Settings, home_href: str) -> dict[str, object]:
@@ -111,15 +111,19 @@ def write_pages(root: Path, pages: list[IndexPage], *, durable: bool = True) -> 
     takes back is made again by the next publish (or `gavel regenerate`)."""
     for page in pages:
         path = contained(root, page.path)
+        if page.html is None:
+            path.unlink(missing_ok=True)
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, [page.html], FILE_MODE, durable=durable)
 
 
 async def index_pages(
-    settings: Settings, reader: ArchiveReader, network: str, name: str
+    settings: Settings, reader: ArchiveReader, network: str, name: str, *, drop_empty: bool = False
 ) -> Callable[[], list[IndexPage]]:
     """Reads what the top index and the index of the series `name` (after aliases) on
-    `network` show; returns the rendering, to run off the event loop."""
+    `network` show; returns the rendering, to run off the event loop. With `drop_empty`, a
+    series left without public meetings (its last one redacted) loses its index."""
     series = await reader.series_list()
     canonical = reader.aliases.canonical(name)
     rows = await reader.series_all(network, canonical)
@@ -128,6 +132,8 @@ async def index_pages(
         built = [top_page(settings, series)]
         if rows:
             built.append(series_page(settings, network, canonical, rows))
+        elif drop_empty:
+            built.append(IndexPage(f"{series_dir(settings, network, canonical)}/{INDEX}", None))
         return built
 
     return pages
@@ -181,6 +187,7 @@ async def write_indexes(
     name: str,
     executor: Executor | None = None,
     *,
+    drop_empty: bool = False,
     durable: bool = True,
 ) -> None:
     """Rewrite the top index and the series' index after one of its meetings was published,
@@ -190,7 +197,7 @@ async def write_indexes(
     try:
         await _write(
             settings,
-            lambda reader: index_pages(settings, reader, network, name),
+            lambda reader: index_pages(settings, reader, network, name, drop_empty=drop_empty),
             executor,
             durable=durable,
         )
