@@ -30,7 +30,7 @@ from bot.store import Store
 from bot.store.followup import StoredSuccess
 from bot.writers import successes as pages
 from bot.writers.paths import LOG_HTML, MINUTES_HTML, url_for
-from bot.writers.publish import write_atomic
+from bot.writers.publish import remove_stale_temporaries, write_atomic
 
 if TYPE_CHECKING:  # imported when announcing only (see bot/app.py)
     from bot.announce.sender import Sender
@@ -91,6 +91,7 @@ def entries(settings: Settings, kept: Sequence[StoredSuccess]) -> list[pages.Ent
 def write_pages(directory: Path, kind: str, shown: list[pages.Entry], page_url: str) -> None:
     """`successes.html` and `successes.atom` (or the thanks ones), each written atomically."""
     directory.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(directory)  # left by a crash in the middle of a write
     now = datetime.now(UTC)
     write_atomic(directory / pages.PAGE[kind], [pages.render_page(kind, shown)], 0o644)
     feed = pages.render_feed(kind, shown, page_url, now)

@@ -130,3 +130,26 @@ def test_pages_written_unsynced_replace_the_old_ones_whole(tmp_path: Path) -> No
     assert (tmp_path / "s" / "index.html").read_text() == "<p>s</p>\n"
     assert stat.S_IMODE(old.stat().st_mode) == 0o644
     assert not [p for p in tmp_path.rglob(".gavel-*")]
+
+
+def _stale_temporary(directory: Path) -> Path:
+    """What a writer killed mid-write leaves: a hidden temporary named after a dead pid."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stale = directory / ".gavel-4194305-index.html.tmp"  # above Linux's largest pid
+    stale.write_text("half a page", encoding="utf-8")
+    return stale
+
+
+def test_index_and_success_pages_clear_what_a_killed_write_left(tmp_path: Path) -> None:
+    from bot import followup
+    from bot.web.static_index import IndexPage, write_pages
+
+    series_stale = _stale_temporary(tmp_path / "heat")
+    top_stale = _stale_temporary(tmp_path)
+    write_pages(tmp_path, [IndexPage("heat/index.html", "<p>heat</p>\n")])
+    assert not series_stale.exists()
+    assert (tmp_path / "heat" / "index.html").read_text(encoding="utf-8") == "<p>heat</p>\n"
+    assert top_stale.exists()  # nothing was written there yet
+    followup.write_pages(tmp_path, "success", [], "http://example.org/successes.html")
+    assert not top_stale.exists()
+    assert (tmp_path / "successes.html").exists()

@@ -25,7 +25,7 @@ from bot.store.archive_reads import ArchiveReader, MeetingRow, SeriesRow
 from bot.web.templating import render
 from bot.web.views import open_reader, output_of
 from bot.writers.paths import contained, sanitise_value, url_for
-from bot.writers.publish import FILE_MODE, write_atomic
+from bot.writers.publish import FILE_MODE, remove_stale_temporaries, write_atomic
 
 log = structlog.get_logger("gavel.static_index")
 
@@ -115,6 +115,7 @@ def write_pages(root: Path, pages: list[IndexPage], *, durable: bool = True) -> 
             path.unlink(missing_ok=True)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent)  # left by a crash in the middle of a write
         write_atomic(path, [page.html], FILE_MODE, durable=durable)
 
 
