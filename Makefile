@@ -53,7 +53,8 @@ soak: $(STAMP) ngircd
 	$(BIN)/python -m bench.reliability --full --write docs/reliability.md
 
 # Gavel against the strongest peer (hcoop-meetbot on Limnoria), side by side, on InspIRCd
-# with its flood limits lifted; regenerates docs/benchmarks.md and docs/benchmarks.png.
+# with its flood limits lifted, BENCH_RUNS times (medians); regenerates docs/benchmarks.md,
+# docs/benchmarks.png and docs/benchmarks.json (every run's figures).
 # bench/.venv (ignored by git) holds the peer, matplotlib and Gavel's runtime dependencies.
 BENCH_VENV  := bench/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
@@ -70,8 +71,10 @@ inspircd:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq inspircd >/dev/null; \
 	fi
 
+BENCH_RUNS ?= 3
+
 bench: $(BENCH_STAMP) inspircd
-	$(BENCH_VENV)/bin/python -m bench.compare --write docs/benchmarks.md
+	$(BENCH_VENV)/bin/python -m bench.compare --runs $(BENCH_RUNS) --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import structlog
 
-from bot.announce.sender import Sender as AnnouncementSender
 from bot.core.events import Disconnected, Event
 from bot.core.state import World
 from bot.core.step import step
@@ -99,7 +98,13 @@ async def _serve(settings: Settings, store: Store) -> int:
         for net in settings.networks
     }
     supervisors = [supervisor_for(client) for client in clients.values()]
-    announcer = AnnouncementSender(settings.announce, store) if settings.announce.enabled else None
+    announcer = None
+    if settings.announce.enabled:
+        # Imported only when announcing: its HTTP and mail clients take some 15 MB of
+        # memory, which a bot that announces nothing need not carry.
+        from bot.announce.sender import Sender as AnnouncementSender
+
+        announcer = AnnouncementSender(settings.announce, store)
     followup = Followup(settings, store, queue, announcer)
     publishing = Publishing(
         settings, store, report=queue.put_nowait, next_id=lambda: next(ids), followup=followup

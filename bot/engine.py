@@ -17,7 +17,6 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Protocol
 
 import structlog
@@ -104,6 +103,7 @@ class Engine:
         self.companion = companion
         self.backlog: deque[Effect] = deque()
         self.stats = EngineStats()
+        self._stepping: Event | None = None  # the event being stepped, for log context
 
     async def run(self) -> None:
         """Process events until cancelled."""
@@ -139,8 +139,15 @@ class Engine:
     async def process(self, batch: list[Event]) -> None:
         """Step, persist, then act: the order every reply relies on."""
         effects: list[Effect] = []
-        for event in batch:
-            effects += self._step(event)
+        # Bound once for the batch, here where events enter the core: whatever is logged
+        # while one is handled (a failure above all) says where it happened (bot/logs.py).
+        token = bind_event_context(self._where_stepping)
+        try:
+            for event in batch:
+                effects += self._step(event)
+        finally:
+            self._stepping = None
+            unbind_event_context(token)
         self.stats.batches += 1
         persisted: list[Effect] = [e for e in effects if isinstance(e, PERSISTED_EFFECTS)]
         if self.companion is not None:
@@ -167,17 +174,17 @@ class Engine:
 
     def _step(self, event: Event) -> list[Effect]:
         self.stats.events += 1
-        # Bound once, here where the event enters the core: whatever is logged while it is
-        # handled (a failure above all) says where it happened (see bot/logs.py).
-        token = bind_event_context(partial(self._where, event))
+        self._stepping = event
         try:
             return step(self.world, event)
         except Exception:
             self.stats.failures += 1
             log.exception("event_failed", event_type=type(event).__name__)
             return []
-        finally:
-            unbind_event_context(token)
+
+    def _where_stepping(self) -> dict[str, object]:
+        event = self._stepping
+        return {} if event is None else self._where(event)
 
     def _where(self, event: Event) -> dict[str, object]:
         """The log context of `event`: its network, channel, running meeting and id."""

@@ -14,11 +14,11 @@ import os
 from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
 from bot.announce import compose
-from bot.announce.sender import Sender
 from bot.core.casemap import same
 from bot.core.effects import Announce, Effect, LookUpPrevious, MeetingStarted, SuccessRecorded
 from bot.core.events import Event, PreviousFound
@@ -31,6 +31,9 @@ from bot.store.followup import StoredSuccess
 from bot.writers import successes as pages
 from bot.writers.paths import LOG_HTML, MINUTES_HTML, url_for
 from bot.writers.publish import remove_stale_temporaries, write_atomic
+
+if TYPE_CHECKING:  # imported when announcing only (see bot/app.py)
+    from bot.announce.sender import Sender
 
 log = structlog.get_logger("gavel.followup")
 
@@ -263,6 +266,8 @@ async def announcements_report(settings: Settings, retry: str | None) -> tuple[i
         if retry is not None:
             if not await store.retry_delivery(retry, datetime.now(UTC)):
                 return 2, f"gavel: no delivery {retry}\n"
+            from bot.announce.sender import Sender  # its clients only when sending
+
             sender = Sender(settings.announce, store)
             [delivery] = [
                 d

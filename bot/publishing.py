@@ -9,6 +9,13 @@ on disk. It is recorded before any file is written, and every later `#save` or
 there. Only a name the pattern gives differently (a `#meetingname` after a `#save`, a
 changed pattern) is chosen anew.
 
+Files are derived data (the database is the record), so they are not made durable one by
+one. Each file is written to a temporary name and renamed into place (no reader ever sees a
+partial file); then the publishes written meanwhile are made durable together, with one
+`syncfs` of their file system (`sync_published`), and only after that does the store note
+each of them published. A meeting whose publish is not noted is written again at the next
+start, so a crash of the machine before the sync costs a rewrite, never a file.
+
 The moving parts live here too: writes run in their own threads, one at a time per meeting
 (a `#save`'s older snapshot never lands after the `#endmeeting`'s); a publish that failed
 for a reason that may pass (a full disk, the database) is tried again, its newest snapshot
@@ -43,7 +50,12 @@ from bot.writers.paths import (
     output_root,
     relative_base,
 )
-from bot.writers.publish import PublishedFiles, taken_by_another, write_meeting_files
+from bot.writers.publish import (
+    PublishedFiles,
+    sync_published,
+    taken_by_another,
+    write_meeting_files,
+)
 
 log = structlog.get_logger("gavel.publishing")
 
@@ -54,6 +66,47 @@ log = structlog.get_logger("gavel.publishing")
 # reconnects, was taken up by publishing.
 PUBLISH_THREADS = 2
 RETRY_SECONDS = 5.0  # how often a publish that failed for a passing reason is tried again
+
+
+class GroupSync:
+    """Makes written publishes durable in batches: a publish waits for the next sync that
+    starts after its files were written; while one sync runs, the publishes written
+    meanwhile gather for the one after it. A failed sync fails every publish of its batch
+    (they are tried again, whole)."""
+
+    def __init__(self, threads: ThreadPoolExecutor) -> None:
+        self._threads = threads
+        self._waiting: list[tuple[PublishedFiles, asyncio.Future[None]]] = []
+        self._rounds: asyncio.Task[None] | None = None
+        self.syncs = 0  # batches synced (for tests and logs)
+
+    async def sync(self, files: PublishedFiles) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((files, done))
+        if self._rounds is None or self._rounds.done():
+            self._rounds = asyncio.create_task(self._run(), name="publish-sync")
+        await done
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            work = functools.partial(sync_published, [files for files, _ in batch])
+            try:
+                await loop.run_in_executor(self._threads, work)
+            except asyncio.CancelledError:
+                for _, done in (*batch, *self._waiting):
+                    done.cancel()
+                raise
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            self.syncs += 1
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
 
 def output_for(settings: Settings, network: str, channel: str) -> tuple[OutputSettings, bool]:
@@ -106,6 +159,7 @@ class Publishing:
         self._report = report
         self._next_id = next_id or itertools.count(1).__next__
         self._threads = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="publish")
+        self.synced = GroupSync(self._threads)
         self.tasks: set[asyncio.Task[None]] = set()
         # One lock per meeting keeps its publishes in order: a #save's older snapshot
         # must never land after the #endmeeting's.
@@ -124,9 +178,10 @@ class Publishing:
         return output_for(self.settings, record.network, record.channel)
 
     async def write(self, record: MeetingRecord, *, complete: bool = False) -> PublishedFiles:
-        """Reserve the meeting's base (or read the one it holds), write its files under it
-        and note them written; when `complete` (an ended meeting's final files), queue its
-        announcements in the same transaction that notes them written. Raises
+        """Reserve the meeting's base (or read the one it holds), write its files under it,
+        make them durable with the batch written meanwhile, and note them published; when
+        `complete` (an ended meeting's final files), queue its announcements in the same
+        transaction that notes them published. Raises
         `UnsafePathError` for a path that leaves the output directory, `OSError` or a store
         error for a failure that may pass."""
         output, private = self.where(record)
@@ -137,8 +192,11 @@ class Publishing:
         base = await self.store.reserve_file_base(
             record.id, candidate, taken_elsewhere=lambda b: taken_by_another(root, b, record)
         )
-        work = functools.partial(write_meeting_files, record, output, base, private=private)
+        work = functools.partial(
+            write_meeting_files, record, output, base, private=private, durable=False
+        )
         files = await asyncio.get_running_loop().run_in_executor(self._threads, work)
+        await self.synced.sync(files)  # the store notes only what a crash cannot take back
         upto = record.lines[-1].n if record.lines else 0
         announce: Sequence[Announce] = ()
         if complete and self.followup is not None and record.end is not None:
@@ -162,7 +220,11 @@ class Publishing:
         from bot.web.static_index import write_indexes
 
         async with self._index_lock:
-            await write_indexes(self.settings, record.network, record.name, self._threads)
+            # Derived from the database at every publish, like the meeting's files: not
+            # synced one by one (a page a crash takes back, the next publish writes again).
+            await write_indexes(
+                self.settings, record.network, record.name, self._threads, durable=False
+            )
 
     def submit(self, effect: Publish) -> None:
         """Publish in the background, after any publish of the same meeting under way."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 CORE = Path(__file__).parent.parent / "bot" / "core"
@@ -132,3 +134,16 @@ def test_no_module_imports_itself_through_others() -> None:
 
 def test_the_cycle_check_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_the_service_imports_no_http_mail_or_template_library_until_it_needs_one() -> None:
+    # Memory: aiohttp and aiosmtplib (announcements) and Jinja2 (success pages) take some
+    # 20 MB together; a bot that announces nothing and hears no #success never loads them.
+    code = (
+        "import sys, bot.app, bot.cli, bot.followup, bot.publishing\n"
+        "print(sorted(m for m in ('aiohttp', 'aiosmtplib', 'jinja2') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"

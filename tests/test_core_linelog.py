@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -101,3 +102,39 @@ def test_line_times_match_a_conversion_line_by_line(zone: str) -> None:
     lines = [LogLine(n, x.time, x.nick, x.kind, x.text) for n, x in enumerate(lines, 1)]
     record = blank_record(lines=tuple(lines), timezone=zone)
     assert line_times(record) == [x.time.astimezone(ZoneInfo(zone)).isoformat() for x in lines]
+
+
+def test_texts_of_many_blocks_and_any_characters_come_back_whole() -> None:
+    # Texts are kept as UTF-8 in one buffer and decoded in blocks: across block edges, in
+    # snapshots taken mid-block, with lone surrogates and four-byte characters.
+    odd = ["", "plain", "\u00e9t\u00e9", "\U0001f600 smile", "lone \udcff", "\x00\u202e", "z" * 600]
+    lines = [
+        LogLine(n, T0 + timedelta(seconds=n), f"n{n % 5}", LINE_MESSAGE, f"{n} {odd[n % 7]}")
+        for n in range(1, 2100)
+    ]
+    log = LineLog()
+    snaps = []
+    for line in lines:
+        log.append(line)
+        if line.n in (511, 512, 513, 1024, 1500):
+            snaps.append((line.n, log.snapshot()))
+    assert list(log.texts()) == [x.text for x in lines]
+    assert [log[i].text for i in (0, 511, 512, 1023, 1024, 2098)] == [
+        lines[i].text for i in (0, 511, 512, 1023, 1024, 2098)
+    ]
+    for count, snap in snaps:
+        assert [t for _, _, _, t in snap.rows()] == [x.text for x in lines[:count]]
+        assert snap[count - 1] == lines[count - 1]
+
+
+def test_a_recorded_line_costs_about_its_text_and_a_few_words() -> None:
+    # Each line: its number, its time, a nick and a kind by index, where its text ends,
+    # and its UTF-8 bytes; no object per line (a str object per text costs ~50 bytes more).
+    log = LineLog()
+    for n in range(1, 10_001):
+        log.add(n, T0, f"nick{n % 3}", LINE_MESSAGE, "x" * 60)
+    held = sum(
+        sys.getsizeof(part)
+        for part in (log._numbers, log._micros, log._who, log._which, log._ends, log._text)
+    )
+    assert held / 10_000 < 60 + 40 + 12  # the text, five columns, growth headroom

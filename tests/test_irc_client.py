@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -310,10 +311,12 @@ async def test_a_failing_translation_is_logged_not_fatal(
     client, queue = make_client(network(fake.port, ChannelConfig("#c")))
     original = translate.Translator.translate
 
-    def exploding(self: translate.Translator, event: Any, ctx: translate.Context) -> list[Event]:
+    def exploding(
+        self: translate.Translator, event: Any, ctx: translate.Context, *stamp: Any
+    ) -> list[Event]:
         if event.arguments and event.arguments[0] == "boom":
             raise RuntimeError("handler bug")
-        return original(self, event, ctx)
+        return original(self, event, ctx, *stamp)
 
     monkeypatch.setattr(translate.Translator, "translate", exploding)
     await client.connect()
@@ -444,3 +447,37 @@ async def test_tls_with_ca_file_or_pinned_fingerprint(tls_fake: tuple[FakeServer
     client, _queue = make_client(network(server.port, tls=wrong))
     with pytest.raises(TlsPinError):
         await client.connect()
+
+
+async def test_the_lines_of_one_read_share_one_receive_time(fake: FakeServer) -> None:
+    # Every line of one read arrived at one moment: the wall clock is read once for them
+    # (not once per line), and again for the next read.
+    calls: list[datetime] = []
+
+    def wall_clock() -> datetime:
+        calls.append(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=len(calls)))
+        return calls[-1]
+
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+    ids = itertools.count(1)
+    client = NetworkClient(
+        network(fake.port, ChannelConfig("#c")),
+        IDENTITY,
+        queue,
+        ids=lambda: next(ids),
+        options=FAST,
+        wall_clock=wall_clock,
+    )
+    await client.connect()
+    try:
+        peer = await fake.next_peer()
+        await peer.register()
+        await peer.send_bytes(b"".join(b":x!y@z PRIVMSG #c :%d\r\n" % n for n in range(5)))
+        together = [await next_event(queue, MessageSeen) for _ in range(5)]
+        await peer.send(":x!y@z PRIVMSG #c :later")
+        later = await next_event(queue, MessageSeen)
+        assert len({m.time for m in together}) == 1
+        assert later.time > together[0].time
+        assert [m.text for m in together] == ["0", "1", "2", "3", "4"]
+    finally:
+        await client.quit(timeout=1)

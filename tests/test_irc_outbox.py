@@ -169,3 +169,25 @@ def test_one_queue_per_channel_as_the_server_folds_names() -> None:
     ascii_outbox.put("PRIVMSG #A{1} :x2", target="#A{1}")
     ascii_outbox.put("PRIVMSG #b :y", target="#b")
     assert [line for _, line in drain(ascii_outbox, 0.0)][1] == "PRIVMSG #A{1} :x2"
+
+
+async def test_unpaced_lines_are_written_at_once_paced_ones_by_the_pump() -> None:
+    # Without pacing a reply does not wait for the pump's turn of the loop; with pacing the
+    # pump takes the channels in turn, so nothing is written before it runs.
+    written: list[str] = []
+    unpaced = OutboxPump(Outbox(rate=0), written.append)
+    unpaced.outbox.put("PRIVMSG #a :one", target="#a")
+    unpaced.outbox.put("PRIVMSG #b :two", target="#b")
+    unpaced.wake()
+    assert written == ["PRIVMSG #a :one", "PRIVMSG #b :two"]
+    paced_lines: list[str] = []
+    paced = OutboxPump(Outbox(rate=1.0, burst=4), paced_lines.append)
+    paced.outbox.put("PRIVMSG #a :one", target="#a")
+    paced.wake()
+    assert paced_lines == []
+    task = asyncio.create_task(paced.run())
+    try:
+        await asyncio.wait_for(paced.drained(), 1.0)
+    finally:
+        task.cancel()
+    assert paced_lines == ["PRIVMSG #a :one"]

@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.irc.session import Session, Timings, nick_candidate, sasl_chunks
+from bot.irc import session as session_module
+from bot.irc.session import (
+    JOIN_REFUSALS,
+    NOT_FOR_THE_SESSION,
+    SASL_FAILURES,
+    Session,
+    Timings,
+    nick_candidate,
+    sasl_chunks,
+)
 from bot.irc.wire import parse
 from bot.settings import ChannelConfig, Identity, SaslConfig
 
@@ -307,3 +316,21 @@ def test_whox_is_asked_on_every_join_where_offered() -> None:
     assert feed(session, ":alice!a@h JOIN #c") == []
     feed(session, ":op!o@h KICK #c gavel :x", 1)
     assert feed(session, ":gavel!g@h JOIN #c", 20) == ["WHO #c %tna,616"]
+
+
+def test_channel_messages_are_nothing_for_the_session() -> None:
+    # The client skips the session for these (every recorded line is one): no handler may
+    # be waiting for them, and the session indeed does nothing with them.
+    session = Session(IDENTITY, (ChannelConfig("#a"),))
+    welcome(session)
+    handled = {*session_module._HANDLERS, *JOIN_REFUSALS, *SASL_FAILURES}
+    assert not NOT_FOR_THE_SESSION & handled
+    for line in (
+        ":x!y@z PRIVMSG #a :hello",
+        ":x!y@z NOTICE #a :hi",
+        ":x!y@z PRIVMSG #a :\x01PING\x01",
+    ):
+        event = parse(line)
+        assert event.type in NOT_FOR_THE_SESSION
+        step = session.on_event(event, 1.0)
+        assert (step.lines, step.notes) == ([], [])

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import irc.client
 import irc.ctcp
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from irc.client import NickMask
 
+from bot.irc import wire
 from bot.irc.wire import CappedLineBuffer, format_time, parse, server_time, tag_dict
 
 
@@ -98,3 +104,51 @@ def test_library_event_shape_is_kept() -> None:
     event = parse(":n!u@h KICK #c victim :go away")
     assert isinstance(event, irc.client.Event)
     assert (event.type, event.target, event.arguments) == ("kick", "#c", ["victim", "go away"])
+
+
+def _by_the_grammar(line: str) -> Any:
+    """What `parse` gives, worked out with the grammar `_LINE` (the regular expression
+    it was first written with)."""
+    match = wire._LINE.match(line.lstrip(" "))
+    if match is None:
+        return None
+    raw_tags, prefix, name, argument = match.group("tags", "prefix", "command", "argument")
+    command = wire.command_name(name)
+    source = NickMask(prefix) if prefix else None
+    arguments = wire._arguments(argument)
+    tags = wire.parse_tags(raw_tags) if raw_tags else None
+    if command in ("privmsg", "notice"):
+        return wire._message_event(command, source, arguments, tags)
+    return wire._other_event(command, source, arguments, tags)
+
+
+def _shape(event: Any) -> Any:
+    if event is None:
+        return None
+    return (event.type, event.source, event.target, event.arguments, event.tags)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=" @:!;=#ab\r\x01\u00e9", max_size=40))
+def test_the_fast_parser_accepts_exactly_the_grammar(line: str) -> None:
+    assert _shape(parse(line)) == _shape(_by_the_grammar(line))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "@time=x;msgid=y :n!u@h PRIVMSG #c :hello there",
+        "  :n!u@h  NOTICE  #c  :x",
+        "@ PING :t",
+        "@tags",
+        ":prefix",
+        ": PING x",
+        ":n PRIVMSG",
+        "PING",
+        "001 me :Welcome",
+        ":srv 353 me = #c :@a +b c",
+        "@a=b\\sc :n QUIT",
+    ],
+)
+def test_the_fast_parser_agrees_on_known_lines(line: str) -> None:
+    assert _shape(parse(line)) == _shape(_by_the_grammar(line))

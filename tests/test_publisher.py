@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,9 +22,11 @@ from bot.core.events import Event, MessageSeen
 from bot.core.state import World
 from bot.engine import Engine
 from bot.followup import Followup
-from bot.publishing import Publishing
+from bot.publishing import GroupSync, Publishing
 from bot.settings import AnnounceSettings, Settings, WebhookSettings
 from bot.store import Store, StoreError
+from bot.writers.paths import EXTENSIONS, relative_base
+from bot.writers.publish import PublishedFiles, write_meeting_files
 from tests.corekit import Room
 
 URL = "http://example.org/m/"
@@ -173,6 +176,58 @@ async def test_meetings_ending_together_get_distinct_names_in_the_database_and_o
         re.fullmatch(r"plans/2013/plans\.2013-01-09-20\.01(-[2-8])?", b or "")
         for b in held.values()
     )
+
+
+async def test_publishes_written_together_are_made_durable_by_one_sync(tmp_path: Path) -> None:
+    # Files are derived data: a batch of publishes is synced together (one syncfs of the
+    # output's file system), not file by file.
+    output = settings(tmp_path).output
+    batch = []
+    for n in range(6):
+        room = Room(channel="#open")
+        room.say("alice", f"#startmeeting plans{n}")
+        (publish,) = [e for e in room.say("alice", "#endmeeting") if isinstance(e, Publish)]
+        base = f"plans{n}/meeting"
+        batch.append(write_meeting_files(publish.meeting, output, base, durable=False))
+    with ThreadPoolExecutor(1) as threads:
+        group = GroupSync(threads)
+        await asyncio.gather(*(group.sync(files) for files in batch))
+        assert group.syncs == 1
+        await group.sync(batch[0])  # a later publish waits for a sync of its own
+        assert group.syncs == 2
+
+
+async def test_a_failed_sync_fails_its_whole_batch_and_nothing_is_noted(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        publishing = Publishing(settings(tmp_path), store)
+        publish = await ended_meeting(store, "#open")
+        files = await publishing.write(publish.meeting)
+        gone = PublishedFiles("x", (), "x", directories=(tmp_path / "removed meanwhile",))
+        results = await asyncio.gather(
+            publishing.synced.sync(files), publishing.synced.sync(gone), return_exceptions=True
+        )
+        assert [type(r) for r in results] == [FileNotFoundError, FileNotFoundError]
+        assert publishing.synced.syncs == 1  # only the first publish's own sync
+
+
+async def test_files_written_but_not_synced_are_written_again_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    # A crash between the rename and the sync leaves files in place that the store does not
+    # note as published: the next start writes them again, and only then notes them.
+    config = settings(tmp_path)
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        publish = await ended_meeting(store, "#open")
+        candidate = relative_base(publish.meeting, config.output.pattern)
+        base = await store.reserve_file_base(publish.meeting.id, candidate)
+        stale = write_meeting_files(publish.meeting, config.output, base, durable=False)
+        for path in stale.paths:
+            path.write_text("as a machine crash may leave it\n")
+        assert await store.pending_publishes() == [publish.meeting.id]
+        await Publishing(config, store).finish_interrupted()
+        assert await store.pending_publishes() == []
+        data = json.loads(stale.paths[EXTENSIONS.index(".json")].read_text(encoding="utf-8"))
+        assert data["id"] == publish.meeting.id
 
 
 async def test_an_ended_meeting_is_announced_in_the_transaction_that_notes_its_files(

@@ -493,3 +493,18 @@ def test_plan_keeps_order_across_kinds() -> None:
         rec(1, 4, "a", "w"),
     ]
     assert [len(s.rows) for s in plan(effects)] == [1, 1, 3]
+
+
+async def test_publishing_notes_commit_without_waiting_for_the_disk(store: Store) -> None:
+    # The base reservation and the "published" note are about derived files: their commits
+    # are not synced (synchronous NORMAL for that transaction only); the journal's are.
+    def mode(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("PRAGMA synchronous").fetchone()[0])
+
+    assert await store._write_in_thread(mode, wait_for_disk=False) == 1  # NORMAL
+    assert await store._write_in_thread(mode) == 2  # FULL again, for the journal
+    await store.apply([MeetingStarted(blank_record(id=9))])
+    assert await store.reserve_file_base(9, "a/b") == "a/b"
+    await store.mark_published(9, T0)
+    assert await store._write_in_thread(mode) == 2
+    assert await store.pending_publishes() == []

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import tempfile
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -32,6 +33,7 @@ from bot.core.record import (
     VoteRecord,
 )
 from bot.store import Store
+from bot.store.codec import dt_to_text
 from tests.recordkit import blank_record
 
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -115,3 +117,21 @@ unicode_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=200)
 def test_any_text_round_trips(texts: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(round_trip(Path(tmp) / "gavel.sqlite3", texts))
+
+
+def test_stored_times_are_isoformat_to_the_microsecond_across_the_calendar() -> None:
+    # The text of each second is cached; whatever the second, zone or microsecond, the
+    # stored text is what isoformat gives in UTC.
+    rng = random.Random(7)
+    base = datetime(1, 1, 2, tzinfo=UTC)
+    for _ in range(5000):
+        moment = base + timedelta(microseconds=rng.randrange(0, 315_537_000_000_000_000))
+        shifted = moment.astimezone(timezone(timedelta(hours=-7, minutes=-30)))
+        assert dt_to_text(moment) == moment.isoformat(timespec="microseconds")
+        assert dt_to_text(shifted) == moment.isoformat(timespec="microseconds")
+    same_second = [datetime(2026, 1, 1, 0, 0, 0, us, tzinfo=UTC) for us in (0, 1, 999_999)]
+    assert [dt_to_text(m) for m in same_second] == [
+        "2026-01-01T00:00:00.000000+00:00",
+        "2026-01-01T00:00:00.000001+00:00",
+        "2026-01-01T00:00:00.999999+00:00",
+    ]

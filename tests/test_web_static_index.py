@@ -15,6 +15,7 @@ from bot.core.events import ChannelSettings, FilesPublished
 from bot.publishing import Publishing
 from bot.settings import Settings
 from bot.store import Store
+from bot.web.static_index import IndexPage, write_pages
 from tests.corekit import Room
 
 
@@ -116,6 +117,19 @@ async def test_the_live_publish_path_writes_the_indexes_before_it_reports(tmp_pa
     series = (public / "standup" / "index.html").read_text(encoding="utf-8")
     assert done.url_base.rsplit("/", 1)[1] + ".html" in series
     assert 'href="standup/index.html"' in (public / "index.html").read_text(encoding="utf-8")
+
+
+def test_pages_written_unsynced_replace_the_old_ones_whole(tmp_path: Path) -> None:
+    # The service writes the indexes without a sync of their own (derived again at every
+    # publish); they are still replaced atomically, with no temporary file left behind.
+    old = tmp_path / "index.html"
+    old.write_text("old page")
+    pages = [IndexPage("index.html", "<p>top</p>\n"), IndexPage("s/index.html", "<p>s</p>\n")]
+    write_pages(tmp_path, pages, durable=False)
+    assert old.read_text() == "<p>top</p>\n"
+    assert (tmp_path / "s" / "index.html").read_text() == "<p>s</p>\n"
+    assert stat.S_IMODE(old.stat().st_mode) == 0o644
+    assert not [p for p in tmp_path.rglob(".gavel-*")]
 
 
 def _stale_temporary(directory: Path) -> Path:

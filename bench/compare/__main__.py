@@ -1,11 +1,15 @@
 """`python -m bench.compare`: Gavel against hcoop-meetbot, side by side, in one run.
 
 Runs the five scenarios of `scenarios` for both bots, alternating which goes first, each
-on a fresh InspIRCd and a fresh bot process; then writes the Markdown report (and the PNG
-chart beside it). `make bench` runs it; it expects `bench/.venv` with limnoria,
-hcoop-meetbot, matplotlib and Gavel's own runtime dependencies, and `/usr/sbin/inspircd`.
+on a fresh InspIRCd and a fresh bot process; the idle scenario also for the floor reference
+bot and the throughput scenarios for the ceiling one (`reference.py`). With `--runs N` all
+of it N times, and every figure reported is the median of the N runs (each run's own values
+are shown beside it). Then it writes the Markdown report (and the PNG chart beside it), and
+the raw figures of every run as JSON next to it. `make bench` runs it; it expects
+`bench/.venv` with limnoria, hcoop-meetbot, matplotlib and Gavel's own runtime
+dependencies, and `/usr/sbin/inspircd`.
 
-    python -m bench.compare --write docs/benchmarks.md [--only idle,big] [--keep]
+    python -m bench.compare --write docs/benchmarks.md [--runs 3] [--only idle,big] [--keep]
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import compileall
+import json
 import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +32,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.compare import ircd, report, scenarios
-from bench.compare.bots import ROOT, gavel_version, peer_versions
+from bench.compare.bots import (
+    REFERENCE_CEILING,
+    REFERENCE_FLOOR,
+    ROOT,
+    gavel_version,
+    peer_versions,
+)
 from bench.compare.scenarios import Figures, MakeBot
 
 SCENARIO_SECONDS = 300.0  # one bot in one scenario; the whole run stays under 15 minutes
@@ -37,42 +49,54 @@ UNTHROTTLED = ("Gavel", "hcoop-meetbot (throttle 0)")
 DEFAULTS = ("Gavel (default bucket)", "hcoop-meetbot (default throttle)")
 
 
-def plan() -> list[tuple[str, str, Scenario, bool]]:
-    """(short name, report section, scenario, default flood settings?) in running order."""
-    runs: list[tuple[str, str, Scenario, bool]] = [("idle", "1. Idle", scenarios.idle, False)]
+FLOOR = (REFERENCE_FLOOR, scenarios.reference(fsync=True))
+CEILING = (REFERENCE_CEILING, scenarios.reference(fsync=False))
+Plan = list[tuple[str, str, Scenario, bool, tuple[tuple[str, MakeBot], ...]]]
+
+
+def plan() -> Plan:
+    """(short name, report section, scenario, default flood settings?, reference bots) in
+    running order."""
+    runs: Plan = [("idle", "1. Idle", scenarios.idle, False, (FLOOR,))]
     for n in (1, 10, 50):
         title = f"2. Throughput, {n} meeting{'s' if n > 1 else ''}"
 
         async def tp(workdir: Path, make: MakeBot, n: int = n) -> Figures:
             return await scenarios.throughput(workdir, make, n)
 
-        runs.append((f"tp{n}", title, tp, False))
+        runs.append((f"tp{n}", title, tp, False, (CEILING,)))
     runs += [
-        ("big", "3. One 20,000-line meeting", scenarios.big_meeting, False),
-        ("scale", "4. Scale", scenarios.scale, False),
-        ("flood", "5. Default flood settings, 10 meetings", scenarios.flood, True),
+        ("big", "3. One 20,000-line meeting", scenarios.big_meeting, False, (CEILING,)),
+        ("scale", "4. Scale", scenarios.scale, False, ()),
+        ("flood", "5. Default flood settings, 10 meetings", scenarios.flood, True, ()),
     ]
     return runs
 
 
-async def run_all(workdir: Path, only: set[str]) -> tuple[report.Results, list[str]]:
+async def run_all(
+    workdir: Path, only: set[str], run: int = 0, which: tuple[str, ...] = ()
+) -> tuple[report.Results, list[str]]:
     results: report.Results = {}
     problems: list[str] = []
-    for index, (name, _title, scenario, defaults) in enumerate(plan()):
+    for index, (name, _title, scenario, defaults, references) in enumerate(plan()):
         if only and name not in only:
             continue
         bots: list[tuple[str, MakeBot]] = [
             (DEFAULTS[0] if defaults else UNTHROTTLED[0], scenarios.gavel(defaults)),
             (DEFAULTS[1] if defaults else UNTHROTTLED[1], scenarios.peer(defaults)),
+            *references,
         ]
-        if index % 2:
+        if (index + run) % 2:
             bots.reverse()  # alternate who goes first, so drift favours neither
         for label, make in bots:
+            if which and not label.startswith(which):
+                continue
             started = time.monotonic()
             print(f"[{name}] {label} ...", flush=True)
             try:
                 async with asyncio.timeout(SCENARIO_SECONDS):
-                    figures = await scenario(workdir / f"{name}-{label.split()[0]}", make)
+                    place = workdir / f"run{run}" / f"{name}-{label.split()[0]}"
+                    figures = await scenario(place, make)
             except Exception as exc:
                 problems.append(f"{name} / {label}: {type(exc).__name__}: {exc}")
                 traceback.print_exc()
@@ -80,7 +104,36 @@ async def run_all(workdir: Path, only: set[str]) -> tuple[report.Results, list[s
             results.setdefault(label, {}).update(figures)
             shown = ", ".join(f"{k}={v:.4g}" for k, v in figures.items())
             print(f"[{name}] {label}: {time.monotonic() - started:.1f} s: {shown}", flush=True)
+    derive(results)
     return results, problems
+
+
+def derive(results: report.Results) -> None:
+    """Gavel against the references of the same run: its idle replies' excess over the
+    floor (ms), its rates as a percentage of the ceiling's."""
+    gavel = results.get(UNTHROTTLED[0], {})
+    floor = results.get(REFERENCE_FLOOR, {})
+    ceiling = results.get(REFERENCE_CEILING, {})
+    for key in report.FLOOR_KEYS:
+        if key in gavel and key in floor:
+            gavel[key + ".over_floor"] = gavel[key] - floor[key]
+    for key in report.CEILING_KEYS:
+        if key in gavel and ceiling.get(key, 0.0) > 0:
+            gavel[key + ".of_ceiling"] = 100.0 * gavel[key] / ceiling[key]
+
+
+def medians(runs: list[report.Results]) -> tuple[report.Results, report.Spread]:
+    """Each figure's median over the runs that measured it, and every run's value."""
+    spread: report.Spread = {}
+    for results in runs:
+        for label, figures in results.items():
+            for key, value in figures.items():
+                spread.setdefault(label, {}).setdefault(key, []).append(value)
+    middle = {
+        label: {key: statistics.median(values) for key, values in figures.items()}
+        for label, figures in spread.items()
+    }
+    return middle, spread
 
 
 def fsync_latency(directory: Path, count: int = 200) -> tuple[float, float]:
@@ -102,7 +155,7 @@ def fsync_latency(directory: Path, count: int = 200) -> tuple[float, float]:
     )
 
 
-def machine(workdir: Path, load_before: str) -> list[str]:
+def machine(workdir: Path, load_before: str, load_after: str | None = None) -> list[str]:
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -128,7 +181,8 @@ def machine(workdir: Path, load_before: str) -> list[str]:
         f"- Disk the bots write to: {fs}; fsync after a 4 KiB write p50 {p50:.2f} ms, "
         f"p99 {p99:.2f} ms",
         f"- Load average (1, 5, 15 min) when the run began: {load_before}; when it ended: "
-        f"{load_average()}. Anything else running shares the two cores with the bots, the "
+        f"{load_after or load_average()}. Anything else running shares the two cores with the "
+        "bots, the "
         "server and the driver",
     ]
 
@@ -202,63 +256,87 @@ Everything is measured from outside the bots, by `bench/compare` (`python -m ben
 
 
 def document(
-    results: report.Results,
+    runs: list[report.Results],
     problems: list[str],
     started: datetime,
     seconds: float,
     workdir: Path,
     load_before: str,
+    load_after: str | None = None,
 ) -> str:
-    pairs = {title: (DEFAULTS if defaults else UNTHROTTLED) for _, title, _, defaults in plan()}
+    results, spread = medians(runs)
+    pairs = {title: (DEFAULTS if defaults else UNTHROTTLED) for _, title, _, defaults, _ in plan()}
     rows = report.rows(results, pairs)
-    gavel = results.get(UNTHROTTLED[0], {})
+    machine_rows = report.machine_rows(results)
+    gavel = spread.get(UNTHROTTLED[0], {})
+
+    def total(key: str) -> float:
+        return sum(gavel.get(key, []))
+
     checks = []
     for n in (1, 10, 50):
         if f"tp{n}.durable_checked" in gavel:
             checks.append(
-                f"{n} meeting{'s' if n > 1 else ''}: {gavel[f'tp{n}.durable_checked']:.0f} "
-                f"answers checked, {gavel[f'tp{n}.durable_violations']:.0f} found a line "
-                f"missing; {gavel[f'tp{n}.lines_stored']:,.0f} people's lines stored "
-                f"(= {n} × 503: 500 lines, `#startmeeting`, `#chair`, `#endmeeting`)"
+                f"{n} meeting{'s' if n > 1 else ''}: {total(f'tp{n}.durable_checked'):.0f} "
+                f"answers checked, {total(f'tp{n}.durable_violations'):.0f} found a line "
+                f"missing; people's lines stored per run "
+                + " / ".join(f"{v:,.0f}" for v in gavel[f"tp{n}.lines_stored"])
+                + f" (= {n} × 503: 500 lines, `#startmeeting`, `#chair`, `#endmeeting`)"
             )
     if "idle.durable" in gavel:
         checks.append(
-            f"idle: {gavel['idle.durable']:.0f} of {gavel.get('idle.samples', 0):.0f} "
+            f"idle: {total('idle.durable'):.0f} of {total('idle.samples'):.0f} "
             "`#startmeeting` answers found their meeting committed"
         )
-    missed = [r for r in rows if r.met is False]
-    met = [r for r in rows if r.met is True]
+    every = [*rows, *machine_rows]
+    missed = [r for r in every if r.met is False]
+    met = [r for r in every if r.met is True]
+    count = len(runs)
+    what = "run" if count == 1 else f"{count} runs"
     parts = [
         "# Benchmarks: Gavel and hcoop-meetbot, side by side",
         "",
-        f"Regenerated by `{COMMAND}` on {started:%Y-%m-%d %H:%M} UTC; the whole run took "
-        f"{seconds / 60:.1f} minutes. The two bots ran alternately in the same invocation, "
-        "on the same machine, against the same server build, driven by the same code.",
+        f"Regenerated by `{COMMAND}` on {started:%Y-%m-%d %H:%M} UTC; {what} took "
+        f"{seconds / 60:.1f} minutes. The bots ran alternately in the same invocation, "
+        "on the same machine, against the same server build, driven by the same code."
+        + (
+            f" Every figure is the median of the {count} runs; the last column of each table "
+            "gives Gavel's value in each run, in order."
+            if count > 1
+            else ""
+        ),
         "",
         "## Machine and versions",
         "",
-        *machine(workdir, load_before),
+        *machine(workdir, load_before, load_after),
         *versions(),
         "",
         f"Command: `{COMMAND}` (that is, "
-        "`bench/.venv/bin/python -m bench.compare --write docs/benchmarks.md`).",
+        f"`bench/.venv/bin/python -m bench.compare --runs {count} --write docs/benchmarks.md`).",
         "",
         METHOD,
         "## Results",
         "",
         "![Throughput and probe latency against the number of meetings](benchmarks.png)",
-        report.table(rows, pairs),
+        report.table(rows, pairs, spread if count > 1 else None),
+        "",
+        "### Against what the machine allows",
+        "",
+        report.MACHINE_INTRO,
+        "",
+        report.machine_table(machine_rows, spread if count > 1 else None),
         "",
         "## Targets",
         "",
-        f"{len(met)} of {len(met) + len(missed)} targets met in this run."
+        f"{len(met)} of {len(met) + len(missed)} targets met"
+        + (" (medians)." if count > 1 else " in this run.")
         + (
             " Missed: " + "; ".join(f"{r.section}: {r.figure.label}" for r in missed) + "."
             if missed
             else ""
         ),
         "",
-        "Durability checks on Gavel in this run:",
+        "Durability checks on Gavel" + (f", all {count} runs:" if count > 1 else " in this run:"),
         "",
         *[f"- {c}" for c in checks],
         "",
@@ -272,8 +350,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__)
     parser.add_argument("--write", type=Path, help="write the Markdown report here")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--runs", type=int, default=1, help="run everything this many times")
+    parser.add_argument(
+        "--bots", default="", help="comma-separated label prefixes (Gavel,hcoop,reference)"
+    )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        help="make the report from the raw figures of earlier invocations instead of running",
+    )
+    parser.add_argument(
+        "--first-run",
+        type=int,
+        default=0,
+        help="number the runs from here (who goes first alternates with the run's number)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the run's directory")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return from_json(args.from_json, args.write)
     if not Path(ircd.INSPIRCD).exists():
         print("bench: /usr/sbin/inspircd is missing (apt-get install inspircd)", file=sys.stderr)
         return 2
@@ -283,15 +379,26 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(ROOT / "bot", quiet=1)
     started, clock, load_before = datetime.now(UTC), time.monotonic(), load_average()
     workdir = Path(tempfile.mkdtemp(prefix="gavel-bench-"))
+    runs: list[report.Results] = []
+    problems: list[str] = []
     try:
-        results, problems = asyncio.run(run_all(workdir, only))
+        for run in range(args.runs):
+            print(f"bench: run {run + 1} of {args.runs}", flush=True)
+            which = tuple(b for b in args.bots.split(",") if b)
+            numbered = args.first_run + run
+            results, trouble = asyncio.run(run_all(workdir, only, numbered, which))
+            runs.append(results)
+            problems += [f"run {run + 1}: {p}" for p in trouble]
         seconds = time.monotonic() - clock
-        text = document(results, problems, started, seconds, workdir, load_before)
+        text = document(runs, problems, started, seconds, workdir, load_before)
         if args.write:
-            args.write.parent.mkdir(parents=True, exist_ok=True)
-            report.chart(results, UNTHROTTLED[0], UNTHROTTLED[1], args.write.with_suffix(".png"))
-            args.write.write_text(_keep_archive_section(args.write, text), encoding="utf-8")
-            print(f"wrote {args.write} and {args.write.with_suffix('.png')}")
+            meta = {
+                "started": started.isoformat(),
+                "seconds": seconds,
+                "load_before": load_before,
+                "load_after": load_average(),
+            }
+            write(args.write, text, runs, meta)
         else:
             print(text)
     finally:
@@ -301,6 +408,48 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"bench: {(time.monotonic() - clock) / 60:.1f} minutes")
     return 1 if problems else 0
+
+
+def write(path: Path, text: str, runs: list[report.Results], meta: dict[str, object]) -> None:
+    """The report, its chart (medians) and the raw figures of every run beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    results, _ = medians(runs)
+    if any(f"tp{n}.rate" in results.get(UNTHROTTLED[0], {}) for n in (1, 10, 50)):
+        report.chart(results, UNTHROTTLED[0], UNTHROTTLED[1], path.with_suffix(".png"))
+    path.write_text(_keep_archive_section(path, text), encoding="utf-8")
+    raw = path.with_suffix(".json")
+    raw.write_text(json.dumps({**meta, "runs": runs}, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}, {path.with_suffix('.png')} and {raw}")
+
+
+def from_json(paths: list[Path], target: Path | None) -> int:
+    """The report from the runs saved by earlier invocations (each `--write` saves its
+    runs as JSON beside the report), their medians taken together."""
+    runs: list[report.Results] = []
+    seconds = 0.0
+    saved_all = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+    for saved in saved_all:
+        runs += saved["runs"]
+        seconds += float(saved.get("seconds", 0.0))
+    first, last = saved_all[0], saved_all[-1]
+    started = datetime.fromisoformat(first["started"])
+    loads = (first.get("load_before", "unknown"), last.get("load_after", "unknown"))
+    workdir = Path(tempfile.mkdtemp(prefix="gavel-bench-"))
+    try:
+        text = document(runs, [], started, seconds, workdir, *loads)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if target is None:
+        print(text)
+    else:
+        meta = {
+            "started": started.isoformat(),
+            "seconds": seconds,
+            "load_before": loads[0],
+            "load_after": loads[1],
+        }
+        write(target, text, runs, meta)
+    return 0
 
 
 # bench/archive.py writes its figures as the last section of the same file.

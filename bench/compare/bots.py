@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sqlite3
 import subprocess
 from abc import ABC, abstractmethod
@@ -136,9 +137,37 @@ class Gavel(Bot):
         self.config = workdir / "gavel.toml"
         self.database = workdir / "data" / "gavel.sqlite3"
         self._db: sqlite3.Connection | None = None
+        self._profiler: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
         return [str(GAVEL_PYTHON), "-m", "bot", "run", "--config", str(self.config)]
+
+    def start(self) -> None:
+        super().start()
+        # BENCH_PROFILE=DIR: sample the bot with py-spy (from bench/.venv) for the whole
+        # scenario, collapsed stacks of every thread into DIR (a profiling aid, not a figure).
+        into = os.environ.get("BENCH_PROFILE")
+        if into:
+            out = Path(into) / f"{self.workdir.parent.name}-{self.pid}.txt"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self._profiler = subprocess.Popen(
+                [
+                    str(BENCH_VENV / "bin" / "py-spy"),
+                    "record",
+                    "--pid",
+                    str(self.pid),
+                    "--rate",
+                    "500",
+                    "--threads",
+                    "--idle",
+                    "--format",
+                    "raw",
+                    "-o",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
 
     def environment(self) -> dict[str, str]:
         return {**super().environment(), "PYTHONPATH": str(ROOT)}  # the working tree
@@ -177,6 +206,11 @@ class Gavel(Bot):
         if self._db is not None:
             self._db.close()
             self._db = None
+        profiler, self._profiler = self._profiler, None
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes what it sampled
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                profiler.wait(30)
         super().stop(timeout)
 
 
@@ -231,6 +265,51 @@ supybot.plugins.HcoopMeetbot: True
 
     def files_written(self, name: str, channel: str) -> float | None:
         return _written(_files_under(self.meetings, channel.lstrip("#") + "."), self.suffixes)
+
+
+class Reference(Bot):
+    """The reference bot of `bench/compare/reference.py`: the floor (an fsync before each
+    reply to `#startmeeting` and `#chair`) or the ceiling (no fsync at all)."""
+
+    nick = "refbot"
+    start_lines = 1
+    end_lines = 1
+    suffixes = (".log.txt",)
+
+    def __init__(self, workdir: Path, port: int, channels: list[str], *, fsync: bool):
+        super().__init__(workdir, port, channels, default_flood=False)
+        self.fsync = fsync
+        self.label = REFERENCE_FLOOR if fsync else REFERENCE_CEILING
+
+    def command(self) -> list[str]:
+        python = BENCH_VENV / "bin" / "python"
+        flags = ["--fsync"] if self.fsync else []
+        return [
+            str(python),
+            "-m",
+            "bench.compare.reference",
+            "--port",
+            str(self.port),
+            "--nick",
+            self.nick,
+            "--out",
+            str(self.meetings),
+            *flags,
+            *self.channels,
+        ]
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), "PYTHONPATH": str(ROOT)}
+
+    def write_config(self) -> None:
+        pass
+
+    def files_written(self, name: str, channel: str) -> float | None:
+        return _written(_files_under(self.meetings, name + "."), self.suffixes)
+
+
+REFERENCE_FLOOR = "reference + fsync (floor)"
+REFERENCE_CEILING = "reference (ceiling)"
 
 
 def _files_under(directory: Path, prefix: str, depth: int = 2) -> list[os.DirEntry[str]]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from bench.compare.bots import Bot, Gavel, Peer
+from bench.compare.bots import Bot, Gavel, Peer, Reference
 from bench.compare.client import Heard, Speaker
 from bench.compare.ircd import HOST, InspIRCd
 
@@ -493,6 +493,7 @@ async def big_meeting(workdir: Path, make_bot: MakeBot) -> Figures:
         for speaker in m.people:
             speaker.numerics.clear()
         await set_up(bot, m, 60.0)
+        rss_before = bot.rss_mb()
         deadline = time.monotonic() + 300.0
         t0 = time.perf_counter()
         probes = probe_positions(BIG_MEETING_LINES, 2000)
@@ -500,9 +501,14 @@ async def big_meeting(workdir: Path, make_bot: MakeBot) -> Figures:
         answered = await collect_replies(bot, m, len(probes), deadline, check=False)
         await talking
         ingested = time.perf_counter()
+        rss_ingested, peak_ingesting = bot.rss_mb(), bot.peak_rss_mb()
         ended = answered and await end_meeting(bot, m, deadline, poll=0.001)
         return {
             "big.ingest_rate": BIG_MEETING_LINES / (ingested - t0) if answered else 0.0,
+            "big.rss_before": rss_before,
+            "big.rss_ingested": rss_ingested,
+            "big.growth_per_10k": (rss_ingested - rss_before) * 10_000 / BIG_MEETING_LINES,
+            "big.peak_ingesting": peak_ingesting,
             "big.end_reply": m.end_reply - m.end_sent if ended else float("nan"),
             "big.end_files": m.files_at - m.end_sent if ended else float("nan"),
             "big.peak_rss": bot.peak_rss_mb(),
@@ -621,3 +627,8 @@ def peer(default_flood: bool) -> MakeBot:
     return lambda workdir, port, channels: Peer(
         workdir, port, channels, default_flood=default_flood
     )
+
+
+def reference(fsync: bool) -> MakeBot:
+    """The floor (`fsync`) or the ceiling reference bot (`bench/compare/reference.py`)."""
+    return lambda workdir, port, channels: Reference(workdir, port, channels, fsync=fsync)

@@ -3,8 +3,12 @@
 A long meeting holds tens of thousands of lines, and the bot keeps every running meeting's
 lines in memory until its files are written. One `LogLine` object per line costs some
 350 bytes (the object, its number, its `datetime`, a string per nick); columns cost about
-half of that: numbers and times in machine-word arrays, each speaker's nick and each
-kind stored once, only the text a string of its own.
+a quarter of that: numbers and times in machine-word arrays, each speaker's nick and each
+kind stored once and referred to by a small number, and the texts one after another as
+UTF-8 in one buffer (a string object per text costs ~50 bytes more than its characters,
+and texts kept as objects among the many short-lived ones a line makes while it is
+handled keep the allocator's pools from being given back). A text becomes a string again
+when it is read.
 
 The meeting's own log only grows. `snapshot()` gives an immutable view of the lines so far
 that shares the columns, so taking a record for `#save` or `#endmeeting` copies nothing
@@ -35,6 +39,7 @@ class LogLine:
     text: str
 
 
+_BLOCK = 512  # lines whose texts are decoded together when reading them all
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -57,15 +62,32 @@ class LineLog(Sequence[LogLine]):
     `LogLine` per line.
     """
 
-    __slots__ = ("_frozen", "_kinds", "_micros", "_nicks", "_numbers", "_shared", "_size", "_texts")
+    __slots__ = (
+        "_blocks",
+        "_ends",
+        "_frozen",
+        "_micros",
+        "_names",
+        "_numbers",
+        "_size",
+        "_text",
+        "_used",
+        "_which",
+        "_who",
+        "_whose",
+    )
 
     def __init__(self, lines: Iterable[LogLine] = ()) -> None:
         self._numbers = array("q")
         self._micros = array("q")
-        self._nicks: list[str] = []
-        self._kinds: list[str] = []
-        self._texts: list[str] = []
-        self._shared: dict[str, str] = {}  # one copy of each nick and kind
+        self._who = array("I")  # per line: the nick's index in `_names`
+        self._which = array("I")  # per line: the kind's index in `_names`
+        self._names: list[str] = []  # each nick and kind once
+        self._whose: dict[str, int] = {}  # name -> index in `_names`
+        self._text = bytearray()  # the texts, UTF-8 (lone surrogates passed through)
+        self._ends = array("Q")  # per line: where its text ends, in characters of all texts
+        self._blocks = array("Q")  # per `_BLOCK` lines: where their texts start in `_text`
+        self._used = -1  # a snapshot: the bytes of `_text` it holds (-1: all of them)
         self._size = 0
         self._frozen = False
         for line in lines:
@@ -79,20 +101,31 @@ class LineLog(Sequence[LogLine]):
         """`append` from the line's parts."""
         if self._frozen:
             raise ValueError("a snapshot of a log cannot grow")
-        shared = self._shared
         self._numbers.append(n)
         self._micros.append(_micros(time))
-        self._nicks.append(shared.setdefault(nick, nick))
-        self._kinds.append(shared.setdefault(kind, kind))
-        self._texts.append(text)
+        self._who.append(self._name(nick))
+        self._which.append(self._name(kind))
+        if self._size % _BLOCK == 0:
+            self._blocks.append(len(self._text))
+        self._text += text.encode("utf-8", "surrogatepass")
+        self._ends.append((self._ends[-1] if self._size else 0) + len(text))
         self._size += 1
+
+    def _name(self, name: str) -> int:
+        index = self._whose.get(name)
+        if index is None:
+            index = self._whose[name] = len(self._names)
+            self._names.append(name)
+        return index
 
     def snapshot(self) -> LineLog:
         """The lines recorded so far, unchanged by any line appended later."""
         view = LineLog.__new__(LineLog)
         view._numbers, view._micros = self._numbers, self._micros
-        view._nicks, view._kinds, view._texts = self._nicks, self._kinds, self._texts
-        view._shared = self._shared
+        view._who, view._which = self._who, self._which
+        view._names, view._whose = self._names, self._whose
+        view._text, view._ends, view._blocks = self._text, self._ends, self._blocks
+        view._used = len(self._text)
         view._size = self._size
         view._frozen = True
         return view
@@ -100,13 +133,43 @@ class LineLog(Sequence[LogLine]):
     def rows(self) -> Iterator[tuple[int, str, str, str]]:
         """`(n, nick, kind, text)` of every line."""
         end = self._size
+        names = self._names
         return zip(
             islice(self._numbers, end),
-            islice(self._nicks, end),
-            islice(self._kinds, end),
-            islice(self._texts, end),
+            (names[i] for i in islice(self._who, end)),
+            (names[i] for i in islice(self._which, end)),
+            self.texts(),
             strict=True,
         )
+
+    def texts(self) -> Iterator[str]:
+        """The text of every line, decoded a block of `_BLOCK` lines at a time (one call
+        per block), so reading them all holds little more than one block extra."""
+        ends = self._ends
+        for block, first in enumerate(range(0, self._size, _BLOCK)):
+            whole, before = self._block(block)
+            start = 0
+            for end in islice(ends, first, min(first + _BLOCK, self._size)):
+                end -= before
+                yield whole[start:end]
+                start = end
+
+    def _block(self, block: int) -> tuple[str, int]:
+        """The texts of the lines of `block`, decoded together, and how many characters
+        of all texts come before them (to take the lines' offsets from)."""
+        first = block * _BLOCK
+        past = first + _BLOCK
+        blocks = self._blocks
+        stop = blocks[block + 1] if block + 1 < len(blocks) and past <= self._size else self._used
+        # A copy of the bytes: the log may grow meanwhile (a snapshot read in a thread).
+        data = self._text[blocks[block] : None if stop < 0 else stop]
+        before = self._ends[first - 1] if first else 0
+        return data.decode("utf-8", "surrogatepass"), before
+
+    def _text_at(self, index: int) -> str:
+        whole, before = self._block(index // _BLOCK)
+        start = self._ends[index - 1] if index else 0
+        return whole[start - before : self._ends[index] - before]
 
     def times(self) -> Iterator[datetime]:
         """The time of every line, in UTC."""
@@ -135,9 +198,9 @@ class LineLog(Sequence[LogLine]):
         return LogLine(
             self._numbers[index],
             _moment(self._micros[index]),
-            self._nicks[index],
-            self._kinds[index],
-            self._texts[index],
+            self._names[self._who[index]],
+            self._names[self._which[index]],
+            self._text_at(index),
         )
 
     def __iter__(self) -> Iterator[LogLine]:

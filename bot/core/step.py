@@ -156,7 +156,12 @@ def _learn_account(turn: Turn) -> None:
     if member is not None and member.account != account:
         chan.members[folded] = replace(member, account=account)
     meeting = chan.meeting
-    if meeting is not None and _bind_chairs(net, meeting, {folded: account}):
+    if meeting is None:
+        return
+    # Most lines come from people who are no unbound chair: nothing to bind, nothing built.
+    if not any(c.account is None and net.fold(c.nick) == folded for c in meeting.all_chairs):
+        return
+    if _bind_chairs(net, meeting, {folded: account}):
         turn.header_changed()
 
 

@@ -31,7 +31,7 @@ from bot.irc import choke
 from bot.irc.connection import IrcConnection, IrcReactor, check_fingerprint, tls_context
 from bot.irc.isupport import ServerFeatures
 from bot.irc.outbox import Outbox, OutboxPump, is_priority
-from bot.irc.session import Session, Step, Timings
+from bot.irc.session import NOT_FOR_THE_SESSION, Session, Step, Timings
 from bot.irc.translate import Context, Translator
 from bot.irc.wire import server_time
 from bot.settings import Identity, NetworkConfig
@@ -44,6 +44,7 @@ _DROPPED_TARGET = "control"
 _PAUSE_AT = BATCH_EVENTS
 _RESUME_AT = 256
 _RESUME_POLL = 0.002  # seconds between looks at the queue while paused
+_SETTINGS_SEEN = 4096  # channel spellings whose settings are remembered
 
 
 def redact(line: str) -> str:
@@ -90,6 +91,7 @@ class NetworkClient:
         self._ids = ids
         self._settings = settings or self._configured_settings
         self._settings_by_name: dict[str, dict[str, ChannelSettings]] = {}  # per casemapping
+        self._settings_seen: dict[str, ChannelSettings] = {}  # channel as spelt -> settings
         self._clock = clock
         self._wall_clock = wall_clock
         self.log = structlog.get_logger(__name__).bind(network=config.name)
@@ -109,6 +111,11 @@ class NetworkClient:
         self._close_reason = ""  # why the connection is ending, when we know
         self._ever_registered = False
         self._reading_paused = False
+        # When the chunk being handled was read (every line of one read arrived together),
+        # taken from the wall clock at the first line that needs it; and the translation
+        # context, made again only when something in it changes.
+        self._received: datetime | None = None
+        self._context: Context | None = None
 
     # -- state ----------------------------------------------------------------------
 
@@ -135,7 +142,15 @@ class NetworkClient:
                 for configured in reversed(self.config.channels)
             }
             self._settings_by_name[mapping] = table
-        return table.get(casemap.irc_lower(channel, mapping), DEFAULT_SETTINGS)
+            self._settings_seen.clear()
+        # The names as they arrive (few, repeated on every line) are remembered, so the
+        # folding runs once per spelling; a bounded number, against junk names.
+        settings = self._settings_seen.get(channel)
+        if settings is None:
+            settings = table.get(casemap.irc_lower(channel, mapping), DEFAULT_SETTINGS)
+            if len(self._settings_seen) < _SETTINGS_SEEN:
+                self._settings_seen[channel] = settings
+        return settings
 
     # -- connecting -----------------------------------------------------------------
 
@@ -189,6 +204,7 @@ class NetworkClient:
         self._conn = conn
         conn.sink = self._queue_line
         conn.on_data = self._heard
+        conn.receiver = self._on_library_event
         self.last_heard = self.connected_at = self._clock()
 
     def _start(self, conn: IrcConnection, loop: asyncio.AbstractEventLoop) -> None:
@@ -206,6 +222,7 @@ class NetworkClient:
 
     def _heard(self) -> None:
         self.last_heard = self._clock()
+        self._received = None  # a new chunk: its lines' receive time is read anew
 
     # -- incoming -------------------------------------------------------------------
 
@@ -225,29 +242,40 @@ class NetworkClient:
     def _on_event(self, event: Any) -> None:
         session = self.session
         assert session is not None
-        received = self._wall_clock()
-        stamp = server_time(event.tags)
+        received = self._received
+        if received is None:
+            received = self._received = self._wall_clock()
+        stamp = server_time(event.tags) if event.tags else None
         if stamp is not None:
             self.last_server_time = stamp
         self.last_stamp = stamp or received
-        if event.type == "error" and not self._close_reason:
+        kind = event.type
+        if kind == "error" and not self._close_reason:
             self._close_reason = f"server error: {event.target or ''}"
-        context = Context(
-            network=self.config.name,
-            bot_nick=session.nick,
-            received=received,
-            next_id=self._ids,
-            settings=self._settings,
-            echo=session.echo,
-        )
+        context = self._context
+        if (
+            context is None
+            or context.received is not received
+            or context.bot_nick != session.nick
+            or context.echo != session.echo
+        ):
+            context = self._context = Context(
+                network=self.config.name,
+                bot_nick=session.nick,
+                received=received,
+                next_id=self._ids,
+                settings=self._settings,
+                echo=session.echo,
+            )
         try:
-            for core_event in self._translator.translate(event, context):
+            for core_event in self._translator.translate(event, context, stamp):
                 self.events.put_nowait(core_event)
         except Exception:
-            self.log.exception("irc.translate_failed", type=str(event.type))
+            self.log.exception("irc.translate_failed", type=str(kind))
         if self.events.qsize() >= _PAUSE_AT and not self._reading_paused:
             self._pause_reading()
-        self._apply(session.on_event(event, self._clock()))
+        if kind not in NOT_FOR_THE_SESSION:
+            self._apply(session.on_event(event, self._clock()))
         if session.registered:
             self._ever_registered = True
 

@@ -79,6 +79,10 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
         super().__init__(reactor)
         self.sink: Callable[[str], None] = lambda _line: None
         self.on_data: Callable[[], None] = lambda: None
+        # Where events go: straight to the client's handler, not through the library's
+        # dispatch (a lock, a sorted copy of the handler list and a call per handler, for
+        # every line), which the reactor's handlers get only when no receiver is set.
+        self.receiver: Callable[[Any, Any], None] | None = None
         self.transport: asyncio.Transport | None = None
         self._socket: Any = None  # for acknowledging reads at once (see `_ack_now`)
         self._closed_fired = False
@@ -133,6 +137,13 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
                 self._handle_event(event)
         except Exception:
             log.exception("irc.line_failed", length=len(line))
+
+    def _handle_event(self, event: Any) -> None:
+        receiver = self.receiver
+        if receiver is None:
+            super()._handle_event(event)
+        else:
+            receiver(self, event)
 
     def send_raw(self, string: str) -> None:
         """Library helpers end here: route them through the outbox, never straight out."""

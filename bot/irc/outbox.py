@@ -186,7 +186,14 @@ class OutboxPump:
         self._idle.set()
 
     def wake(self) -> None:
-        """Tell the pump something was put in the outbox."""
+        """Tell the pump something was put in the outbox. Without pacing (rate 0) there is
+        no order between channels to keep, so what was put is written at once: a reply
+        does not wait for the pump's next turn of the loop. With pacing the pump takes the
+        channels in turn."""
+        if self.outbox.rate == 0:
+            now = self._clock()
+            while (line := self.outbox.take(now)) is not None:
+                self._write(line)
         self._idle.clear()
         self._wakeup.set()
 

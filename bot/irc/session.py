@@ -45,6 +45,9 @@ JOIN_REFUSALS = {
     "nochanmodes": "channel refused the join (477, e.g. needs a registered nick)",
     "toomanychannels": "joined too many channels",
 }
+# Channel messages and notices: no session handler takes them (nothing to answer, no
+# state to change), so the client does not hand them to the session at all.
+NOT_FOR_THE_SESSION = frozenset({"pubmsg", "pubnotice"})
 SASL_FAILURES = {
     "nicklocked": "account locked or suspended (902)",
     "saslfail": "authentication failed (904)",

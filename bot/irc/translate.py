@@ -71,18 +71,24 @@ class Translator:
         self._names: dict[str, list[Member]] = {}
         self._history_batches: set[str] = set()
         self._accounts: list[tuple[str, str | None]] = []  # WHOX replies until end of WHO
+        self._server_time: datetime | None = None  # the event's `time` tag, when given
 
-    def translate(self, event: Any, ctx: Context) -> list[Event]:
+    def translate(
+        self, event: Any, ctx: Context, server_time: datetime | None = None
+    ) -> list[Event]:
+        """`server_time`: the event's `time` tag already read (`wire.server_time`), so it
+        is not parsed twice; without it the tag is read here."""
         handler = _HANDLERS.get(str(event.type))
         if handler is None:
             return []
+        self._server_time = server_time
         return handler(self, event, ctx)
 
     def same(self, a: str, b: str) -> bool:
         return self.features.same(a, b)
 
     def _time(self, event: Any, ctx: Context) -> datetime:
-        return server_time(event.tags) or ctx.received
+        return self._server_time or server_time(event.tags) or ctx.received
 
     def _stamp(self, event: Any, ctx: Context) -> tuple[str, datetime, int]:
         """The first three fields of every core event: network, time, id."""

@@ -98,14 +98,29 @@ def _cap_text(line: str, max_line: int) -> str:
 
 
 def parse(line: str) -> Any:
-    """One line (no CR LF) to an `irc.client.Event`, or None if it is not a message."""
-    match = _LINE.match(line.lstrip(" "))
-    if match is None:
+    """One line (no CR LF) to an `irc.client.Event`, or None if it is not a message.
+
+    Every incoming line passes here, so it is taken apart with `partition` rather than a
+    regular expression and its groups (about twice as fast); what it accepts is exactly
+    `_LINE`'s (tests/test_irc_wire.py compares the two on generated lines)."""
+    line = line.lstrip(" ")
+    raw_tags = prefix = None
+    if line[:1] == "@":
+        raw_tags, space, line = line[1:].partition(" ")
+        if not space:
+            return None
+        line = line.lstrip(" ")
+    if line[:1] == ":":
+        prefix, space, line = line[1:].partition(" ")
+        if not space or not prefix:
+            return None
+        line = line.lstrip(" ")
+    if not line or line[0] in ":@":
         return None
-    raw_tags, prefix, name, argument = match.group("tags", "prefix", "command", "argument")
+    name, space, rest = line.partition(" ")
     command = command_name(name)
     source = NickMask(prefix) if prefix else None
-    arguments = _arguments(argument)
+    arguments = _arguments(space + rest if space else None)
     tags = parse_tags(raw_tags) if raw_tags else None
     if command in ("privmsg", "notice"):
         return _message_event(command, source, arguments, tags)

@@ -16,6 +16,9 @@ from typing import Any
 from bot.core.record import Ballot
 from bot.store.errors import StoreError
 
+_SECONDS: dict[tuple[int, int, int, int, int, int], str] = {}  # UTC second -> its text
+_SECONDS_KEPT = 4096  # many lines share a second; the cache starts again when this full
+
 
 def dt_to_text(value: datetime) -> str:
     """Aware datetime -> `2024-05-01T12:00:00.000000+00:00`. Naive datetimes are refused
@@ -24,7 +27,15 @@ def dt_to_text(value: datetime) -> str:
         if value.tzinfo is None or value.utcoffset() is None:
             raise StoreError(f"naive datetime {value!r} cannot be stored; give it a time zone")
         value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")
+    # Every recorded line is stored with its time: the text of each second is made once
+    # (isoformat is the costlier part), then the microseconds are put in.
+    key = (value.year, value.month, value.day, value.hour, value.minute, value.second)
+    second = _SECONDS.get(key)
+    if second is None:
+        if len(_SECONDS) >= _SECONDS_KEPT:
+            _SECONDS.clear()
+        second = _SECONDS[key] = value.replace(microsecond=0).isoformat()[:19]
+    return f"{second}.{value.microsecond:06d}+00:00"
 
 
 def opt_dt_to_text(value: datetime | None) -> str | None:

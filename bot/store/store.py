@@ -176,7 +176,12 @@ class Store:
         if not candidate_base:
             raise StoreError("an empty output base path cannot be reserved")
         elsewhere = taken_elsewhere or nowhere
-        return await self._write_in_thread(reserve_base, meeting_id, candidate_base, elsewhere)
+        # Without waiting for the disk: a reservation lost to a crash of the machine belongs
+        # to a publish not yet noted, which the next start makes again (choosing anew, and
+        # finding its own files by their identity).
+        return await self._write_in_thread(
+            reserve_base, meeting_id, candidate_base, elsewhere, wait_for_disk=False
+        )
 
     async def pending_publishes(self) -> list[int]:
         """Meetings whose files must still be written (ended or saved, not yet published)."""
@@ -199,14 +204,19 @@ class Store:
         before those are written must leave them to the next start.
 
         `announce`: the announcements of the meeting's completion, queued in the outbox in
-        the same transaction (a repeat of one already queued is ignored)."""
+        the same transaction (a repeat of one already queued is ignored).
+
+        The commit does not wait for the disk: the files are derived data, and a note lost
+        to a crash of the machine only means the next start writes them again (and queues
+        the same announcements again, which are then ignored as repeats). The next commit
+        that does wait (the journal's) makes it durable too (WAL)."""
 
         def published(conn: sqlite3.Connection) -> None:
             _mark_published(conn, meeting_id, dt_to_text(when), upto_line)
             if announce:
                 _apply_steps(conn, plan(announce))
 
-        await self._write_in_thread(published)
+        await self._write_in_thread(published, wait_for_disk=False)
 
     async def index_meeting(self, meeting_id: int, *, private: bool | None = None) -> bool:
         """Put the meeting's lines into the search index (again), or take them out when it is
@@ -356,10 +366,17 @@ class Store:
         async with self._lock, _transaction(self._conn, "BEGIN IMMEDIATE"):
             yield self._conn
 
-    async def _write_in_thread(self, work: Callable[..., T], *args: object) -> T:
-        """`work(connection, *args)` in one write transaction, in one trip to the thread."""
+    async def _write_in_thread(
+        self, work: Callable[..., T], *args: object, wait_for_disk: bool = True
+    ) -> T:
+        """`work(connection, *args)` in one write transaction, in one trip to the thread.
+        With `wait_for_disk` False the commit is not synced (`synchronous = NORMAL` for
+        this transaction): durable against a crash of the process, and against one of the
+        machine once a later synced commit has run."""
         async with self._lock:
-            return await in_thread(self._conn, _in_transaction, work, *args)
+            if wait_for_disk:
+                return await in_thread(self._conn, _in_transaction, work, *args)
+            return await in_thread(self._conn, _unsynced_transaction, work, *args)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -427,6 +444,16 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: obj
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _unsynced_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: object) -> T:
+    """`_in_transaction` with a commit that does not wait for the disk (WAL: the frames
+    are written, the next synced commit syncs them too)."""
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        return _in_transaction(conn, work, *args)
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")
 
 
 def _insert(conn: sqlite3.Connection, sql: str, row: tuple[object, ...]) -> None:

@@ -105,7 +105,10 @@ def series_page(
     return IndexPage(f"{directory}/{INDEX}", html)
 
 
-def write_pages(root: Path, pages: list[IndexPage]) -> None:
+def write_pages(root: Path, pages: list[IndexPage], *, durable: bool = True) -> None:
+    """Each page replaced atomically. Without `durable` not synced to the disk: after each
+    publish the indexes are derived again from the database, so one a crash of the machine
+    takes back is made again by the next publish (or `gavel regenerate`)."""
     for page in pages:
         path = contained(root, page.path)
         if page.html is None:
@@ -113,7 +116,7 @@ def write_pages(root: Path, pages: list[IndexPage]) -> None:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path.parent)  # left by a crash in the middle of a write
-        write_atomic(path, [page.html], FILE_MODE)
+        write_atomic(path, [page.html], FILE_MODE, durable=durable)
 
 
 async def index_pages(
@@ -156,6 +159,8 @@ async def _write(
     settings: Settings,
     read: Callable[[ArchiveReader], Awaitable[Callable[[], list[IndexPage]]]],
     executor: Executor | None,
+    *,
+    durable: bool = True,
 ) -> None:
     reader = await open_reader(settings, 1)
     try:
@@ -164,7 +169,7 @@ async def _write(
         await reader.close()
 
     def work() -> None:  # rendering and writing, both in a worker thread
-        write_pages(settings.output.dir, render_pages())
+        write_pages(settings.output.dir, render_pages(), durable=durable)
 
     await asyncio.get_running_loop().run_in_executor(executor, work)
 
@@ -184,15 +189,18 @@ async def write_indexes(
     executor: Executor | None = None,
     *,
     drop_empty: bool = False,
+    durable: bool = True,
 ) -> None:
     """Rewrite the top index and the series' index after one of its meetings was published,
     rendering and writing in `executor` (None: asyncio's default). A failure is logged,
-    never raised: the meeting's own files are already written."""
+    never raised: the meeting's own files are already written. Without `durable` the pages
+    are not synced (the service: every publish derives them again)."""
     try:
         await _write(
             settings,
             lambda reader: index_pages(settings, reader, network, name, drop_empty=drop_empty),
             executor,
+            durable=durable,
         )
     except Exception as exc:  # an index is a convenience; the minutes are what matter
         log.warning("static_index_failed", network=network, series=name, error=str(exc))

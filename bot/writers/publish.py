@@ -1,9 +1,13 @@
 """Writing a meeting's files to disk: the only module of the writers that does I/O.
 
-Every file is written atomically and durably (temporary file in the same directory, write,
-flush, chmod, fsync, rename, fsync the directory), so a reader never sees a half-written
-file and a crash never leaves one in place of a good one; the hidden temporary file a
-crash leaves behind is deleted by the next write into that directory. Paths come from
+Every file is written atomically (temporary file in the same directory, write, flush, chmod,
+rename), so a reader never sees a half-written file; the hidden temporary file a crash
+leaves behind is deleted by the next write into that directory. Making the files survive a
+crash of the machine is a separate step, so that the service can do it for many meetings at
+once: `write_meeting_files(..., durable=False)` leaves it to `sync_published`, which makes a
+whole batch durable with one `syncfs` per file system (or, where there is none, the batch's
+fsyncs together). Callers without a database to note what is synced (`gavel replay`) write
+`durable=True`: each file fsynced before its rename, each directory after. Paths come from
 `paths` and are checked again here after resolving symbolic links. Synchronous on purpose:
 `bot.publishing` calls it in worker threads, with a base the store has reserved. It must not
 render anything itself, choose names for the service or talk to IRC.
@@ -12,6 +16,8 @@ render anything itself, choose names for the service or talk to IRC.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import itertools
 import json
 import os
@@ -19,7 +25,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +68,9 @@ class PublishedFiles:
     base: str
     paths: tuple[Path, ...]
     url_base: str
+    # The files' directory and each one above it up to the output directory's parent: the
+    # entries that make the files reachable, which a sync of the files must cover too.
+    directories: tuple[Path, ...] = ()
 
 
 def url_base(output: OutputSettings, base: str) -> str:
@@ -135,18 +144,21 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _make_dirs(root: Path, directory: Path) -> None:
-    """Create `directory` under `root`, syncing each parent that gains an entry, so the
-    new files stay reachable after a crash. One writer at a time: another must not use a
-    directory whose entry in its parent is not yet synced."""
+def _make_dirs(root: Path, directory: Path, *, durable: bool) -> None:
+    """Create `directory` under `root`. With `durable`, sync each parent that gains an
+    entry, so the new files stay reachable after a crash; one writer at a time then:
+    another must not use a directory whose entry in its parent is not yet synced. Without,
+    `sync_published` covers the entries (it syncs every directory up to the root's
+    parent)."""
     with _MAKING_DIRS:
-        _make_dirs_locked(root, directory)
+        _make_dirs_locked(root, directory, durable)
 
 
-def _make_dirs_locked(root: Path, directory: Path) -> None:
+def _make_dirs_locked(root: Path, directory: Path, durable: bool) -> None:
     if not root.is_dir():
         root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-        _fsync_dir(root.parent)
+        if durable:
+            _fsync_dir(root.parent)
     current = root
     for part in directory.relative_to(root).parts:
         current = current / part
@@ -154,7 +166,8 @@ def _make_dirs_locked(root: Path, directory: Path) -> None:
             current.mkdir(mode=_DIR_MODE)
         except FileExistsError:
             continue
-        _fsync_dir(current.parent)
+        if durable:
+            _fsync_dir(current.parent)
 
 
 def _encoded(pieces: Iterable[str]) -> Iterator[bytes]:
@@ -167,10 +180,11 @@ def _encoded(pieces: Iterable[str]) -> Iterator[bytes]:
         yield "".join(batch).encode("utf-8", "replace")
 
 
-def write_atomic(path: Path, pieces: Iterable[str], mode: int) -> None:
+def write_atomic(path: Path, pieces: Iterable[str], mode: int, *, durable: bool = True) -> None:
     """Replace `path` with the text `pieces` make, so that readers see the old file or the
-    new one, never a mixture, and the new one survives a crash once the caller has synced
-    the directory."""
+    new one, never a mixture. With `durable` the new one survives a crash of the machine
+    once the caller has synced the directory; without, once `sync_published` (or any sync
+    of its file system) has run."""
     prefix = f"{_TEMP_PREFIX}{os.getpid()}-"
     fd, temp = tempfile.mkstemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=path.parent)
     try:
@@ -179,7 +193,8 @@ def write_atomic(path: Path, pieces: Iterable[str], mode: int) -> None:
                 stream.write(block)
             stream.flush()
             os.fchmod(stream.fileno(), mode)
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -230,10 +245,17 @@ def remove_stale_temporaries(directory: Path, now: float | None = None) -> int:
 
 
 def write_meeting_files(
-    record: MeetingRecord, output: OutputSettings, base: str, *, private: bool = False
+    record: MeetingRecord,
+    output: OutputSettings,
+    base: str,
+    *,
+    private: bool = False,
+    durable: bool = True,
 ) -> PublishedFiles:
     """Render and write all five files of `record` under the relative `base`.
 
+    Each file appears whole or not at all. With `durable` they survive a crash of the
+    machine when this returns; without, once `sync_published` has run on the result.
     Mode 0644, or 0600 when the meeting is restricted. Raises `UnsafePathError` when `base`
     would leave the output directory, `OSError` when the disk refuses.
     """
@@ -241,20 +263,84 @@ def write_meeting_files(
     target = contained(root, base)
     directory = target.parent
     _check_resolved(root, directory)
-    _make_dirs(root, directory)
+    _make_dirs(root, directory, durable=durable)
     remove_stale_temporaries(directory)  # left by a crash in the middle of an earlier write
     mode = RESTRICTED_MODE if record.restricted else FILE_MODE
     written: dict[str, Path] = {}
     for extension, pieces in render_files(record, base, output.url_prefix):
         path = directory / (target.name + extension)
-        write_atomic(path, pieces, mode)
+        write_atomic(path, pieces, mode, durable=durable)
         written[extension] = path
-    _fsync_dir(directory)
+    if durable:
+        _fsync_dir(directory)
     return PublishedFiles(
         base=base,
         paths=tuple(written[ext] for ext in EXTENSIONS),
         url_base=url_base(output, base),
+        directories=(directory, *_up_to(directory, root.parent)),
     )
+
+
+def _up_to(directory: Path, top: Path) -> list[Path]:
+    """The directories above `directory`, up to and including `top`."""
+    return [parent for parent in directory.parents if parent.is_relative_to(top)]
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """libc's `syncfs(fd)` (Linux), or None where there is none."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        function = libc.syncfs
+    except (OSError, AttributeError, TypeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    syncfs: Callable[[int], int] = function
+    return syncfs
+
+
+_SYNCFS = _load_syncfs()
+
+
+def _syncfs(directory: Path) -> bool:
+    """Flush the whole file system holding `directory` (data and metadata) to the disk:
+    one call for any number of files on it. False where `syncfs` is not available. Raises
+    `OSError` when the file system reports a failed write-back since the last sync."""
+    if _SYNCFS is None:
+        return False
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _SYNCFS(fd) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"syncfs {directory}: {os.strerror(errno)}")
+    finally:
+        os.close(fd)
+    return True
+
+
+def sync_published(batch: Iterable[PublishedFiles]) -> None:
+    """Make the files of every publish in `batch` (written with `durable=False`) survive a
+    crash of the machine: one `syncfs` per file system they are on, or, without `syncfs`,
+    an fsync of each file and each directory that changed. Raises `OSError` when the disk
+    could not take them (the caller must not note them synced)."""
+    files: dict[Path, None] = {}
+    directories: dict[Path, None] = {}
+    for published in batch:
+        files.update(dict.fromkeys(published.paths))
+        directories.update(dict.fromkeys(published.directories))
+    devices: dict[int, Path] = {}
+    for directory in directories:
+        devices.setdefault(os.stat(directory).st_dev, directory)
+    if all(_syncfs(directory) for directory in devices.values()):
+        return
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for directory in directories:
+        _fsync_dir(directory)
 
 
 def publish_meeting(

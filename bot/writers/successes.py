@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from bot.core.record import SUCCESS, THANKS
+
+if TYPE_CHECKING:
+    import jinja2
 
 PAGE = {SUCCESS: "successes.html", THANKS: "thanks.html"}
 FEED = {SUCCESS: "successes.atom", THANKS: "thanks.atom"}
@@ -50,6 +52,10 @@ class Entry:
 
 @cache
 def _environment() -> jinja2.Environment:
+    # Imported on first use: the template library takes some 6 MB of memory, which a bot
+    # that never hears a #success need not carry.
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("bot", "templates"),
         autoescape=jinja2.select_autoescape(("html", "xml")),
