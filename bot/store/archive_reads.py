@@ -26,25 +26,11 @@ import aiosqlite
 
 from bot.archive.query import SearchPlan
 from bot.archive.series import SeriesAliases
-from bot.core.record import Chair, Item, MeetingRecord, Named
+from bot.core.record import Item, MeetingRecord
 from bot.store.codec import opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread
 from bot.store.errors import StoreError
-from bot.store.reads import (
-    SELECT_CHAIRS,
-    SELECT_GAPS,
-    SELECT_ITEMS,
-    SELECT_LINES,
-    SELECT_MEETING,
-    SELECT_NAMED,
-    SELECT_PRESENCE,
-    SELECT_VOTES,
-    to_gap,
-    to_item,
-    to_lines,
-    to_presence,
-    to_vote,
-)
+from bot.store.reads import MEETING_PARTS, SELECT_MEETING, record_from_rows, to_item
 from bot.store.schema import SCHEMA_VERSION, check_version, user_version
 from bot.store.search import PROGRESS_STEPS, TIME_LIMIT, SearchAnswer, hidden_key, search_lines
 
@@ -601,33 +587,7 @@ def _load(conn: sqlite3.Connection, meeting_id: int) -> MeetingRecord | None:
     headers = _rows(conn, SELECT_MEETING, (meeting_id,))
     if not headers:
         return None
-    h, key = headers[0], (meeting_id,)
-    return MeetingRecord(
-        id=h[0],
-        network=h[1],
-        channel=h[2],
-        name=h[3],
-        topic=h[4],
-        owner=h[5],
-        owner_account=h[6],
-        timezone=h[7],
-        start=text_to_dt(h[8]),
-        end=opt_text_to_dt(h[9]),
-        length_minutes=h[10],
-        info_url=h[11],
-        bot_nick=h[12],
-        casemapping=h[13],
-        restricted=bool(h[14]),
-        lurking=bool(h[15]),
-        private=bool(h[16]),
-        chairs=tuple(Chair(nick=r[0], account=r[1]) for r in _rows(conn, SELECT_CHAIRS, key)),
-        lines=to_lines(_rows(conn, SELECT_LINES, key)),
-        items=tuple(to_item(r) for r in _rows(conn, SELECT_ITEMS, key)),
-        votes=tuple(to_vote(r) for r in _rows(conn, SELECT_VOTES, key)),
-        named=tuple(Named(nick=r[0], line=r[1]) for r in _rows(conn, SELECT_NAMED, key)),
-        presence=tuple(to_presence(r) for r in _rows(conn, SELECT_PRESENCE, key)),
-        gaps=tuple(to_gap(r) for r in _rows(conn, SELECT_GAPS, key)),
-    )
+    return record_from_rows(headers[0], [_rows(conn, q, (meeting_id,)) for q in MEETING_PARTS])
 
 
 def _meeting(

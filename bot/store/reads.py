@@ -6,6 +6,8 @@ whether several reads must see one snapshot).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiosqlite
 
 from bot.core.linelog import LineLog
@@ -44,14 +46,31 @@ SELECT time, kind, nick, detail FROM presence WHERE meeting_id = ? ORDER BY id
 SELECT_GAPS = "SELECT started_at, ended_at, reason FROM gaps WHERE meeting_id = ? ORDER BY id"
 
 
+# What a whole meeting is read from besides its header row, in `record_from_rows`'s order.
+MEETING_PARTS = (
+    SELECT_CHAIRS,
+    SELECT_LINES,
+    SELECT_ITEMS,
+    SELECT_VOTES,
+    SELECT_NAMED,
+    SELECT_PRESENCE,
+    SELECT_GAPS,
+)
+
+
 async def load_meeting(conn: aiosqlite.Connection, meeting_id: int) -> MeetingRecord | None:
     """The whole meeting `meeting_id` (live items only), or None if there is no such meeting
     (or it was redacted)."""
     headers = await run(conn, SELECT_MEETING, (meeting_id,))
     if not headers:
         return None
-    h = headers[0]
-    key = (meeting_id,)
+    return record_from_rows(headers[0], [await run(conn, q, (meeting_id,)) for q in MEETING_PARTS])
+
+
+def record_from_rows(h: Row, parts: Sequence[list[Row]]) -> MeetingRecord:
+    """A meeting from its `SELECT_MEETING` row and the rows of `MEETING_PARTS`: one reading
+    of those columns for the bot's connection and the archive's read-only ones."""
+    chairs, lines, items, votes, named, presence, gaps = parts
     return MeetingRecord(
         id=h[0],
         network=h[1],
@@ -71,13 +90,13 @@ async def load_meeting(conn: aiosqlite.Connection, meeting_id: int) -> MeetingRe
         lurking=bool(h[15]),
         saved_topic=h[16],
         private=bool(h[17]),
-        chairs=tuple(Chair(nick=r[0], account=r[1]) for r in await run(conn, SELECT_CHAIRS, key)),
-        lines=to_lines(await run(conn, SELECT_LINES, key)),
-        items=tuple(to_item(r) for r in await run(conn, SELECT_ITEMS, key)),
-        votes=tuple(to_vote(r) for r in await run(conn, SELECT_VOTES, key)),
-        named=tuple(Named(nick=r[0], line=r[1]) for r in await run(conn, SELECT_NAMED, key)),
-        presence=tuple(to_presence(r) for r in await run(conn, SELECT_PRESENCE, key)),
-        gaps=tuple(to_gap(r) for r in await run(conn, SELECT_GAPS, key)),
+        chairs=tuple(Chair(nick=r[0], account=r[1]) for r in chairs),
+        lines=to_lines(lines),
+        items=tuple(to_item(r) for r in items),
+        votes=tuple(to_vote(r) for r in votes),
+        named=tuple(Named(nick=r[0], line=r[1]) for r in named),
+        presence=tuple(to_presence(r) for r in presence),
+        gaps=tuple(to_gap(r) for r in gaps),
     )
 
 
