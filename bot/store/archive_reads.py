@@ -102,11 +102,10 @@ class SeriesRow:
     last_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """A page of a listing, newest first; `page` is 1-based."""
+class _Paged:
+    """Page arithmetic of a listing shown `per_page` at a time; `page` is 1-based."""
 
-    rows: tuple[MeetingRow, ...]
+    __slots__ = ()
     total: int
     page: int
     per_page: int
@@ -122,6 +121,16 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+@dataclass(frozen=True, slots=True)
+class Page(_Paged):
+    """A page of a listing, newest first; `page` is 1-based."""
+
+    rows: tuple[MeetingRow, ...]
+    total: int
+    page: int
+    per_page: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +201,7 @@ class SuccessRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SuccessPage:
+class SuccessPage(_Paged):
     """A page of the successes (or the thanks), newest first; `page` is 1-based."""
 
     kind: str
@@ -200,18 +209,6 @@ class SuccessPage:
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 class ArchiveReader:
