@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import sections
 from bot.archive.query import parse_query
 from bot.store.search import ArchiveReader
 
@@ -379,7 +380,7 @@ def main() -> int:
     try:
         status = asyncio.run(bench(work, meetings, args.jobs, report))
         if status == 0 and args.write:
-            write_section(args.write, args.scale, report)
+            write_figures(args.write, args.scale, report)
             print(f"wrote {args.write}")
         return status
     finally:
@@ -481,20 +482,13 @@ def grep_ms(root: Path, query: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-SECTION = "## The archive: import and search"
-
-
-def write_section(path: Path, scale: float, report: list[str]) -> None:
-    """Put the figures into `path` as its last section, replacing the one there."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    head = text.split(SECTION)[0].rstrip("\n")
+def write_figures(path: Path, scale: float, report: list[str]) -> None:
+    """Put the figures into `path`'s archive section, replacing the one there."""
     load = os.getloadavg()
     body = [
-        SECTION,
-        "",
         f"`bench/archive.py --scale {scale:g}` ({datetime.now(UTC):%Y-%m-%d}, "
-        f"{os.cpu_count()} cores, load average {load[0]:.1f} at the end; the machine was "
-        "shared). It generates MeetBot logs in the eavesdrop layout (20,000 meetings x 500 "
+        f"{os.cpu_count()} cores, load average {load[0]:.1f} at the end). It generates "
+        "MeetBot logs in the eavesdrop layout (20,000 meetings x 500 "
         "lines over 10 years at scale 1; a Zipf-like vocabulary, a cast of nicks per series, "
         "#topic/#action/#info/#link/#agreed lines), imports them with `gavel import`, runs "
         "the query mix on a read-only connection and `grep -ri` over the same files. p99 of "
@@ -503,9 +497,8 @@ def write_section(path: Path, scale: float, report: list[str]) -> None:
         "```",
         *report,
         "```",
-        "",
     ]
-    path.write_text((head + "\n\n" if head else "") + "\n".join(body), encoding="utf-8")
+    sections.write_section(path, sections.ARCHIVE, "\n".join(body))
 
 
 def index_bytes(db: Path) -> int:

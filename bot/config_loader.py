@@ -289,8 +289,9 @@ def _web(r: _Reader) -> WebSettings:
     if not 0 <= nice <= 19:
         r.problem("nice", f"expected a niceness from 0 to 19, got {nice}")
         nice = default.nice
+    idle = r.get("idle", bool, default.idle)
     r.unknown_keys()
-    return WebSettings(host, port, base_url, title, nice)
+    return WebSettings(host, port, base_url, title, nice, idle)
 
 
 def _logging(r: _Reader, problems: list[str]) -> LoggingSettings:

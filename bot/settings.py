@@ -127,6 +127,8 @@ class WebSettings:
     base_url: str = ""  # e.g. https://meetings.example.org (for feeds); "" = relative links
     title: str = "Meetings"
     nice: int = DEFAULT_WEB_NICE  # the CPU niceness `gavel web` runs at, at least
+    # Linux's SCHED_IDLE: the web runs only on CPU time nothing else at a normal policy wants
+    idle: bool = True
 
 
 @dataclass(frozen=True, slots=True)

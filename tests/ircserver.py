@@ -199,6 +199,22 @@ class _LineReader:
             self.closed = True
             self._changed.set()
 
+    def discard_from_now(self) -> None:
+        """Stop collecting lines; read and drop whatever arrives (for a talker that is sent
+        far more than it needs to look at, and must neither parse it nor let it pile up)."""
+        self._task.cancel()
+        self._task = asyncio.create_task(self._discard())
+
+    async def _discard(self) -> None:
+        try:
+            while await self.reader.read(1 << 16):
+                pass
+        except ConnectionError:
+            pass
+        finally:
+            self.closed = True
+            self._changed.set()
+
     def on_line(self, line: str) -> None:
         """Hook for automatic answers."""
 

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import re
 import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.core.effects import Effect, Publish
 from bot.publishing import Publishing
 from bot.replay import meetings_in_log
 from bot.store import Store
+from bot.store.archive import index_meeting
 from bot.store.codec import dt_to_text
 from bot.store.schema import MIGRATIONS, migrate
 from bot.store.search import ArchiveReader, SearchTimeout
@@ -249,17 +251,25 @@ async def test_a_query_past_the_time_limit_is_stopped_and_says_so(archive: Path)
         assert answer.total == 8
 
 
-@pytest.mark.parametrize("version", [1, 5])
+@pytest.mark.parametrize("version", [1, 5, 6])
 def test_the_migration_indexes_meetings_of_an_older_database(tmp_path: Path, version: int) -> None:
-    asyncio.run(_older_database(tmp_path / "gavel.sqlite3", version))
+    db = tmp_path / "gavel.sqlite3"
+    asyncio.run(_older_database(db, version))
     cfg = config(tmp_path)
     (found,) = search(cfg, "frobnicate")
     assert found["url"] == "https://eavesdrop.example.org/nova/x.log.html#l-4"
+    with sqlite3.connect(db) as conn:  # the index keeps no column sizes (version 7)
+        (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'search'").fetchone()
+        assert "columnsize = 0" in sql
+        assert (
+            conn.execute("SELECT name FROM sqlite_master WHERE name = 'search_docsize'").fetchall()
+            == []
+        )
 
 
 # The meetings table's columns before version 3 (saved_topic) and version 5 (private) added
 # theirs, in the order the current INSERT lists them.
-_COLUMNS_BY_VERSION = {1: 16, 5: 18}
+_COLUMNS_BY_VERSION = {1: 16, 5: 18, 6: 18}
 
 
 async def _older_database(db: Path, version: int) -> None:
@@ -302,6 +312,10 @@ async def _older_database(db: Path, version: int) -> None:
         await conn.execute("UPDATE meetings SET file_base = 'nova/x' WHERE id = 1")
         if version >= 5:
             await conn.execute("UPDATE meetings SET private = 1 WHERE id = 2")
+    if version >= 6:  # indexed when published, as Gavel at version 6 did
+        with sqlite3.connect(db) as plain:
+            for meeting_id in (1, 2):
+                index_meeting(plain, meeting_id)
     await (await Store.open(db)).close()
 
 

@@ -216,10 +216,14 @@ def test_web_settings_default_and_validated(tmp_path: Path) -> None:
     web = load_settings(write(tmp_path, MINIMAL)).web
     assert (web.host, web.port, web.base_url, web.title) == ("127.0.0.1", 8080, "", "Meetings")
     assert web.nice == 10  # below the bot unless the operator says otherwise
-    text = MINIMAL + '[web]\nlisten = "[::1]:9090"\nbase_url = "https://m.example.org/"\nnice = 0\n'
+    assert web.idle  # and only on CPU time nothing else wants
+    text = MINIMAL + (
+        '[web]\nlisten = "[::1]:9090"\nbase_url = "https://m.example.org/"\nnice = 0\n'
+        "idle = false\n"
+    )
     web = load_settings(write(tmp_path, text)).web
     assert (web.host, web.port, web.base_url) == ("::1", 9090, "https://m.example.org")
-    assert web.nice == 0
+    assert (web.nice, web.idle) == (0, False)
     bad = MINIMAL + (
         '[web]\nlisten = "localhost"\nbase_url = "javascript:alert(1)"\n'
         'title = "a\\u0007b"\nport = 1\n'
@@ -241,6 +245,9 @@ def test_web_settings_default_and_validated(tmp_path: Path) -> None:
     ]
     assert problems(tmp_path, MINIMAL + '[web]\nnice = "low"\n') == [
         "web.nice: expected an integer, got 'low'"
+    ]
+    assert problems(tmp_path, MINIMAL + '[web]\nidle = "yes"\n') == [
+        "web.idle: expected true or false, got 'yes'"
     ]
 
 

@@ -70,15 +70,16 @@ async def test_reopening_is_harmless(tmp_path: Path) -> None:
 
 async def test_newer_database_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "gavel.sqlite3"
-    make_file(path, 7)
+    newer = SCHEMA_VERSION + 1
+    make_file(path, newer)
     with pytest.raises(StoreError) as info:
         await Store.open(path)
     assert str(info.value) == (
-        f"database schema version 7 is newer than this Gavel (knows up to {SCHEMA_VERSION}); "
-        "upgrade Gavel"
+        f"database schema version {newer} is newer than this Gavel (knows up to "
+        f"{SCHEMA_VERSION}); upgrade Gavel"
     )
     version, names, _ = inspect(path)
-    assert version == 7
+    assert version == newer
     assert names == {"future"}
 
 

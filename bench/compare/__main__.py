@@ -40,6 +40,7 @@ from bench.compare.bots import (
     peer_versions,
 )
 from bench.compare.scenarios import Figures, MakeBot
+from bench.sections import with_sections_of
 
 SCENARIO_SECONDS = 300.0  # one bot in one scenario; the whole run stays under 15 minutes
 COMMAND = "make bench"
@@ -416,7 +417,7 @@ def write(path: Path, text: str, runs: list[report.Results], meta: dict[str, obj
     results, _ = medians(runs)
     if any(f"tp{n}.rate" in results.get(UNTHROTTLED[0], {}) for n in (1, 10, 50)):
         report.chart(results, UNTHROTTLED[0], UNTHROTTLED[1], path.with_suffix(".png"))
-    path.write_text(_keep_archive_section(path, text), encoding="utf-8")
+    path.write_text(with_sections_of(path, text), encoding="utf-8")
     raw = path.with_suffix(".json")
     raw.write_text(json.dumps({**meta, "runs": runs}, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {path}, {path.with_suffix('.png')} and {raw}")
@@ -450,17 +451,6 @@ def from_json(paths: list[Path], target: Path | None) -> int:
         }
         write(target, text, runs, meta)
     return 0
-
-
-# bench/archive.py writes its figures as the last section of the same file.
-ARCHIVE_SECTION = "## The archive: import and search"
-
-
-def _keep_archive_section(path: Path, text: str) -> str:
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if ARCHIVE_SECTION not in old:
-        return text
-    return text.rstrip("\n") + "\n\n" + ARCHIVE_SECTION + old.split(ARCHIVE_SECTION, 1)[1]
 
 
 if __name__ == "__main__":

@@ -633,23 +633,33 @@ def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
     return app
 
 
-def lower_priority(nice: int) -> int:
-    """Run at niceness `nice` at least (a higher `Nice=` from the service unit stays), so
-    that on a machine short of CPU the bot, at its normal priority, goes first and is never
-    slowed by readers of the archive. Returns the niceness now.
+def lower_priority(nice: int, idle: bool) -> tuple[int, bool]:
+    """Run at niceness `nice` at least (a higher `Nice=` from the service unit stays) and,
+    with `idle`, under Linux's SCHED_IDLE policy, so that the bot, at its normal priority,
+    is never slowed by readers of the archive. Returns the niceness now and whether the
+    policy is SCHED_IDLE.
 
-    Changed only when it must be: the service unit starts the web at its `Nice=` already
-    and forbids the call that changes it."""
+    Called before any thread starts: a thread's policy is its own and new threads take
+    their creator's. Each is changed only when it must be: the service unit may have set
+    both already and forbid the calls that change them."""
     now = os.getpriority(os.PRIO_PROCESS, 0)
     if now < nice:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
         now = nice
-    return now
+    idle_policy = getattr(os, "SCHED_IDLE", None)
+    if idle_policy is None:  # not Linux: the niceness alone
+        return now, False
+    if idle and os.sched_getscheduler(0) != idle_policy:
+        try:
+            os.sched_setscheduler(0, idle_policy, os.sched_param(0))
+        except OSError as exc:
+            log.warning("web_idle_policy_refused", error=str(exc))
+    return now, os.sched_getscheduler(0) == idle_policy
 
 
 async def serve(settings: Settings) -> int:
     """Run `gavel web` until SIGTERM or SIGINT."""
-    niceness = lower_priority(settings.web.nice)
+    niceness, idle = lower_priority(settings.web.nice, settings.web.idle)
     reader = await views.open_reader(settings)
     runner = web.AppRunner(make_app(settings, reader), access_log=None)
     await runner.setup()
@@ -657,7 +667,7 @@ async def serve(settings: Settings) -> int:
     try:
         await site.start()
         url = f"http://{settings.web.host}:{settings.web.port}/"
-        log.info("web_listening", url=url, nice=niceness)
+        log.info("web_listening", url=url, nice=niceness, idle=idle)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
