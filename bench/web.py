@@ -1,11 +1,12 @@
 """The web archive under load: `gavel web` as its own process, 50 concurrent clients.
 
-Builds an archive through the real core and store (meetings of 500 lines over ten years in
-a number of series; `--scale 1` is OpenStack's 20,000 meetings and 200 series, the default
-0.01 is 200 meetings), starts `gavel web` on a free loopback port exactly as deployed (at
-`[web] nice` and `[web] idle`, below the bot), and has 50 clients (`bench.webload`, a
-process of their own) request home, a series, a 500-line meeting, its log and the search
-mix, in turn, for `--seconds`; the search pages count only once `gavel web` really searches
+Builds the archive of `bench/archive.py` (MeetBot logs of 500 lines over ten years with a
+Zipf-like vocabulary; `--scale 1` is OpenStack's 20,000 meetings in 200 series, the default
+0.01 is 200 meetings) and imports it with `gavel import`; starts `gavel web` on a free
+loopback port exactly as deployed (at `[web] nice` and `[web] idle`, below the bot), and
+has 50 clients (`bench.webload`, a process of their own) request home, a series, a 500-line
+meeting, its log and the search mix of `bench/archive.py` (5 kinds of query x 5 filters),
+in turn, for `--seconds`; the search pages count only once `gavel web` really searches
 (else "not measured"). Prints requests per second, the CPU each request cost the web and
 the clients, p50/p99 per page kind and the web process's peak RSS; `--write FILE` also
 writes them as Markdown, as the web section of that file (`docs/benchmarks.md`).
@@ -24,25 +25,25 @@ import json
 import os
 import platform
 import shutil
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote_plus
 
 import aiohttp
 
+from bench import archive as archive_bench
 from bench import sections
 from bench.live import peak_rss_mb, percentile, throughput
-from bot.core.effects import Effect
 from bot.settings import WebSettings
-from bot.store import Store
 from tests.browser import web_server
-from tests.corekit import Room
 from tests.ircserver import Ngircd
 
 CLIENTS = 50
@@ -51,62 +52,33 @@ CLIENTS = 50
 BOT_LINES = 60_000
 WEB_NICE = WebSettings().nice  # the web's default niceness, the bench's load runs at it
 WEB_IDLE = WebSettings().idle  # and its default policy
-LINES = 500
-FULL_MEETINGS = 20_000
-FULL_SERIES = 200
-SPAN = timedelta(days=3652)
-WORDS = [
-    "the",
-    "release",
-    "docs",
-    "review",
-    "gate",
-    "patch",
-    "branch",
-    "tests",
-    "spec",
-    "plan",
-    "owner",
-    "cores",
-    "ship",
-    "merge",
-]
+LINES = archive_bench.LINES
 
 
-def _said(i: int) -> str:
-    pick = [WORDS[(i * 7 + k * 3) % len(WORDS)] for k in range(8)]
-    if i % 50 == 10:
-        return f"#action someone to {' '.join(pick[:4])}"
-    if i % 50 == 20:
-        return f"#info {' '.join(pick)}"
-    if i % 100 == 1:
-        return f"#topic {' '.join(pick[:3])}"
-    return " ".join(pick)
+@dataclass(frozen=True)
+class Built:
+    """The benchmark archive: part 1's (`bench/archive.py`), imported by `gavel import`."""
+
+    db: Path
+    ids: list[int]  # its meetings, oldest first
+    series: str  # one series' URL
+    searches: list[str]  # part 1's query mix: 5 kinds of query x 5 filters
 
 
-async def build(db: Path, meetings: int, series: int) -> list[int]:
-    """`meetings` meetings of LINES lines each, over ten years, in `series` series, published
-    and searchable."""
-    start = datetime(2015, 1, 1, 15, tzinfo=UTC)
-    step = SPAN / max(1, meetings)
-    ids: list[int] = []
-    async with await Store.open(db) as store:
-        for n in range(meetings):
-            room = Room(network="bench", channel=f"#team{n % series}", now=start + step * n)
-            effects: list[Effect] = []
-            effects += room.say("chair", f"#startmeeting team{n % series}")
-            meeting = room.meeting
-            assert meeting is not None
-            for i in range(LINES - 3):
-                effects += room.say(f"p{i % 9}", _said(i), after=0.5)
-            effects += room.say("chair", "#endmeeting")
-            await store.apply(effects)
-            # What publishing does once the files are written: the meeting is marked
-            # published and goes into the search index.
-            await store.mark_published(meeting.id, room.now)
-            await store.index_meeting(meeting.id, private=False)
-            ids.append(meeting.id)
-    return ids
+def build(work: Path, meetings: int) -> Built:
+    """`meetings` MeetBot logs of 500 lines as `bench/archive.py` generates them (ten years,
+    a Zipf-like vocabulary, a cast per series), imported as an operator would."""
+    tree = work / "logs"
+    _, words = archive_bench.generate(tree, meetings)
+    names = archive_bench.series_names(min(archive_bench.SERIES, max(1, meetings // 10)))
+    command = [sys.executable, "-m", "bot", "import", "--config", str(archive_bench.config(work))]
+    subprocess.run([*command, str(tree)], check=True, capture_output=True)
+    db = work / "gavel.sqlite3"
+    with sqlite3.connect(db) as conn:
+        ids = [int(r[0]) for r in conn.execute("SELECT id FROM meetings ORDER BY started_at")]
+    mix = archive_bench.queries(words, names, archive_bench.first_nick(tree))
+    shutil.rmtree(tree)
+    return Built(db, ids, f"/series/oftc/{names[1]}", list(mix.values()))
 
 
 def config(work: Path, db: Path, nice: int = WEB_NICE) -> Path:
@@ -184,24 +156,10 @@ async def bot_alone_and_beside_the_web(
     return {nice: statistics.median(found) for nice, found in rates.items()}
 
 
-SEARCHES = [
-    "patch",
-    "release docs",
-    '"review gate"',
-    "merg*",
-    "patch from:p3",
-    "docs series:team3",
-    "release after:2018-01-01 before:2019-06-30",
-    "gate kind:action",
-]
 SEARCH_PAGES = {"search": "/search?q=", "search (API)": "/api/v1/search?q="}
 
 
-def search_urls(prefix: str) -> list[str]:
-    return [prefix + quote_plus(q) for q in SEARCHES]
-
-
-async def searchable(base: str) -> dict[str, list[str]]:
+async def searchable(base: str, searches: list[str]) -> dict[str, list[str]]:
     """The search kinds `gavel web` really answers: a route counts only when what it gives
     for a word of every meeting differs from what it gives for a word of none (beyond the
     query itself), so a placeholder page is "not measured" rather than a fast number."""
@@ -209,12 +167,12 @@ async def searchable(base: str) -> dict[str, list[str]]:
     async with aiohttp.ClientSession() as session:
         for kind, prefix in SEARCH_PAGES.items():
             bodies = []
-            for word in ("release", "qzxwvuk"):  # the same length: only the results differ
+            for word in ("patch", "qzxwv"):  # the same length: only the results differ
                 async with session.get(base + prefix + word) as response:
                     text = await response.text()
                     bodies.append((response.status, text.replace(word, "")))
             if bodies[0][0] == 200 and bodies[0] != bodies[1]:
-                found[kind] = search_urls(prefix)
+                found[kind] = [prefix + quote_plus(q) for q in searches]
     return found
 
 
@@ -244,6 +202,26 @@ async def load_process(
         if process.returncode is None:
             process.terminate()
             await process.wait()
+
+
+HOW = """
+How it is measured, and why the web is set up as it is:
+
+- The clients are closed-loop: 50 clients waiting on one answer each see a mean of
+  50 / (requests per second), so p50 and p99 follow the CPU the web and its clients get;
+  on a machine busy with other work they rise with its load.
+- Pages are kept for a moment once rendered (a finished meeting's for 30 s, listings for
+  2 s) and kept gzip-compressed too, so under load most page answers come from memory;
+  the "first view" rows say what rendering costs. Searches are run each time, on the
+  web's read-only connections, one thread each.
+- The web runs under Linux's SCHED_IDLE policy (`[web] idle`, default true) as well as at
+  `[web] nice`: at niceness 10 alone the bot lost 11 to 15 % of its recording rate beside
+  a loaded web on this 2-core machine, since the searches keep several of the web's
+  threads busy at once and each still takes its share of a CPU.
+- The bot's rounds alternate alone / beside, on fresh copies of the archive, each copy
+  synced to disk first: ext4 writes a fresh copy's pages out with the bot's first syncs,
+  which had made whichever round came first look slow.
+"""
 
 
 def as_the_web(nice: int) -> None:
@@ -329,15 +307,17 @@ def report(
             f"`python -m bench.web --scale {scale:g}` ({datetime.now(UTC):%Y-%m-%d}, "
             f"{os.cpu_count()} cores, {platform.machine()}, load average "
             f"{os.getloadavg()[0]:.1f} at the end): {meetings:,} meetings of {LINES} lines in "
-            f"{series} series, published and searchable; {CLIENTS} concurrent clients for "
-            f"{elapsed:.0f} s against `gavel web` on loopback. The web runs at {policy}"
+            f"{series} series, generated as by `bench/archive.py` and imported by "
+            f"`gavel import`; {CLIENTS} concurrent clients for {elapsed:.0f} s against "
+            f"`gavel web` on loopback. The web runs at {policy}"
             f"{' as deployed (`[web] nice`, `[web] idle`)' if nice == WEB_NICE else ''}; "
             "the clients are a separate "
             "process (`bench.webload`: raw asyncio protocol callbacks, one kept-alive connection "
             "each, asking for gzip as browsers do) at the same priority, standing for visitors "
             "elsewhere. They ask in turn for home, a series, a 500-line meeting, its log and "
-            "the search mix (words, a phrase, a prefix, `from:`, `series:`, dates, "
-            "`kind:action`; the page and the API).",
+            "the search mix of the archive benchmark (a rare word, a common one, two words, a "
+            "phrase, a prefix; each alone, with `from:`, `series:`, dates, `kind:action`; the "
+            "page and the API).",
             "",
             *summary,
             f"- requests per second: {total / elapsed:.0f} ({errors} errors)",
@@ -392,23 +372,23 @@ async def main() -> None:
         help="with --with-bot: also the bot beside the web at this niceness (e.g. 0)",
     )
     args = parser.parse_args()
-    meetings = max(10, round(FULL_MEETINGS * args.scale))
-    series = max(5, round(FULL_SERIES * args.scale))
+    meetings = max(10, round(archive_bench.MEETINGS * args.scale))
+    series = min(archive_bench.SERIES, max(1, meetings // 10))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        db = work / "gavel.sqlite3"
         began = time.monotonic()
-        ids = await build(db, meetings, series)
-        print(f"archive: {meetings} meetings in {time.monotonic() - began:.1f} s")
+        built = build(work, meetings)
+        db, ids = built.db, built.ids
+        print(f"archive: {meetings} meetings in {time.monotonic() - began:.1f} s", flush=True)
         middle = ids[len(ids) // 2]
         urls = {
             "home": ["/"],
-            "series": ["/series/bench/team1"],
+            "series": [built.series],
             "meeting (500 lines)": [f"/meeting/{middle}"],
             "its log": [f"/meeting/{middle}/log"],
         }
         with web_server(config(work, db, args.nice), work / "web.log") as (base, process):
-            urls |= await searchable(base)
+            urls |= await searchable(base, built.searches)
             first = await cold(base, ids[1 : 1 + min(100, len(ids) - 2) : 2])
             done = await load(base, urls, args.seconds, args.nice, process.pid)
             rss = peak_rss_mb(process.pid)
@@ -434,6 +414,7 @@ async def main() -> None:
                     f"serves its database to {CLIENTS} "
                     f"clients: {found[nice]:,.0f} lines/s ({change:+.1%}) [target: within 5 %]\n"
                 )
+    text += HOW
     print(text)
     if args.write:
         sections.write_section(args.write, sections.WEB, text)

@@ -42,3 +42,13 @@ def test_the_compressed_copy_counts_towards_the_bound() -> None:
     assert len(cache) == 9 and cache.get("/0", 0.0) is None  # 10 x 130 = 1,300 > 1,200
     cache.put("/huge", Cached(b"x" * 100, "text/html", "utf-8", 100.0, b"z" * 60))
     assert cache.get("/huge", 0.0) is None  # 160 > an eighth, though its body alone is not
+
+
+def test_an_entry_past_its_time_is_stale_for_its_grace_then_gone() -> None:
+    cache = PageCache(1000)
+    kept = Cached(b"x", "text/html", "utf-8", 5.0, None, 2.0)
+    cache.put("/a", kept)
+    assert (cache.get("/a", 4.9), cache.stale("/a", 4.9)) == (kept, None)
+    assert (cache.get("/a", 5.0), cache.stale("/a", 6.9)) == (None, kept)
+    assert cache.stale("/a", 7.0) is None
+    assert len(cache) == 0

@@ -59,6 +59,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 READER: web.AppKey[ArchiveReader] = web.AppKey("reader", ArchiveReader)
 CACHE: web.AppKey[PageCache] = web.AppKey("cache", PageCache)
 PENDING: web.AppKey[dict[str, asyncio.Event]] = web.AppKey("pending", dict)
+RENEWALS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("renewals", set)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 
 
@@ -494,6 +495,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = _error(request, 400, "The address is too long.")
     elif (hit := _from_cache(request)) is not None:
         response = hit
+    elif (old := request.app[CACHE].stale(request.path_qs, time.monotonic())) is not None:
+        _renew(request, handler)
+        response = _kept_answer(request, old)
     else:
         try:
             response = await _once(request, handler)
@@ -535,10 +539,30 @@ async def _once(request: web.Request, handler: Handler) -> web.StreamResponse:
             del pending[key]
 
 
+def _renew(request: web.Request, handler: Handler) -> None:
+    """Make the next answer to a kept one past its time, in the background, unless a request
+    is making it already; meanwhile readers get the kept one (within its grace)."""
+    if request.path_qs in request.app[PENDING]:
+        return
+    renewals = request.app[RENEWALS]
+    task = asyncio.create_task(_renewal(request, handler))
+    renewals.add(task)  # held until done: the loop keeps only a weak reference
+    task.add_done_callback(renewals.discard)
+
+
+async def _renewal(request: web.Request, handler: Handler) -> None:
+    try:
+        await _once(request, handler)
+    except Exception as exc:  # its readers still have the kept answer; the next one retries
+        log.warning("web_renewal_failed", path=request.path, error=str(exc))
+
+
 def _from_cache(request: web.Request) -> web.Response | None:
     hit = request.app[CACHE].get(request.path_qs, time.monotonic())
-    if hit is None:
-        return None
+    return None if hit is None else _kept_answer(request, hit)
+
+
+def _kept_answer(request: web.Request, hit: Cached) -> web.Response:
     content_type = hit.content_type
     if hit.charset is not None:
         content_type += f"; charset={hit.charset}"
@@ -562,7 +586,8 @@ def _to_cache(request: web.Request, response: web.StreamResponse) -> bool:
         return False
     expires = time.monotonic() + float(seconds)
     gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
-    cached = Cached(body, response.content_type, response.charset, expires, gzipped)
+    # Kept answers may be given for one more listing's time while the next is made.
+    cached = Cached(body, response.content_type, response.charset, expires, gzipped, LIST_TTL)
     request.app[CACHE].put(request.path_qs, cached)
     return True
 
@@ -605,6 +630,7 @@ def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
     app[READER] = reader
     app[CACHE] = PageCache()
     app[PENDING] = {}
+    app[RENEWALS] = set()
     get = app.router.add_get
     get("/", home)
     get("/feed.atom", feed)

@@ -1,7 +1,9 @@
 """Rendered answers kept for a few seconds, so a page many people open at once is rendered
 once: a finished meeting's minutes and log change only when an operator redacts them, and
-listings may lag the database by a moment. Bounded in bytes, least recently used out
-first. Pure: the clock arrives as an argument; no aiohttp, no I/O.
+listings may lag the database by a moment. An answer past its time may still be given for
+its `grace` while one reader's request makes the next (so a popular search or listing never
+makes its readers wait for it). Bounded in bytes, least recently used out first. Pure: the
+clock arrives as an argument; no aiohttp, no I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class Cached:
     charset: str | None
     expires: float
     gzipped: bytes | None = None  # the same body gzip-compressed, for readers that take it
+    grace: float = 0.0  # seconds past `expires` it may still be given while renewed
 
     @property
     def size(self) -> int:
@@ -32,10 +35,20 @@ class PageCache:
         self._bytes = 0
 
     def get(self, key: str, now: float) -> Cached | None:
+        """The answer kept for `key` if it is still current."""
+        entry = self._kept(key, now)
+        return entry if entry is not None and now < entry.expires else None
+
+    def stale(self, key: str, now: float) -> Cached | None:
+        """The answer kept for `key` if it is past its time but within its grace."""
+        entry = self._kept(key, now)
+        return entry if entry is not None and entry.expires <= now else None
+
+    def _kept(self, key: str, now: float) -> Cached | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry.expires <= now:
+        if entry.expires + entry.grace <= now:
             self._drop(key)
             return None
         self._entries.move_to_end(key)
