@@ -103,17 +103,24 @@ format = "json"
     return path
 
 
-async def cold(base: str, ids: list[int]) -> dict[str, list[float]]:
-    """One client, each page requested once (so rendered, not kept): what a page costs."""
+async def cold(base: str, ids: list[int], searches: list[str]) -> dict[str, list[float]]:
+    """One client, each page requested once (so made, not kept): what a page costs; and
+    each search of the mix once, in each order, the same way."""
     timings: dict[str, list[float]] = {"meeting, first view": [], "its log, first view": []}
     async with aiohttp.ClientSession() as session:
+
+        async def timed(kind: str, url: str) -> None:
+            began = time.perf_counter()
+            async with session.get(base + url) as response:
+                await response.read()
+            timings.setdefault(kind, []).append(time.perf_counter() - began)
+
         for meeting_id in ids:
-            pages = (f"/meeting/{meeting_id}", f"/meeting/{meeting_id}/log")
-            for kind, url in zip(timings, pages, strict=True):
-                began = time.perf_counter()
-                async with session.get(base + url) as response:
-                    await response.read()
-                timings[kind].append(time.perf_counter() - began)
+            await timed("meeting, first view", f"/meeting/{meeting_id}")
+            await timed("its log, first view", f"/meeting/{meeting_id}/log")
+        for query in searches:
+            for sort in ("relevance", "new", "old"):
+                await timed("search, first run", "/search?q=" + quote_plus(f"{query} sort:{sort}"))
     return timings
 
 
@@ -210,10 +217,11 @@ How it is measured, and why the web is set up as it is:
 - The clients are closed-loop: 50 clients waiting on one answer each see a mean of
   50 / (requests per second), so p50 and p99 follow the CPU the web and its clients get;
   on a machine busy with other work they rise with its load.
-- Pages are kept for a moment once rendered (a finished meeting's for 30 s, listings for
-  2 s) and kept gzip-compressed too, so under load most page answers come from memory;
-  the "first view" rows say what rendering costs. Searches are run each time, on the
-  web's read-only connections, one thread each.
+- Answers are kept for a moment once made, gzip-compressed too: a finished meeting's for
+  30 s, listings and searches for 2 s, and given for 2 s more while one request makes the
+  next, so readers of a popular page never wait for it. Under load most answers come from
+  memory; the "first view" and "first run" rows say what making them costs (a search runs
+  on one of the web's read-only connections, each with its thread).
 - The web runs under Linux's SCHED_IDLE policy (`[web] idle`, default true) as well as at
   `[web] nice`: at niceness 10 alone the bot lost 11 to 15 % of its recording rate beside
   a loaded web on this 2-core machine, since the searches keep several of the web's
@@ -329,9 +337,10 @@ def report(
             "|---|---|---|---|",
             *rows,
             "",
-            "Pages are kept for a moment once rendered (a finished meeting's for 30 s, listings",
-            "for 2 s), so under load most answers come from memory. What rendering costs, one",
-            "client requesting each of a range of meetings once:",
+            "Pages are kept for a moment once made (a finished meeting's for 30 s, listings and",
+            "searches for 2 s, and given for 2 s more while the next is made), so under load",
+            "most answers come from memory. What making them costs, one client requesting each",
+            "of a range of meetings once, and each search of the mix once in each order:",
             "",
             "| page | requests | p50 (ms) | p99 (ms) |",
             "|---|---|---|---|",
@@ -389,7 +398,7 @@ async def main() -> None:
         }
         with web_server(config(work, db, args.nice), work / "web.log") as (base, process):
             urls |= await searchable(base, built.searches)
-            first = await cold(base, ids[1 : 1 + min(100, len(ids) - 2) : 2])
+            first = await cold(base, ids[1 : 1 + min(100, len(ids) - 2) : 2], built.searches)
             done = await load(base, urls, args.seconds, args.nice, process.pid)
             rss = peak_rss_mb(process.pid)
             nice = niceness(process.pid)

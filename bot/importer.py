@@ -245,7 +245,6 @@ async def import_archive(
         store = await Store.open(settings.storage.path)
         try:
             await store.tune_for_import()
-            await store.index_merging(bulk=True)
             await _write_all(
                 store,
                 settings,
@@ -261,10 +260,7 @@ async def import_archive(
             pool.terminate()
         finally:
             progress.finish()
-            try:
-                await store.index_merging(bulk=False)
-            finally:
-                await store.close()
+            await store.close()
     summary.seconds = time.monotonic() - started
     return summary
 

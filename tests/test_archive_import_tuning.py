@@ -1,12 +1,9 @@
 """The import's plumbing: its connection settings (its own connection only, never the
-bot's), the index's merge settings, and the workers' results in order with a bounded lead
-on the writer."""
+bot's) and the workers' results in order with a bounded lead on the writer."""
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,8 +11,8 @@ from bot.config_loader import load_settings
 from bot.importer import ImportOptions, _start_worker, parsed_in_order
 from bot.store import Store
 from bot.store.db import scalar
-from bot.store.importing import BULK_MERGING, IMPORT_CACHE_KIB, USUAL_MERGING
-from tests.archivekit import config, eavesdrop_path, gavel, meeting_log, write
+from bot.store.importing import IMPORT_CACHE_KIB
+from tests.archivekit import config, eavesdrop_path, meeting_log, write
 
 
 async def test_tuning_for_import_changes_only_that_connection(tmp_path: Path) -> None:
@@ -45,27 +42,3 @@ def test_workers_results_come_in_file_order_with_a_bounded_lead(tmp_path: Path) 
     assert [p.path for p in got] == names
     assert [p.lines for p in got] == [4, 5, 6, 0, 7, 8, 9, 10]
     assert got[3].problem == "not a meeting log (no #startmeeting)"
-
-
-def merge_settings(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT k, v FROM search_config WHERE k LIKE '%merge'").fetchall()
-    return {str(k): int(v) for k, v in rows}
-
-
-async def _left_in_bulk_settings(db: Path) -> None:
-    async with await Store.open(db) as store:  # as an import killed on its way leaves them
-        await store.index_merging(bulk=True)
-
-
-def test_an_import_merges_the_index_in_larger_runs_then_as_usual(tmp_path: Path) -> None:
-    """The merge settings live in the database: an import sets its own for its writes, and
-    the usual ones are back when it ends, so later writes (the bot's) merge as usual."""
-    db = tmp_path / "gavel.sqlite3"
-    asyncio.run(_left_in_bulk_settings(db))
-    assert merge_settings(db) == dict(BULK_MERGING)
-    moment = datetime(2015, 3, 2, 16, 0, tzinfo=UTC)
-    write(eavesdrop_path(tmp_path / "tree", "nova", moment), meeting_log("nova", moment, []))
-    ran = gavel("import", "--config", config(tmp_path), tmp_path / "tree")
-    assert ran.code == 0, ran.err
-    assert merge_settings(db) == dict(USUAL_MERGING) == {"automerge": 4, "crisismerge": 16}

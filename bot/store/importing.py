@@ -48,20 +48,6 @@ IMPORT_PRAGMAS = (
 )
 
 
-# FTS5 merges the index's segments as it goes: a level's segments are merged once there are
-# `automerge` of them, and at the latest at `crisismerge`. A bulk import merges fewer, larger
-# runs (a quarter less CPU per indexed line at a million lines); the usual settings come
-# back when it ends, and the merges they call for resume with the next writes.
-BULK_MERGING = (("automerge", 16), ("crisismerge", 64))
-USUAL_MERGING = (("automerge", 4), ("crisismerge", 16))  # FTS5's defaults
-SET_INDEX_OPTION = "INSERT INTO search (search, rank) VALUES (?, ?)"
-
-
-def set_merging(conn: sqlite3.Connection, bulk: bool) -> None:
-    """The index's merge settings (kept in the database) for a bulk import, or as usual."""
-    conn.executemany(SET_INDEX_OPTION, BULK_MERGING if bulk else USUAL_MERGING)
-
-
 def tune_for_import(conn: sqlite3.Connection) -> None:
     """Connection settings for a bulk import (outside any transaction)."""
     for pragma in IMPORT_PRAGMAS:

@@ -28,7 +28,7 @@ from bot.store.bases import nowhere, reserve_base
 from bot.store.codec import dt_to_text, effect_to_json, opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread, rollback, run, scalar
 from bot.store.errors import StoreError
-from bot.store.importing import Imported, Prepared, import_batch, set_merging, tune_for_import
+from bot.store.importing import Imported, Prepared, import_batch, tune_for_import
 from bot.store.reads import load_meeting
 from bot.store.redaction import Redacted
 from bot.store.schema import migrate
@@ -239,10 +239,6 @@ class Store:
         """This connection only: settings for a bulk import (see `bot.store.importing`)."""
         async with self._lock:
             await in_thread(self._conn, tune_for_import)
-
-    async def index_merging(self, *, bulk: bool) -> None:
-        """The search index's merge settings for a bulk import, or back to the usual ones."""
-        await self._write_in_thread(set_merging, bulk)
 
     async def redact_line(self, meeting_id: int, line: int, reason: str) -> Redacted:
         """Replace one line's text by `[redacted]` (see `bot.store.redaction`)."""
