@@ -28,7 +28,7 @@ from bot.irc.supervisor import Backoff, Supervisor
 from bot.logs import configure
 from bot.publishing import Publishing, output_for
 from bot.settings import Settings
-from bot.store import MeetingSummary, Store
+from bot.store import MeetingSummary, Store, StoreError
 from bot.store.writerlock import DatabaseInUse, acquire_writer_lock
 from bot.writers.paths import output_root
 
@@ -197,13 +197,15 @@ async def regenerate(settings: Settings, meeting_id: int | None, *, every: bool)
         publishing = Publishing(settings, store, indexes=not every)
         failures = 0
         for done, mid in enumerate(ids, start=1):
-            record = await store.load(mid)
-            if record is None:
-                print(f"gavel: no meeting with id {mid}", file=sys.stderr)
-                return 2
+            # A meeting that cannot be read or written back is named and counted; with
+            # --all the others are still written.
             try:
+                record = await store.load(mid)
+                if record is None:
+                    print(f"gavel: no meeting with id {mid}", file=sys.stderr)
+                    return 2
                 files = await publishing.write(record)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, StoreError) as exc:
                 failures += 1
                 print(f"gavel: meeting {mid}: {exc}", file=sys.stderr)
                 continue

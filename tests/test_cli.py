@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,17 @@ def test_check_config_refuses_a_network_without_channels(tmp_path: Path) -> None
     assert run.returncode != 0
     assert "networks[0].channels: at least one channel is required" in run.stderr
     assert "ok (" not in run.stdout
+
+
+def test_regenerate_all_goes_on_past_a_meeting_it_cannot_read(tmp_path: Path) -> None:
+    """One damaged row (here a start time that is not a time) is named and counted; the
+    other meetings' files are still written."""
+    record_meetings(tmp_path)
+    with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
+        damaged = conn.execute("SELECT MIN(id) FROM meetings").fetchone()[0]
+        conn.execute("UPDATE meetings SET started_at = 'not a time' WHERE id = ?", (damaged,))
+    run = gavel("regenerate", "--config", str(config(tmp_path)), "--all")
+    assert run.returncode == 1
+    assert "regenerated 1 of 2 meetings" in run.stdout
+    assert f"gavel: meeting {damaged}: " in run.stderr
+    assert len(sorted((tmp_path / "out").rglob("*.txt"))) == 2  # the other one's .txt, .log.txt
