@@ -254,6 +254,23 @@ async def test_person_page(client: TestClient, archive: Archive) -> None:  # typ
     await page(client, "/person/net/nobody", 404)
 
 
+async def test_person_page_lists_indexed_and_running_meetings_alike(
+    client: TestClient,  # type: ignore[type-arg]
+    archive: Archive,
+) -> None:
+    """The meetings are found through the search index's nicks, and a meeting not in the
+    index yet (running) through its lines: both are listed, by the nick in any case."""
+    for nick in ("bob", "BOB"):
+        text = await page(client, f"/person/net/{nick}")
+        for meeting in (archive.running, archive.heat[0], archive.heat[-1], archive.nova[1]):
+            assert f'href="/meeting/{meeting}"' in text
+        assert f'href="/meeting/{archive.restricted}"' not in text
+    assert f'href="/meeting/{archive.running}"' not in await page(client, "/person/net/carol")
+    # A nick with nothing the index can look up is still answered, from the lines.
+    await page(client, "/person/net/%5B%5D", 404)
+    await page(client, "/person/net/%22%5E%2A", 404)
+
+
 async def test_api_meeting_is_the_json_record(client: TestClient, archive: Archive) -> None:  # type: ignore[type-arg]
     response = await client.get(f"/api/v1/meeting/{archive.heat[0]}")
     assert response.content_type == "application/json"
