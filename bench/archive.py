@@ -38,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import sections
+from bench.live import percentile
 from bot.archive.query import parse_query
 from bot.store.search import ArchiveReader
 
@@ -318,11 +319,6 @@ def config(work: Path) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def queries(words: list[str], names: list[str], nick: str) -> dict[tuple[str, str], str]:

@@ -167,8 +167,9 @@ async def redact(settings: Settings, args: argparse.Namespace) -> int:
     if done.changed:
         from bot.web.static_index import write_indexes
 
-        # A redacted meeting leaves the static indexes (a series left without meetings
-        # loses its index); a redacted line or nick changes no index.
+        # Each series touched, once: a redacted meeting leaves the static indexes (a series
+        # left without meetings loses its index); after a line or a nick the pages are
+        # written again as they were, which costs one page per series.
         for network, name in sorted(series):
             await write_indexes(settings, network, name, drop_empty=True)
     if not done.changed:

@@ -10,7 +10,6 @@ writing, lookups and deliveries run in their own tasks.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from bot.store import Store
 from bot.store.followup import StoredSuccess
 from bot.writers import successes as pages
 from bot.writers.paths import LOG_HTML, MINUTES_HTML, url_for
-from bot.writers.publish import remove_stale_temporaries, write_atomic
+from bot.writers.publish import fsync_dir, remove_stale_temporaries, write_atomic
 
 if TYPE_CHECKING:  # imported when announcing only (see bot/app.py)
     from bot.announce.sender import Sender
@@ -96,11 +95,7 @@ def write_pages(directory: Path, kind: str, shown: list[pages.Entry], page_url: 
     write_atomic(directory / pages.PAGE[kind], [pages.render_page(kind, shown)], 0o644)
     feed = pages.render_feed(kind, shown, page_url, now)
     write_atomic(directory / pages.FEED[kind], [feed], 0o644)
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(directory)
 
 
 class Followup:

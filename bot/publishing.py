@@ -200,7 +200,12 @@ class Publishing:
         upto = record.lines[-1].n if record.lines else 0
         announce: Sequence[Announce] = ()
         if complete and self.followup is not None and record.end is not None:
-            text = files.paths[EXTENSIONS.index(MINUTES_TEXT)].read_text(encoding="utf-8")
+            minutes = files.paths[EXTENSIONS.index(MINUTES_TEXT)]
+            # Read in the publishing threads, as it was written: a long meeting's minutes
+            # must not hold up the event loop.
+            text = await asyncio.get_running_loop().run_in_executor(
+                self._threads, functools.partial(minutes.read_text, encoding="utf-8")
+            )
             announce = self.followup.completion(record, files.url_base, text)
         await self.store.mark_published(record.id, datetime.now(UTC), upto, announce)
         if announce and self.followup is not None:

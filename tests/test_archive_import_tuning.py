@@ -13,6 +13,7 @@ from bot.store import Store
 from bot.store.db import scalar
 from bot.store.importing import IMPORT_CACHE_KIB
 from tests.archivekit import config, eavesdrop_path, meeting_log, write
+from tests.corekit import Room
 
 
 async def test_tuning_for_import_changes_only_that_connection(tmp_path: Path) -> None:
@@ -25,6 +26,15 @@ async def test_tuning_for_import_changes_only_that_connection(tmp_path: Path) ->
         assert await scalar(importing._conn, "PRAGMA journal_mode") == "wal"
         assert await scalar(bot._conn, "PRAGMA synchronous") == 2  # FULL, as always
         assert await scalar(bot._conn, "PRAGMA cache_size") != -IMPORT_CACHE_KIB
+        # Noting a meeting's files published (as `--write-files` does) keeps both settings.
+        room = Room()
+        await bot.apply([*room.say("alice", "#startmeeting x"), *room.say("alice", "#endmeeting")])
+        assert room.meeting is None
+        ids = await bot.all_meeting_ids()
+        await importing.mark_published(ids[0], datetime(2015, 3, 2, tzinfo=UTC))
+        await bot.mark_published(ids[0], datetime(2015, 3, 2, tzinfo=UTC))
+        assert await scalar(importing._conn, "PRAGMA synchronous") == 1
+        assert await scalar(bot._conn, "PRAGMA synchronous") == 2
 
 
 def test_workers_results_come_in_file_order_with_a_bounded_lead(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.effects import Effect, Publish, Say
-from bot.core.events import FilesPublished
+from bot.core.events import FilesPublished, TopicSeen, event_channel
 from tests.corekit import Room
 
 URL_BASE = "http://x.org/heat/2013/heat.2013-01-09-20.01"
@@ -52,3 +52,15 @@ def test_a_save_and_a_lurking_meeting_announce_nothing() -> None:
     room.say("alice", "#lurk")
     (ended,) = publishes(room.say("alice", "#endmeeting"))
     assert ended.final and written(room, ended) == []
+
+
+def test_the_files_and_the_topic_belong_to_their_channel() -> None:
+    """What the engine logs a failure with: the channel of the files' meeting, and of a
+    topic the server told."""
+    room = Room(channel="#heat")
+    effects = room.say("alice", "#startmeeting heat")
+    effects += room.say("alice", "#endmeeting")
+    [publish] = publishes(effects)
+    done = FilesPublished(room.network, room.tick(), 1, publish.meeting, URL_BASE, True, ())
+    topic = TopicSeen(room.network, room.tick(), 2, "#other", "a topic")
+    assert (event_channel(done), event_channel(topic)) == ("#heat", "#other")

@@ -239,3 +239,6 @@ async def test_previous_meeting_is_the_latest_finished_public_one_of_the_series(
             is None
         )
         assert await store.previous_meeting("net", ("heat",), DAY - timedelta(days=20), -1) is None
+        # held in a channel that was private then (so recorded), whatever the settings say now
+        await store.index_meeting(older, private=True)
+        assert await store.previous_meeting("net", ("heat",), DAY, exclude_id=-1) is None

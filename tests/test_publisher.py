@@ -249,8 +249,12 @@ async def test_an_ended_meeting_is_announced_in_the_transaction_that_notes_its_f
         await publishing.write(meeting, complete=True)  # done again after a crash: same row
         assert [d.delivery_id for d in await store.deliveries(("pending",))] == [queued.delivery_id]
         # announcements and the note that the files are written go together or not at all
-        [announce] = followup.completion(meeting, "http://elsewhere/m", "minutes")
-        gone = replace(announce, delivery_id="other")
+        # (a meeting waiting for its files, and an announcement the outbox refuses)
+        other = (await ended_meeting(store, "#open")).meeting
+        assert other.id in await store.pending_publishes()
+        [announce] = followup.completion(other, "http://elsewhere/m", "minutes")
+        refused = replace(announce, created=datetime(2024, 5, 1))  # naive: never stored
         with pytest.raises(StoreError):
-            await store.mark_published(meeting.id + 404, datetime.now(UTC), None, [gone])
+            await store.mark_published(other.id, datetime.now(UTC), None, [refused])
+        assert other.id in await store.pending_publishes()  # its note went with it
         assert len(await store.deliveries(("pending",))) == 1

@@ -3,7 +3,6 @@ live view fed by a real bot on a real ngircd, the hostile meeting inert, no cons
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from tests.browser import (
 )
 from tests.ircserver import Ngircd, RawClient
 from tests.talkers import meeting_ids
-from tests.webkit import Archive, build_archive
+from tests.webkit import Archive
 
 CHANNEL = "#web-live"
 
@@ -40,11 +39,6 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrom
         yield chrome
     finally:
         chrome.quit()
-
-
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
-    return asyncio.run(build_archive(tmp_path_factory.mktemp("archive")))
 
 
 @pytest.fixture(scope="module")

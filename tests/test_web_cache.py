@@ -27,6 +27,7 @@ def test_the_least_recently_used_go_first_and_bytes_stay_bounded() -> None:
     assert cache.get("/1", 0.0) is None  # the oldest unused one made room: 1,040 > 1,000
     assert all(cache.get(key, 0.0) is not None for key in ("/0", "/2", "/3"))
     assert sum(len(cache.get(k, 0.0).body) for k in ("/0", "/3", "/new")) == 320  # type: ignore[union-attr]
+    assert cache.fits(125) and not cache.fits(126)
     cache.put("/huge", entry(126))  # more than an eighth of the whole: never kept
     assert cache.get("/huge", 0.0) is None and len(cache) == 9
     cache.put("/0", entry(5))

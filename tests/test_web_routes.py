@@ -10,13 +10,11 @@ import os
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import aiosqlite
-import html5lib
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -27,32 +25,7 @@ from bot.web.app import CACHE, CSP, make_app
 from bot.web.cache import Cached
 from bot.web.views import open_reader
 from tests.corekit import Room
-from tests.webkit import Archive, build_archive
-
-
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
-    return asyncio.run(build_archive(tmp_path_factory.mktemp("archive")))
-
-
-@pytest.fixture
-async def client(archive: Archive) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    reader = await open_reader(archive.settings)
-    async with TestClient(TestServer(make_app(archive.settings, reader))) as test_client:
-        yield test_client
-    await reader.close()
-
-
-async def page(client: TestClient, url: str, status: int = 200) -> str:  # type: ignore[type-arg]
-    response = await client.get(url, allow_redirects=False)
-    text = await response.text()
-    assert response.status == status, (url, text[:500])
-    return text
-
-
-def well_formed(text: str) -> None:
-    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
-    parser.parse(text)
+from tests.webkit import Archive, build_archive, page, well_formed
 
 
 async def test_home_lists_running_latest_and_every_series(
@@ -123,6 +96,17 @@ async def test_feeds_are_atom_of_finished_meetings(
     titles = " ".join(e.findtext("a:title", namespaces=ns) or "" for e in everything.iter())
     assert "nova" in titles and "cabal" not in titles and "hidden" not in titles
     await page(client, "/series/net/cabal/feed.atom", 404)
+
+
+async def test_a_feed_never_gives_one_visitors_host_to_another(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """With no `[web] base_url` the feed's links come from the request's Host header, so
+    such a feed is not kept for the next reader."""
+    first = await client.get("/feed.atom", headers={"Host": "evil.example"})
+    assert "http://evil.example/" in await first.text()
+    second = await (await client.get("/feed.atom")).text()
+    assert "evil.example" not in second
 
 
 async def test_channel_page(client: TestClient, archive: Archive) -> None:  # type: ignore[type-arg]
@@ -294,8 +278,9 @@ async def test_headers_and_read_only(client: TestClient, archive: Archive) -> No
         "/date/x",
     ):
         response = await client.get(url)
-        assert response.headers["Content-Security-Policy"] == CSP
-        assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP
+        policy = response.headers["Content-Security-Policy"]
+        assert policy == CSP
+        assert "'unsafe-inline'" not in policy and "script-src 'self'" in policy
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     for method in ("POST", "PUT", "DELETE"):
         response = await client.request(method, "/")

@@ -5,44 +5,21 @@ meeting."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import html5lib
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.store import Store
 from bot.store.archive_reads import ArchiveReader
 from bot.web.app import make_app
 from bot.web.views import open_reader, private_channels
-from tests.webkit import NOVA_FILES, Archive, build_archive
+from tests.webkit import NOVA_FILES, Archive, build_archive, page, well_formed
 
 DOCS = "bob to write docs"  # said once as an #action in every heat and nova meeting
-
-
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
-    return asyncio.run(build_archive(tmp_path_factory.mktemp("archive")))
-
-
-@pytest.fixture
-async def client(archive: Archive) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    reader = await open_reader(archive.settings)
-    async with TestClient(TestServer(make_app(archive.settings, reader))) as test_client:
-        yield test_client
-    await reader.close()
-
-
-async def page(client: TestClient, url: str, status: int = 200) -> str:  # type: ignore[type-arg]
-    response = await client.get(url, allow_redirects=False)
-    text = await response.text()
-    assert response.status == status, (url, text[:500])
-    return text
 
 
 async def api(client: TestClient, query: str, status: int = 200, **more: str) -> Any:  # type: ignore[type-arg]
@@ -54,10 +31,6 @@ async def api(client: TestClient, query: str, status: int = 200, **more: str) ->
 
 def ids(answer: dict[str, Any]) -> list[int]:
     return [r["meeting_id"] for r in answer["results"]]
-
-
-def well_formed(text: str) -> None:
-    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(text)
 
 
 def inert(text: str) -> None:

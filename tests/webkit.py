@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import html5lib
+from aiohttp.test_utils import TestClient
+
 from bot.archive.series import build_aliases
 from bot.core.events import ChannelSettings
 from bot.settings import (
@@ -210,3 +213,15 @@ def with_web(settings: Settings, host: str, port: int) -> Settings:
     return dataclasses.replace(
         settings, web=dataclasses.replace(settings.web, host=host, port=port)
     )
+
+
+async def page(client: TestClient, url: str, status: int = 200) -> str:  # type: ignore[type-arg]
+    response = await client.get(url, allow_redirects=False)
+    text = await response.text()
+    assert response.status == status, (url, text[:500])
+    return text
+
+
+def well_formed(text: str) -> None:
+    """A page parses as strict HTML5."""
+    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(text)

@@ -28,10 +28,6 @@ class Figure:
     target: tuple[str, Callable[[float, float], bool]] | None = None
 
 
-def _under(limit: float) -> tuple[str, Callable[[float, float], bool]]:
-    return f"< {limit:g}", lambda g, _p: g < limit
-
-
 def _at_most(limit: float) -> tuple[str, Callable[[float, float], bool]]:
     return f"≤ {limit:g}", lambda g, _p: g <= limit
 

@@ -272,7 +272,17 @@ def event_channel(event: Event) -> str | None:
     """The channel `event` happened in; None for what concerns the whole network (a quit,
     a nick or account change) or a private message."""
     if isinstance(
-        event, MessageSeen | MembersListed | Joined | Parted | Kicked | OpChanged | PreviousFound
+        event,
+        MessageSeen
+        | MembersListed
+        | Joined
+        | Parted
+        | Kicked
+        | OpChanged
+        | PreviousFound
+        | TopicSeen,
     ):
         return event.channel
+    if isinstance(event, FilesPublished):
+        return event.meeting.channel
     return None

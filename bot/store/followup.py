@@ -113,7 +113,7 @@ def successes(
 SELECT_PREVIOUS = """
 SELECT id, name, channel, started_at, timezone, file_base FROM meetings
 WHERE network = ? AND name IN ({names}) AND id != ? AND started_at < ?
-    AND ended_at IS NOT NULL AND restricted = 0 AND file_base IS NOT NULL
+    AND ended_at IS NOT NULL AND restricted = 0 AND private = 0 AND file_base IS NOT NULL
 ORDER BY started_at DESC, id DESC
 LIMIT 50
 """

@@ -449,11 +449,13 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: obj
 def _unsynced_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: object) -> T:
     """`_in_transaction` with a commit that does not wait for the disk (WAL: the frames
     are written, the next synced commit syncs them too)."""
+    # Back to what it was after: FULL for the bot, NORMAL on an import's own connection.
+    before = int(conn.execute("PRAGMA synchronous").fetchone()[0])
     conn.execute("PRAGMA synchronous = NORMAL")
     try:
         return _in_transaction(conn, work, *args)
     finally:
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {before:d}")
 
 
 def _insert(conn: sqlite3.Connection, sql: str, row: tuple[object, ...]) -> None:

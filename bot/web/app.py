@@ -204,7 +204,9 @@ def _feed(request: web.Request, rows: Any, title: str, path: str) -> web.Respons
         },
     )
     response = web.Response(text=body, content_type="application/atom+xml", charset="utf-8")
-    return _keep(response, LIST_TTL)
+    # Without a configured base the links come from this request's Host header: kept, the
+    # first visitor's Host would be every reader's.
+    return _keep(response, LIST_TTL) if _site(request).base_url else response
 
 
 async def channel(request: web.Request) -> web.Response:
@@ -582,8 +584,8 @@ def _to_cache(request: web.Request, response: web.StreamResponse) -> bool:
     if not isinstance(response, web.Response) or not seconds or response.status != 200:
         return False
     body = response.body
-    if not isinstance(body, bytes):
-        return False
+    if not isinstance(body, bytes) or not request.app[CACHE].fits(len(body)):
+        return False  # (and not compressed for nothing)
     expires = time.monotonic() + float(seconds)
     gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
     # Kept answers may be given for one more listing's time while the next is made.
@@ -670,8 +672,11 @@ def lower_priority(nice: int, idle: bool) -> tuple[int, bool]:
     both already and forbid the calls that change them."""
     now = os.getpriority(os.PRIO_PROCESS, 0)
     if now < nice:
-        os.setpriority(os.PRIO_PROCESS, 0, nice)
-        now = nice
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+            now = nice
+        except OSError as exc:
+            log.warning("web_niceness_refused", nice=nice, error=str(exc))
     idle_policy = getattr(os, "SCHED_IDLE", None)
     if idle_policy is None:  # not Linux: the niceness alone
         return now, False

@@ -54,9 +54,14 @@ class PageCache:
         self._entries.move_to_end(key)
         return entry
 
+    def fits(self, size: int) -> bool:
+        """Whether an entry of `size` bytes may be kept: one huge page must not push out
+        everything else."""
+        return size <= self.max_bytes // 8
+
     def put(self, key: str, entry: Cached) -> None:
-        if entry.size > self.max_bytes // 8:
-            return  # one huge page must not push out everything else
+        if not self.fits(entry.size):
+            return
         if key in self._entries:
             self._drop(key)
         self._entries[key] = entry

@@ -25,7 +25,7 @@ from bot.core.timefmt import zone
 from bot.writers.htmlsafe import safe_href, text_html
 from bot.writers.irctext import displayable
 from bot.writers.loghtml import message_html
-from bot.writers.projection import label, project
+from bot.writers.projection import label
 
 NICK_HUES = 8  # nicks take one of this many colours, by a hash of the nick
 
@@ -116,13 +116,11 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         irc=irc,
-        irc_line=irc_line,
         plain=plain,
         href=href,
         when=when,
         hue=nick_hue,
         label=label,
-        seg=seg,
     )
     env.globals.update(
         series_url=series_url,
@@ -134,7 +132,6 @@ def environment() -> jinja2.Environment:
         month_weeks=month_weeks,
         month_name=month_name,
         neighbour_month=neighbour_month,
-        project=project,
         version=__version__,
     )
     return env

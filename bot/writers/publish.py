@@ -136,7 +136,7 @@ def _check_resolved(root: Path, directory: Path) -> None:
         raise UnsafePathError(f"{directory} resolves outside the output directory {root}")
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -158,7 +158,7 @@ def _make_dirs_locked(root: Path, directory: Path, durable: bool) -> None:
     if not root.is_dir():
         root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         if durable:
-            _fsync_dir(root.parent)
+            fsync_dir(root.parent)
     current = root
     for part in directory.relative_to(root).parts:
         current = current / part
@@ -167,7 +167,7 @@ def _make_dirs_locked(root: Path, directory: Path, durable: bool) -> None:
         except FileExistsError:
             continue
         if durable:
-            _fsync_dir(current.parent)
+            fsync_dir(current.parent)
 
 
 def _encoded(pieces: Iterable[str]) -> Iterator[bytes]:
@@ -272,7 +272,7 @@ def write_meeting_files(
         write_atomic(path, pieces, mode, durable=durable)
         written[extension] = path
     if durable:
-        _fsync_dir(directory)
+        fsync_dir(directory)
     return PublishedFiles(
         base=base,
         paths=tuple(written[ext] for ext in EXTENSIONS),
@@ -340,7 +340,7 @@ def sync_published(batch: Iterable[PublishedFiles]) -> None:
         finally:
             os.close(fd)
     for directory in directories:
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
 
 def publish_meeting(
