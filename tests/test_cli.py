@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from bot.core.effects import Effect
+from bot.core.effects import Effect, MeetingEnded
+from bot.core.events import AccountChanged
 from bot.store import Store
 from tests.corekit import Room
 
@@ -102,6 +104,26 @@ def test_regenerate_one_prints_its_paths_and_unknown_id_fails(tmp_path: Path) ->
     assert len(paths) == 5 and all(Path(p).exists() for p in paths)
     missing = gavel("regenerate", "--config", cfg, "999999")
     assert missing.returncode == 2 and "no meeting with id 999999" in missing.stderr
+
+
+def test_regenerate_shows_an_owner_identified_after_the_start(tmp_path: Path) -> None:
+    room = Room(channel="#chan")
+    room.members("alice", "meetbot")  # NAMES tells no accounts: the owner is bound later
+    effects = room.say("alice", "#startmeeting heat")
+    effects += room.feed(AccountChanged(room.network, room.tick(), 900, "alice", "alice_acct"))
+    effects += room.say("alice", "#endmeeting")
+
+    async def apply() -> None:
+        async with await Store.open(tmp_path / "db.sqlite3") as store:
+            await store.apply(effects)
+
+    asyncio.run(apply())
+    (mid,) = {e.meeting_id for e in effects if isinstance(e, MeetingEnded)}
+    run = gavel("regenerate", "--config", str(config(tmp_path)), str(mid))
+    assert run.returncode == 0, run.stderr
+    (path,) = [p for p in run.stdout.split() if p.endswith(".json")]
+    written = json.loads(Path(path).read_text(encoding="utf-8"))
+    assert (written["owner"], written["owner_account"]) == ("alice", "alice_acct")
 
 
 def test_check_config_accepts_a_good_file(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from bot.core.effects import (
     SetTopic,
     VoteChanged,
 )
+from bot.core.events import AccountChanged, NickChanged
 from bot.core.record import (
     Ballot,
     Chair,
@@ -38,8 +39,10 @@ from bot.core.record import (
     Presence,
     VoteRecord,
 )
+from bot.core.state import Meeting
 from bot.store import MeetingSummary, Store, StoreError
 from bot.store.writes import INSERT_LINE, plan
+from tests.corekit import Room
 from tests.recordkit import blank_record
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -217,6 +220,36 @@ async def test_undone_item_row_is_kept(tmp_path: Path) -> None:
 
 async def test_load_of_unknown_meeting_is_none(store: Store) -> None:
     assert await store.load(1) is None
+
+
+def started_id(effects: list[Effect]) -> int:
+    (started,) = [e for e in effects if isinstance(e, MeetingStarted)]
+    return started.meeting.id
+
+
+async def test_an_owner_identified_after_the_start_is_stored_in_the_header(store: Store) -> None:
+    room = Room()
+    room.members("alice", "meetbot")  # NAMES tells no accounts
+    effects = room.say("alice", "#startmeeting heat")
+    effects += room.feed(AccountChanged(room.network, room.tick(), 900, "alice", "alice_acct"))
+    await store.apply(effects)
+    loaded = await store.load(started_id(effects))
+    assert loaded is not None
+    assert (loaded.owner, loaded.owner_account) == ("alice", "alice_acct")
+    assert loaded.chairs == (Chair("alice", "alice_acct"),)
+
+
+async def test_a_renamed_owner_is_the_owner_after_a_restart(store: Store) -> None:
+    room = Room()
+    room.members("alice", "meetbot")
+    effects = room.say("alice", "#startmeeting heat")
+    effects += room.feed(NickChanged(room.network, room.tick(), 901, "alice", "alice_away"))
+    await store.apply(effects)
+    (running,) = await store.load_running()
+    assert running.owner == "alice_away"
+    # Not an owner "alice" beside a chair "alice_away": whoever took the old nick would chair.
+    restored = Meeting.from_record(running)
+    assert restored.owner == Chair("alice_away") and restored.chairs == []
 
 
 # --- running meetings, publishing ------------------------------------------------------------

@@ -65,7 +65,8 @@ class ItemRemoved:
 
 @dataclass(frozen=True, slots=True)
 class MeetingChanged:
-    """The meeting's changeable header fields, whole, after a change."""
+    """The meeting's changeable header fields, whole, after a change. `chairs` holds every
+    chair, the owner first (as `MeetingRecord.chairs` does)."""
 
     meeting_id: int
     name: str
@@ -73,6 +74,11 @@ class MeetingChanged:
     chairs: tuple[Chair, ...]
     restricted: bool
     lurking: bool
+
+    @property
+    def owner(self) -> Chair:
+        """The owner as it is now: renamed, or bound to an account since the start."""
+        return self.chairs[0]
 
 
 @dataclass(frozen=True, slots=True)

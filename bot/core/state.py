@@ -157,7 +157,9 @@ class Meeting:
         """Rebuild a running meeting from what the store kept (resumption after restart)."""
         owner = Chair(record.owner, record.owner_account)
         if record.chairs and record.chairs[0].nick == record.owner:
-            owner = record.chairs[0]  # the list is kept up to date: the owner may be bound since
+            # The header follows the owner too now, but a meeting recorded by an older Gavel
+            # has the owner bound since the start in its chairs only.
+            owner = record.chairs[0]
         meeting = cls(
             id=record.id,
             network=record.network,

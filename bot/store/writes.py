@@ -65,7 +65,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 REMOVE_ITEM = "UPDATE items SET removed = 1 WHERE meeting_id = ? AND id = ?"
 UPDATE_HEADER = """
-UPDATE meetings SET name = ?, topic = ?, restricted = ?, lurking = ? WHERE id = ?
+UPDATE meetings SET name = ?, topic = ?, owner = ?, owner_account = ?, restricted = ?, lurking = ?
+WHERE id = ?
 """
 UPSERT_VOTE = """
 INSERT INTO votes (meeting_id, id, question, options, ballots, opened_by, opened_at,
@@ -198,7 +199,11 @@ def meeting_steps(m: MeetingRecord) -> list[Step]:
 
 def changed_steps(effect: MeetingChanged) -> list[Step]:
     mid = effect.meeting_id
-    header = (effect.name, effect.topic, int(effect.restricted), int(effect.lurking), mid)
+    # The owner's columns follow the chairs: an owner bound to an account (or renamed) after
+    # `#startmeeting` must read back so from the header too, as `gavel regenerate` does.
+    owner = effect.owner
+    restricted, lurking = int(effect.restricted), int(effect.lurking)
+    header = (effect.name, effect.topic, owner.nick, owner.account, restricted, lurking, mid)
     return [
         Step(UPDATE_HEADER, [header], True, "MeetingChanged: no such meeting"),
         Step(DELETE_CHAIRS, [(mid,)]),
