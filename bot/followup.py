@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bot.announce import compose
-from bot.core.casemap import same
+from bot.core.casemap import irc_lower, same
 from bot.core.effects import Announce, Effect, LookUpPrevious, MeetingStarted, SuccessRecorded
 from bot.core.events import Event, PreviousFound
 from bot.core.record import SUCCESS, THANKS, MeetingRecord, PreviousMeeting
@@ -50,8 +50,10 @@ def channel_config(settings: Settings, network: str, channel: str) -> tuple[bool
 
 
 def private_channels(settings: Settings, network: str) -> frozenset[str]:
+    """The network's private channels, folded as `channel_config` compares them (RFC 1459:
+    it folds all that the other mappings fold, so no spelling of one is missed)."""
     return frozenset(
-        c.name.lower()
+        irc_lower(c.name)
         for n in settings.networks
         if n.name == network
         for c in n.channels

@@ -13,8 +13,10 @@ import html5lib
 import pytest
 
 from bench.reliability._hostile import html_findings
+from bot import followup
 from bot.announce import compose
 from bot.cli import main
+from bot.config_loader import parse_settings
 from bot.core.effects import (
     ItemRecorded,
     ItemRemoved,
@@ -35,8 +37,10 @@ def success(text: str, when: datetime, nick: str = "bob", channel: str = "#chan"
     return Success("success", when, "net", channel, nick, None, text)
 
 
-async def stored_meeting(store: Store, start: datetime, *, restricted: bool = False) -> int:
-    room = Room(channel="#chan", now=start)
+async def stored_meeting(
+    store: Store, start: datetime, *, restricted: bool = False, channel: str = "#chan"
+) -> int:
+    room = Room(channel=channel, now=start)
     effects = room.say("alice", "#startmeeting heat")
     [started] = [e for e in effects if isinstance(e, MeetingStarted)]
     record = replace(started.meeting, restricted=restricted)
@@ -242,3 +246,36 @@ async def test_previous_meeting_is_the_latest_finished_public_one_of_the_series(
         # held in a channel that was private then (so recorded), whatever the settings say now
         await store.index_meeting(older, private=True)
         assert await store.previous_meeting("net", ("heat",), DAY, exclude_id=-1) is None
+
+
+@pytest.mark.parametrize(
+    ("configured", "recorded"),
+    [("#Heat[Dev]", "#heat{dev}"), ("#heat{dev}^", "#HEAT[DEV]~")],
+)
+async def test_previous_skips_a_private_channel_however_its_name_is_cased(
+    tmp_path: Path, configured: str, recorded: str
+) -> None:
+    """Under RFC 1459 `[]\\~` are the capitals of `{}|^`: one channel, as the rest of Gavel
+    compares channel names, so its meetings stay out of `#previous` both ways round."""
+    settings = parse_settings(
+        {
+            "networks": [
+                {
+                    "name": "net",
+                    "host": "127.0.0.1",
+                    "channels": ["#chan", {"name": configured, "private": True}],
+                }
+            ],
+            "output": {
+                "dir": str(tmp_path / "public"),
+                "private_dir": str(tmp_path / "private"),
+                "url_prefix": "http://x/",
+            },
+        }
+    )
+    async with await Store.open(tmp_path / "g.sqlite3") as store:
+        held = await stored_meeting(store, DAY - timedelta(days=7), channel=recorded)
+        found = await store.previous_meeting("net", ("heat",), DAY, exclude_id=-1)
+        assert found is not None and found.id == held
+        hidden = followup.private_channels(settings, "net")
+        assert await store.previous_meeting("net", ("heat",), DAY, -1, hidden) is None

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.casemap import irc_lower
 from bot.store.codec import dt_to_text, opt_text_to_dt, text_to_dt
 
 
@@ -131,14 +132,14 @@ def previous_meeting(
     private_channels: frozenset[str],
 ) -> PreviousRow | None:
     """The latest finished public meeting named one of `names` on `network`, started before
-    `before`, outside `private_channels` (lower-cased names)."""
+    `before`, outside `private_channels` (names folded by `irc_lower` with RFC 1459)."""
     if not names:
         return None
     sql = SELECT_PREVIOUS.format(names=", ".join("?" for _ in names))
     conn.execute("BEGIN")
     try:
         for row in conn.execute(sql, (network, *names, exclude_id, dt_to_text(before))):
-            if str(row[2]).lower() in private_channels:
+            if irc_lower(str(row[2])) in private_channels:
                 continue
             actions = [str(a[0]) for a in conn.execute(SELECT_ACTIONS, (row[0],))]
             return PreviousRow(
