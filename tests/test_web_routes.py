@@ -8,10 +8,14 @@ import gzip
 import json
 import os
 import re
+import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import aiosqlite
@@ -311,6 +315,59 @@ async def test_kept_pages_go_gzip_compressed_to_readers_that_take_it(
     assert "Content-Encoding" not in plain.headers and plain.headers["Vary"] == "Accept-Encoding"
     assert gzip.decompress(compressed[0]) == gzip.decompress(compressed[1]) == body
     assert len(compressed[0]) < len(body) / 3 and b"l-5" in body
+
+
+class HeldExecutor(ThreadPoolExecutor):
+    """asyncio's default executor that holds the first work it is given until `release` is
+    set (and tells it has been given it with `given`); later work runs at once."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.given = threading.Event()
+        self.release = threading.Event()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self.given.is_set():
+            return super().submit(fn, *args, **kwargs)
+        self.given.set()
+
+        def held() -> Any:
+            self.release.wait(10)
+            return fn(*args, **kwargs)
+
+        return super().submit(held)
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [("/log", 'id="l-1"'), ("", "People present"), ("/live", 'id="live-status"'), ("api", '"id"')],
+)
+async def test_a_meeting_is_rendered_off_the_loop_while_others_are_answered(
+    client: TestClient,  # type: ignore[type-arg]
+    archive: Archive,
+    path: str,
+    shown: str,
+) -> None:
+    """A meeting's pages grow with the meeting; while one is being made (held, here, in the
+    worker thread it is made in) the loop goes on answering other readers."""
+    mid = archive.running if path == "/live" else archive.heat[0]
+    url = f"/api/v1/meeting/{mid}" if path == "api" else f"/meeting/{mid}{path}"
+    loop = asyncio.get_running_loop()
+    held = HeldExecutor()
+    loop.set_default_executor(held)
+    try:
+        slow = asyncio.ensure_future(page(client, url))
+        deadline = loop.time() + 10
+        while not held.given.is_set():  # the page's work has gone to a worker thread
+            assert not slow.done() and loop.time() < deadline, "rendered on the event loop"
+            await asyncio.sleep(0.01)
+        home = await asyncio.wait_for(page(client, "/"), 10)
+        assert "Running now" in home and not slow.done()
+        held.release.set()
+        text = await asyncio.wait_for(slow, 10)
+        assert shown in text
+    finally:
+        held.release.set()
 
 
 async def test_search_page_keeps_the_query(client: TestClient) -> None:  # type: ignore[type-arg]
