@@ -313,6 +313,7 @@ async def meeting(request: web.Request) -> web.Response:
         lambda: {
             "view": view,
             "minutes": views.project_minutes(view.record),
+            "gaps": views.gap_notes(view.record),
             "files": files,
         },
     )
