@@ -8,16 +8,21 @@ import gzip
 import json
 import os
 import re
+import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import aiosqlite
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.core.record import Gap
 from bot.store import SCHEMA_VERSION, Store, StoreError
 from bot.store.archive_reads import PER_PAGE, ArchiveReader
 from bot.store.schema import MIGRATIONS, migrate
@@ -25,7 +30,7 @@ from bot.web.app import CACHE, CSP, make_app
 from bot.web.cache import Cached
 from bot.web.views import open_reader
 from tests.corekit import Room
-from tests.webkit import Archive, build_archive, page, well_formed
+from tests.webkit import Archive, build_archive, page, record_gaps, well_formed
 
 
 async def test_home_lists_running_latest_and_every_series(
@@ -180,6 +185,60 @@ async def test_log_has_an_anchor_per_line(client: TestClient, archive: Archive) 
     assert '<span class="hi">alice:</span>' in text
 
 
+AWAY = Gap(
+    datetime(2024, 5, 1, 14, 0, 4, 500000, tzinfo=UTC),
+    datetime(2024, 5, 1, 14, 3, 20, tzinfo=UTC),
+    "restart",
+)
+LATE = Gap(
+    datetime(2024, 5, 1, 14, 0, 10, 500000, tzinfo=UTC),
+    datetime(2024, 5, 1, 14, 5, tzinfo=UTC),
+    "kicked",
+)
+
+
+async def test_log_and_minutes_show_the_gaps_in_recording(tmp_path: Path) -> None:
+    """Each gap is a line of its own at its place in the log, between the lines recorded
+    before and after it, and a note in the minutes that links to it."""
+    built = await build_archive(tmp_path, heat_count=2)
+    gapped, whole = built.heat
+    await record_gaps(built.path, gapped, LATE, AWAY)  # kept in any order, shown in time's
+    reader = await open_reader(built.settings)
+    async with TestClient(TestServer(make_app(built.settings, reader))) as test_client:
+        log = await page(test_client, f"/meeting/{gapped}/log")
+        minutes = await page(test_client, f"/meeting/{gapped}")
+        whole_log = await page(test_client, f"/meeting/{whole}/log")
+        whole_minutes = await page(test_client, f"/meeting/{whole}")
+    await reader.close()
+    well_formed(log)
+    well_formed(minutes)
+    away = (
+        '<div class="line gap" id="gap-1"><a class="tm" href="#gap-1">14:00:04</a> '
+        '<span class="gp">*** Gavel was not connected from 14:00:04 to 14:03:20; lines said '
+        "meanwhile are missing</span></div>\n"
+    )
+    late = (
+        '<div class="line gap" id="gap-2"><a class="tm" href="#gap-2">14:00:10</a> '
+        '<span class="gp">*** Gavel was not connected from 14:00:10 to 14:05:00; lines said '
+        "meanwhile are missing</span></div>\n"
+    )
+    # 14:00:04 is line 7's second, 14:00:05 line 8's; line 13 is the last, at 14:00:10.
+    assert log.index('id="l-7"') < log.index(away) < log.index('id="l-8"')
+    assert log.index('id="l-13"') < log.index(late) and late + "\n</div>" in log  # the last
+    # The recorded lines keep their numbers: the minutes and search link to them.
+    assert re.findall(r'id="l-(\d+)"', log) == [str(n) for n in range(1, 14)]
+    notes = re.findall(r'<p class="notice gap">(.*?)</p>', minutes)
+    assert notes == [
+        f"Gavel was not connected from {span} UTC; lines said meanwhile are missing from the "
+        f'log. <a href="/meeting/{gapped}/log#gap-{k}">See where in the log</a>.'
+        for k, span in ((1, "14:00:04 to 14:03:20"), (2, "14:00:10 to 14:05:00"))
+    ]
+    assert minutes.index("<h2>Summary</h2>") < minutes.index(notes[0])
+    assert minutes.index(notes[1]) < minutes.index("<h2>Action items</h2>")
+    for text in (whole_log, whole_minutes):
+        assert "not connected" not in text and "gap-" not in text
+
+
 async def test_not_public_is_404_like_missing(client: TestClient, archive: Archive) -> None:  # type: ignore[type-arg]
     missing = await page(client, "/meeting/999999", 404)
     for mid in (archive.restricted, archive.private, archive.legacy_private):
@@ -311,6 +370,59 @@ async def test_kept_pages_go_gzip_compressed_to_readers_that_take_it(
     assert "Content-Encoding" not in plain.headers and plain.headers["Vary"] == "Accept-Encoding"
     assert gzip.decompress(compressed[0]) == gzip.decompress(compressed[1]) == body
     assert len(compressed[0]) < len(body) / 3 and b"l-5" in body
+
+
+class HeldExecutor(ThreadPoolExecutor):
+    """asyncio's default executor that holds the first work it is given until `release` is
+    set (and tells it has been given it with `given`); later work runs at once."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.given = threading.Event()
+        self.release = threading.Event()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self.given.is_set():
+            return super().submit(fn, *args, **kwargs)
+        self.given.set()
+
+        def held() -> Any:
+            self.release.wait(10)
+            return fn(*args, **kwargs)
+
+        return super().submit(held)
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [("/log", 'id="l-1"'), ("", "People present"), ("/live", 'id="live-status"'), ("api", '"id"')],
+)
+async def test_a_meeting_is_rendered_off_the_loop_while_others_are_answered(
+    client: TestClient,  # type: ignore[type-arg]
+    archive: Archive,
+    path: str,
+    shown: str,
+) -> None:
+    """A meeting's pages grow with the meeting; while one is being made (held, here, in the
+    worker thread it is made in) the loop goes on answering other readers."""
+    mid = archive.running if path == "/live" else archive.heat[0]
+    url = f"/api/v1/meeting/{mid}" if path == "api" else f"/meeting/{mid}{path}"
+    loop = asyncio.get_running_loop()
+    held = HeldExecutor()
+    loop.set_default_executor(held)
+    try:
+        slow = asyncio.ensure_future(page(client, url))
+        deadline = loop.time() + 10
+        while not held.given.is_set():  # the page's work has gone to a worker thread
+            assert not slow.done() and loop.time() < deadline, "rendered on the event loop"
+            await asyncio.sleep(0.01)
+        home = await asyncio.wait_for(page(client, "/"), 10)
+        assert "Running now" in home and not slow.done()
+        held.release.set()
+        text = await asyncio.wait_for(slow, 10)
+        assert shown in text
+    finally:
+        held.release.set()
 
 
 async def test_search_page_keeps_the_query(client: TestClient) -> None:  # type: ignore[type-arg]

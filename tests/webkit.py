@@ -12,7 +12,9 @@ import html5lib
 from aiohttp.test_utils import TestClient
 
 from bot.archive.series import build_aliases
+from bot.core.effects import GapRecorded
 from bot.core.events import ChannelSettings
+from bot.core.record import Gap
 from bot.settings import (
     ArchiveSettings,
     ChannelConfig,
@@ -207,6 +209,15 @@ async def _between_meetings(store: Store) -> None:
         effects = room.say(nick, text)
         assert any(type(e).__name__ == "SuccessRecorded" for e in effects), text
         await store.apply(effects)
+
+
+async def record_gaps(db: Path, meeting_id: int, *gaps: Gap) -> None:
+    """Gaps in recording kept for the meeting, as the store keeps those the engine hands it."""
+    store = await Store.open(db)
+    try:
+        await store.apply([GapRecorded(meeting_id, gap) for gap in gaps])
+    finally:
+        await store.close()
 
 
 def with_web(settings: Settings, host: str, port: int) -> Settings:

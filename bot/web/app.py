@@ -53,6 +53,7 @@ LIVE_TTL = 1.0  # a running meeting's minutes and log pages (the live view is ne
 GZIP_LEVEL = 6  # zlib's default: most of the gain, a few milliseconds for a long log
 GZIP_MIN_BYTES = 1024  # smaller bodies gain too little for their readers' work
 TTL: web.ResponseKey[float] = web.ResponseKey("gavel_cache_seconds", float)
+GZIPPED: web.ResponseKey[bytes] = web.ResponseKey("gavel_gzipped", bytes)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -98,6 +99,52 @@ def _html(request: web.Request, template: str, status: int = 200, **context: Any
 
 def _json(body: str, status: int = 200) -> web.Response:
     return web.Response(text=body, status=status, content_type="application/json")
+
+
+# A meeting's pages and record grow with the meeting: for 20,000 lines its log page takes
+# over a tenth of a second to render and half that again to compress, which on the event
+# loop would hold up every other reader and the live streams. So they are made in a worker
+# thread. The listings are paged: rendered in about half a millisecond, against a fifth of
+# that for the thread's round trip, and the GIL lets the loop in only every few milliseconds
+# anyway, so they stay on the loop.
+
+
+def _gzipped(body: bytes) -> bytes | None:
+    return gzip.compress(body, GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+
+
+def _made(
+    make: Callable[[], str], fits: Callable[[int], bool] | None
+) -> tuple[bytes, bytes | None]:
+    """The body `make` gives, encoded, and its compressed form if it is to be kept (`fits`
+    says whether its size may be): a worker thread's work, all of it in one go."""
+    body = make().encode()
+    return body, _gzipped(body) if fits is not None and fits(len(body)) else None
+
+
+async def _made_off_loop(
+    request: web.Request, make: Callable[[], str], content_type: str, ttl: float | None
+) -> web.Response:
+    """The answer `make` gives, made in a worker thread; kept for `ttl` seconds if not None."""
+    fits = request.app[CACHE].fits if ttl else None
+    body, gzipped = await asyncio.to_thread(_made, make, fits)
+    response = web.Response(body=body, content_type=content_type, charset="utf-8")
+    if gzipped is not None:
+        response[GZIPPED] = gzipped
+    return response if ttl is None else _keep(response, ttl)
+
+
+async def _meeting_page(
+    request: web.Request, template: str, ttl: float | None, fill: Callable[[], dict[str, Any]]
+) -> web.Response:
+    """A page of one meeting: `fill` gives what the template shows beyond the site's own
+    context, and is called in the worker thread, as the rendering is."""
+    context = _page_context(request)
+
+    def make() -> str:
+        return render(template, {**context, **fill()})
+
+    return await _made_off_loop(request, make, "text/html", ttl)
 
 
 def _keep(response: web.Response, seconds: float) -> web.Response:
@@ -258,20 +305,28 @@ async def _missing(request: web.Request, meeting_id: int) -> web.HTTPException:
 
 async def meeting(request: web.Request) -> web.Response:
     view = await _public_meeting(request)
-    minutes = _html(
+    files = views.file_links(request.app[SETTINGS], view.row)
+    return await _meeting_page(
         request,
         "web/meeting.html",
-        view=view,
-        minutes=views.project_minutes(view.record),
-        files=views.file_links(request.app[SETTINGS], view.row),
+        _meeting_ttl(view),
+        lambda: {
+            "view": view,
+            "minutes": views.project_minutes(view.record),
+            "gaps": views.gap_notes(view.record),
+            "files": files,
+        },
     )
-    return _keep(minutes, _meeting_ttl(view))
 
 
 async def meeting_log(request: web.Request) -> web.Response:
     view = await _public_meeting(request)
-    log_page = _html(request, "web/log.html", view=view, log=views.log_html(view.record))
-    return _keep(log_page, _meeting_ttl(view))
+    return await _meeting_page(
+        request,
+        "web/log.html",
+        _meeting_ttl(view),
+        lambda: {"view": view, "log": views.log_html(view.record)},
+    )
 
 
 async def meeting_live(request: web.Request) -> web.Response:
@@ -279,13 +334,16 @@ async def meeting_live(request: web.Request) -> web.Response:
     if not view.row.running:
         raise web.HTTPFound(meeting_url(view.row.id))
     record = view.record
-    return _html(
+    return await _meeting_page(
         request,
         "web/live.html",
-        view=view,
-        log=views.log_html(record),
-        last_line=record.lines[-1].n if record.lines else 0,
-        last_item=max((i.id for i in record.items), default=0),
+        None,  # never kept: it must show the lines said up to now
+        lambda: {
+            "view": view,
+            "log": views.log_html(record),
+            "last_line": record.lines[-1].n if record.lines else 0,
+            "last_item": max((i.id for i in record.items), default=0),
+        },
     )
 
 
@@ -444,7 +502,10 @@ async def api_search(request: web.Request) -> web.Response:
 
 async def api_meeting(request: web.Request) -> web.Response:
     view = await _public_meeting(request)
-    return _keep(_json(render_json(view.record, view.row.file_base or "")), _meeting_ttl(view))
+    record, base = view.record, view.row.file_base or ""
+    return await _made_off_loop(
+        request, lambda: render_json(record, base), "application/json", _meeting_ttl(view)
+    )
 
 
 # The published files, for a site that has no other web server (`make run`).
@@ -579,7 +640,8 @@ def _kept_answer(request: web.Request, hit: Cached) -> web.Response:
 
 def _to_cache(request: web.Request, response: web.StreamResponse) -> bool:
     """Keep the answer, if it may be kept, with its gzip-compressed form: compressed once
-    here, a page read by many is sent to each in a fraction of the bytes."""
+    (here, or with a meeting's page in its worker thread), a page read by many is sent to
+    each in a fraction of the bytes."""
     seconds = response.get(TTL)
     if not isinstance(response, web.Response) or not seconds or response.status != 200:
         return False
@@ -587,7 +649,9 @@ def _to_cache(request: web.Request, response: web.StreamResponse) -> bool:
     if not isinstance(body, bytes) or not request.app[CACHE].fits(len(body)):
         return False  # (and not compressed for nothing)
     expires = time.monotonic() + float(seconds)
-    gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+    gzipped = response.get(GZIPPED)
+    if gzipped is None:
+        gzipped = _gzipped(body)
     # Kept answers may be given for one more listing's time while the next is made.
     cached = Cached(body, response.content_type, response.charset, expires, gzipped, LIST_TTL)
     request.app[CACHE].put(request.path_qs, cached)

@@ -8,6 +8,7 @@ Nothing here does I/O or imports aiohttp.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,7 +19,8 @@ from markupsafe import Markup, escape
 from bot.archive import results
 from bot.archive.query import SearchPlan
 from bot.core.casemap import same
-from bot.core.record import LINE_ACTION, SUCCESS, THANKS, Item, MeetingRecord
+from bot.core.record import LINE_ACTION, SUCCESS, THANKS, Gap, Item, MeetingRecord
+from bot.core.timefmt import clock, zone
 from bot.settings import OutputSettings, Settings
 from bot.store.archive_reads import (
     READERS,
@@ -39,6 +41,8 @@ from bot.web.templating import (
     series_url,
     when,
 )
+from bot.writers.gaps import MARK, gap_text, with_gaps
+from bot.writers.gaps import gap_notes as writers_gap_notes
 from bot.writers.htmlsafe import plain_html, text_html
 from bot.writers.loghtml import message_html
 from bot.writers.paths import url_for
@@ -57,11 +61,26 @@ FILE_LABELS = {
 def log_html(record: MeetingRecord) -> Markup:
     """Every line of the log as HTML: its anchor `l-N`, its clock in the meeting's zone, the
     nick in its colour, the text cleaned, escaped and marked up by the writers' own functions
-    (as in the published `.log.html`). Built here rather than in a template because a long
-    meeting has tens of thousands of lines, and a template costs several times more per line."""
+    (as in the published `.log.html`), and each gap in recording at its place, as there.
+    Built here rather than in a template because a long meeting has tens of thousands of
+    lines, and a template costs several times more per line."""
+    tz = zone(record.timezone)
+
+    def gap_line(gap: Gap, count: int) -> str:
+        # `gap-N`, not `l-N`: those are the recorded lines, which the minutes and search link to.
+        return (
+            f'<div class="line gap" id="gap-{count}"><a class="tm" href="#gap-{count}">'
+            f'{clock(gap.start, tz)}</a> <span class="gp">{MARK} {escape(gap_text(gap, tz))}'
+            "</span></div>\n"
+        )
+
+    return Markup("".join(with_gaps(_log_lines(record), record, gap_line)))
+
+
+def _log_lines(record: MeetingRecord) -> Iterator[str]:
+    """Each recorded line of the log as HTML, in order."""
     said: dict[str, str] = {}
     did: dict[str, str] = {}
-    out: list[str] = []
     for (n, who, kind, text), stamp in zip(record.lines.rows(), line_times(record), strict=True):
         head = f'<div class="line{" act" if kind == LINE_ACTION else ""}" id="l-{n}">'
         anchor = f'<a class="tm" href="#l-{n}">{stamp[CLOCK]}</a> '
@@ -69,15 +88,20 @@ def log_html(record: MeetingRecord) -> Markup:
             nick = did.get(who)
             if nick is None:
                 nick = did[who] = f'<span class="nk h{nick_hue(who)}">* {plain_html(who)}</span> '
-            out.append(f'{head}{anchor}{nick}<span class="ac">{text_html(text)}</span></div>\n')
+            yield f'{head}{anchor}{nick}<span class="ac">{text_html(text)}</span></div>\n'
         else:
             nick = said.get(who)
             if nick is None:
                 nick = said[who] = (
                     f'<span class="nk h{nick_hue(who)}">&lt;{plain_html(who)}&gt;</span> '
                 )
-            out.append(f'{head}{anchor}{nick}<span class="tx">{message_html(text)}</span></div>\n')
-    return Markup("".join(out))
+            yield f'{head}{anchor}{nick}<span class="tx">{message_html(text)}</span></div>\n'
+
+
+def gap_notes(record: MeetingRecord) -> list[str]:
+    """One sentence per gap in recording, for the minutes page, as the published minutes
+    have them; the k-th is the log page's `gap-k`."""
+    return writers_gap_notes(record)
 
 
 def output_of(settings: Settings, network: str, channel: str) -> OutputSettings:
