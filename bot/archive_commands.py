@@ -170,8 +170,7 @@ async def redact(settings: Settings, args: argparse.Namespace) -> int:
         # Each series touched, once: a redacted meeting leaves the static indexes (a series
         # left without meetings loses its index); after a line or a nick the pages are
         # written again as they were, which costs one page per series.
-        for network, name in sorted(series):
-            await write_indexes(settings, network, name, drop_empty=True)
+        await write_indexes(settings, series, drop_empty=True)
     if not done.changed:
         print("nothing to redact: already done")
     elif done.pseudonym is not None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import itertools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -153,9 +154,12 @@ class Publishing:
         self.store = store
         self.followup = followup
         self.indexes = indexes
-        # Two meetings published together each read the archive, then write the top index:
-        # one at a time, so the last written has read the other's publish too.
-        self._index_lock = asyncio.Lock()
+        # Series whose static indexes are owed, and the one task that writes them. Meetings
+        # that end together (on the hour, on a busy network) get their indexes written once,
+        # after their own files, not once each in between them.
+        self._stale_indexes: set[tuple[str, str]] = set()
+        self._indexing: asyncio.Task[None] | None = None
+        self.index_writes = 0  # how many times the indexes were written (for the record)
         self._report = report
         self._next_id = next_id or itertools.count(1).__next__
         self._threads = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="publish")
@@ -215,21 +219,40 @@ class Publishing:
         # channel the configuration has since made private takes it out of search too.
         await self.store.index_meeting(record.id, private=True if private else None)
         if self.indexes:
-            await self._write_indexes(record)
+            self._owe_indexes(record.network, record.name)
         return files
 
-    async def _write_indexes(self, record: MeetingRecord) -> None:
-        """The static indexes after a publish, rendered and written in the publishing
-        threads; a failure is logged there and never fails the publish."""
-        # Imported on first use: the templates' library is needed only once files are written.
-        from bot.web.static_index import write_indexes
+    def _owe_indexes(self, network: str, name: str) -> None:
+        """Have the static indexes of the series written soon (`finish` waits for them)."""
+        self._stale_indexes.add((network, name))
+        if self._indexing is None:
+            task = asyncio.create_task(self._write_indexes())
+            self._indexing = task
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
-        async with self._index_lock:
-            # Derived from the database at every publish, like the meeting's files: not
-            # synced one by one (a page a crash takes back, the next publish writes again).
-            await write_indexes(
-                self.settings, record.network, record.name, self._threads, durable=False
-            )
+    async def _write_indexes(self) -> None:
+        """Write the owed static indexes, rendered and written in the publishing threads,
+        until none is owed; a failure is logged there and never fails a publish."""
+        try:
+            # Imported on first use, in a thread: the templates' library is needed only once
+            # files are written, and importing it on the loop would hold up every channel.
+            await asyncio.to_thread(importlib.import_module, "bot.web.static_index")
+            from bot.web.static_index import write_indexes  # imported now: no work left
+
+            while self._stale_indexes:
+                # The files of the meetings being published come first; their series are
+                # then written with this batch's.
+                others = [t for t in self.tasks if t is not self._indexing]
+                if others:
+                    await asyncio.wait(others)
+                owed, self._stale_indexes = self._stale_indexes, set()
+                self.index_writes += 1
+                # Derived from the database at every publish, like the meetings' files: not
+                # synced one by one (a page a crash takes back, the next publish writes again).
+                await write_indexes(self.settings, owed, self._threads, durable=False)
+        finally:
+            self._indexing = None
 
     def submit(self, effect: Publish) -> None:
         """Publish in the background, after any publish of the same meeting under way."""

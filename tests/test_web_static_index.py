@@ -62,11 +62,13 @@ async def test_each_publish_writes_the_top_and_series_indexes(tmp_path: Path) ->
         first = await publisher.write(
             (await meeting(store, "#open", "plans", "#topic one")).meeting
         )
+        await asyncio.wait_for(publisher.finish(), 30)  # the indexes follow the files
         assert (public / "index.html").is_file() and (public / "plans" / "index.html").is_file()
         await publisher.write((await meeting(store, "#open", "plans", "#topic two")).meeting)
         hidden = await meeting(store, "#open", "hush", "#restrictlogs")
         await publisher.write(hidden.meeting)
         await publisher.write((await meeting(store, "#secret", "cabal", private=True)).meeting)
+        await asyncio.wait_for(publisher.finish(), 30)
         publisher.close()
     top = (public / "index.html").read_text()
     series = (public / "plans" / "index.html").read_text()
@@ -98,11 +100,12 @@ async def test_an_index_failure_does_not_fail_publishing(tmp_path: Path) -> None
         (tmp_path / "public").mkdir()
         (tmp_path / "public" / "index.html").mkdir()  # a directory where the index would go
         files = await publisher.write((await meeting(store, "#open", "plans")).meeting)
+        await asyncio.wait_for(publisher.finish(), 30)  # the index fails here, logged
         publisher.close()
     assert all(p.is_file() for p in files.paths)
 
 
-async def test_the_live_publish_path_writes_the_indexes_before_it_reports(tmp_path: Path) -> None:
+async def test_the_live_publish_path_writes_the_indexes(tmp_path: Path) -> None:
     config = settings(tmp_path)
     public = tmp_path / "public"
     reported: list[FilesPublished] = []
@@ -117,6 +120,42 @@ async def test_the_live_publish_path_writes_the_indexes_before_it_reports(tmp_pa
     series = (public / "standup" / "index.html").read_text(encoding="utf-8")
     assert done.url_base.rsplit("/", 1)[1] + ".html" in series
     assert 'href="standup/index.html"' in (public / "index.html").read_text(encoding="utf-8")
+
+
+async def test_meetings_ending_together_have_their_indexes_written_once_after_them(
+    tmp_path: Path,
+) -> None:
+    config = settings(tmp_path)
+    public = tmp_path / "public"
+    names = [f"team{k}" for k in range(6)]
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        publishing = Publishing(config, store)
+        ended = [await meeting(store, "#open", name, "#topic news") for name in names]
+        for publish in ended:
+            publishing.submit(publish)
+        await asyncio.wait_for(publishing.finish(), 30)
+        # The six publishes ran together: the indexes were owed by all of them at once.
+        assert 1 <= publishing.index_writes < len(names)
+        # One more, alone, later: its series is written too, with the top index.
+        publishing.submit(await meeting(store, "#open", "late"))
+        await asyncio.wait_for(publishing.finish(), 30)
+        assert publishing.index_writes >= 2
+        publishing.close()
+    top = (public / "index.html").read_text(encoding="utf-8")
+    for name in [*names, "late"]:
+        assert f'href="{name}/index.html"' in top
+        series = (public / name / "index.html").read_text(encoding="utf-8")
+        minutes = [link for link in links(series) if link.endswith(".html")]
+        assert any(not link.endswith((".log.html", "index.html")) for link in minutes)
+    # Each series index is no older than its meeting's files: written after them.
+    for name in names:
+        (minutes_file,) = [
+            p
+            for p in (public / name).rglob("*.html")
+            if not p.name.endswith(".log.html") and p.name != "index.html"
+        ]
+        index = public / name / "index.html"
+        assert index.stat().st_mtime_ns >= minutes_file.stat().st_mtime_ns
 
 
 def test_pages_written_unsynced_replace_the_old_ones_whole(tmp_path: Path) -> None:

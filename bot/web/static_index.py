@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import cache
@@ -120,21 +120,27 @@ def write_pages(root: Path, pages: list[IndexPage], *, durable: bool = True) -> 
 
 
 async def index_pages(
-    settings: Settings, reader: ArchiveReader, network: str, name: str, *, drop_empty: bool = False
+    settings: Settings,
+    reader: ArchiveReader,
+    series: Iterable[tuple[str, str]],
+    *,
+    drop_empty: bool = False,
 ) -> Callable[[], list[IndexPage]]:
-    """Reads what the top index and the index of the series `name` (after aliases) on
-    `network` show; returns the rendering, to run off the event loop. With `drop_empty`, a
-    series left without public meetings (its last one redacted) loses its index."""
-    series = await reader.series_list()
-    canonical = reader.aliases.canonical(name)
-    rows = await reader.series_all(network, canonical)
+    """Reads what the top index and the index of each of `series` ((network, name), names
+    after aliases) show; returns the rendering, to run off the event loop. With
+    `drop_empty`, a series left without public meetings (its last one redacted) loses its
+    index."""
+    listed = await reader.series_list()
+    wanted = sorted({(network, reader.aliases.canonical(name)) for network, name in series})
+    each = [(network, name, await reader.series_all(network, name)) for network, name in wanted]
 
     def pages() -> list[IndexPage]:
-        built = [top_page(settings, series)]
-        if rows:
-            built.append(series_page(settings, network, canonical, rows))
-        elif drop_empty:
-            built.append(IndexPage(f"{series_dir(settings, network, canonical)}/{INDEX}", None))
+        built = [top_page(settings, listed)]
+        for network, name, rows in each:
+            if rows:
+                built.append(series_page(settings, network, name, rows))
+            elif drop_empty:
+                built.append(IndexPage(f"{series_dir(settings, network, name)}/{INDEX}", None))
         return built
 
     return pages
@@ -184,23 +190,24 @@ async def write_all_indexes(settings: Settings, executor: Executor | None = None
 
 async def write_indexes(
     settings: Settings,
-    network: str,
-    name: str,
+    series: Iterable[tuple[str, str]],
     executor: Executor | None = None,
     *,
     drop_empty: bool = False,
     durable: bool = True,
 ) -> None:
-    """Rewrite the top index and the series' index after one of its meetings was published,
-    rendering and writing in `executor` (None: asyncio's default). A failure is logged,
-    never raised: the meeting's own files are already written. Without `durable` the pages
-    are not synced (the service: every publish derives them again)."""
+    """Rewrite the top index and the index of each of `series` ((network, name)) after
+    meetings of theirs were published, rendering and writing in `executor` (None: asyncio's
+    default). A failure is logged, never raised: the meetings' own files are already
+    written. Without `durable` the pages are not synced (the service: every publish derives
+    them again)."""
+    series = list(series)
     try:
         await _write(
             settings,
-            lambda reader: index_pages(settings, reader, network, name, drop_empty=drop_empty),
+            lambda reader: index_pages(settings, reader, series, drop_empty=drop_empty),
             executor,
             durable=durable,
         )
     except Exception as exc:  # an index is a convenience; the minutes are what matter
-        log.warning("static_index_failed", network=network, series=name, error=str(exc))
+        log.warning("static_index_failed", series=series, error=str(exc))
