@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from bot.core.casemap import irc_lower
 from bot.store.errors import StoreError
 
 LINE_BITS = 20
@@ -80,6 +81,33 @@ _ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 def fold_channel(channel: str) -> str:
     """Channels as the archive keeps them: ASCII case folded (what SQL's lower() does)."""
     return channel.translate(_ASCII_UPPER)
+
+
+# What RFC 1459 folds beyond A-Z (`[]\~` to `{}|^`), taken from the one case mapping.
+_IRC_EXTRA = tuple(
+    (c, irc_lower(c)) for c in map(chr, range(0x21, 0x7F)) if irc_lower(c) != fold_channel(c)
+)
+_IRC_EXTRA_LOWER = frozenset(lower for _, lower in _IRC_EXTRA)
+
+
+def sql_irc_lower(expr: str) -> str:
+    """SQL for `irc_lower(expr)` (RFC 1459, as private channels are compared everywhere) made
+    of SQLite's own functions: lower() folds A-Z and nothing else, as `irc_lower` does, and
+    replace() the four characters RFC 1459 adds. Folding row after row, it never calls
+    back into Python: a Python-defined function would take the GIL for every row, from the
+    web's reader threads, and wait for it whenever the event loop holds it."""
+    sql = f"lower({expr})"
+    for upper, lower in _IRC_EXTRA:
+        sql = f"replace({sql}, '{upper}', '{lower}')"
+    return sql
+
+
+def ascii_fold_suffices(folded: str) -> bool:
+    """Whether ASCII folding (SQL's lower(), cheaper) alone finds the names that are
+    `folded` (a name folded by `irc_lower`) under RFC 1459: when it has none of `{}|^`. A
+    name with one of `[]\\~{}|^` is then neither the same under RFC 1459 (it folds to one
+    with one of `{}|^`) nor equal under ASCII folding; a name without them folds alike."""
+    return _IRC_EXTRA_LOWER.isdisjoint(folded)
 
 
 def meeting_key_base(start: datetime) -> int:

@@ -26,7 +26,9 @@ import aiosqlite
 
 from bot.archive.query import SearchPlan
 from bot.archive.series import SeriesAliases
+from bot.core.casemap import irc_lower
 from bot.core.record import Item, MeetingRecord
+from bot.store.archive import ascii_fold_suffices, sql_irc_lower
 from bot.store.codec import opt_text_to_dt, text_to_dt
 from bot.store.db import Row, in_thread
 from bot.store.errors import StoreError
@@ -43,13 +45,25 @@ READERS = 4  # connections, each with its own thread: concurrent pages do not qu
 BUSY_TIMEOUT_MS = 2000
 
 
+def _hidden(network: str, channel: str) -> str:
+    """SQL true when (`network`, `channel`) is a channel the configuration calls private:
+    a row of `temp.hidden`, whose channel is folded by `irc_lower` (RFC 1459). Against a
+    row whose name has none of RFC 1459's brackets, ASCII folding (lower()) is exact and
+    cheaper (`ascii_fold_suffices`); against one with brackets, the whole fold is made only
+    for a channel of the same length (folding keeps lengths), so others pay next to nothing."""
+    return (
+        f"EXISTS (SELECT 1 FROM temp.hidden AS h WHERE h.network = {network} AND h.channel = "
+        f"CASE WHEN h.plain THEN lower({channel}) "
+        f"WHEN length({channel}) = length(h.channel) THEN {sql_irc_lower(channel)} END)"
+    )
+
+
 def _shown(m: str) -> str:
     """What makes the meetings row named `m` one the archive may show at all: not
     restricted, not recorded in a private channel, and not in a channel the configuration
     now calls private (which also covers meetings recorded before meetings kept that)."""
     return (
-        f"{m}.restricted = 0 AND {m}.private = 0 AND NOT EXISTS (SELECT 1 FROM temp.hidden AS h "
-        f"WHERE h.network = {m}.network AND h.channel = lower({m}.channel))"
+        f"{m}.restricted = 0 AND {m}.private = 0 AND NOT {_hidden(f'{m}.network', f'{m}.channel')}"
     )
 
 
@@ -247,7 +261,9 @@ class ArchiveReader:
         shown; a search is stopped after `search_seconds`. Raises `StoreError` when there is
         no database there."""
         hidden = list(hidden)
-        private = sorted({(network, channel.lower()) for network, channel in hidden})
+        # Folded as the bot folds channel names (RFC 1459): `#X[y]` hides `#x{y}` too.
+        folded = {(network, irc_lower(channel)) for network, channel in hidden}
+        private = sorted((n, c, int(ascii_fold_suffices(c))) for n, c in folded)
         if not path.is_file():
             raise StoreError(f"no database at {path}")
         uri = f"{path.resolve().as_uri()}?mode=ro"
@@ -258,8 +274,10 @@ class ArchiveReader:
                 conns.append(conn)
                 await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
                 # The connection's own temporary table (in memory, not in the file).
-                await conn.execute("CREATE TEMP TABLE hidden (network TEXT, channel TEXT)")
-                await conn.executemany("INSERT INTO temp.hidden VALUES (?, ?)", private)
+                await conn.execute(
+                    "CREATE TEMP TABLE hidden (network TEXT, channel TEXT, plain INTEGER)"
+                )
+                await conn.executemany("INSERT INTO temp.hidden VALUES (?, ?, ?)", private)
                 await conn.execute("PRAGMA query_only = ON")
             await _check_schema(conns[0])
         except BaseException:
@@ -522,8 +540,7 @@ def _channel_page(
 # outside a meeting links to the channel's first public meeting of that UTC day (its
 # `started_at` and the success's `time` are both stored in UTC, so the day is their first
 # ten characters), found through the index on `started_at`.
-_SHOWN_SUCCESS = """s.kind = ? AND NOT EXISTS (SELECT 1 FROM temp.hidden AS h
-        WHERE h.network = s.network AND h.channel = lower(s.channel))
+_SHOWN_SUCCESS = f"""s.kind = ? AND NOT {_hidden("s.network", "s.channel")}
     AND NOT EXISTS (SELECT 1 FROM meetings AS p WHERE p.id = s.meeting_id AND p.private = 1)"""
 SELECT_SUCCESSES = f"""
 SELECT s.id, s.kind, s.time, s.network, s.channel, s.nick, s.text,

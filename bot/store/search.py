@@ -23,7 +23,8 @@ from typing import Self
 import aiosqlite
 
 from bot.archive.query import SearchPlan, rank
-from bot.store.archive import fold_channel, rowid_boundary
+from bot.core.casemap import irc_lower
+from bot.store.archive import ascii_fold_suffices, rowid_boundary, sql_irc_lower
 from bot.store.codec import text_to_dt
 from bot.store.db import in_thread, run
 from bot.store.errors import StoreError
@@ -93,6 +94,14 @@ _FILTERS = {
         " AND (a.network || ' ' || a.channel) NOT IN (SELECT value FROM json_each(:hidden))"
     ),
 }
+# The `hidden` filter when a private channel's name has one of the brackets RFC 1459 folds:
+# `archive.channel` is folded by ASCII only, so each row's is folded again. Without such a
+# name (`ascii_fold_suffices`, asked of the whole key: a bracket in a network's name only
+# costs the fold), `_FILTERS["hidden"]` is exact and costs no more than it did.
+_HIDDEN_FOLDED = (
+    f" AND (a.network || ' ' || {sql_irc_lower('a.channel')})"
+    " NOT IN (SELECT value FROM json_each(:hidden))"
+)
 _MATCHES = "SELECT s.rowid AS rowid {where} ORDER BY {order} {direction} LIMIT :cap"
 # Meeting by meeting, the index is read forwards within each meeting's range and the few
 # matches are sorted afterwards: FTS5 reads a term backwards only by loading its whole
@@ -137,9 +146,12 @@ def _where(plan: SearchPlan, hidden: list[str]) -> tuple[str, dict[str, object],
         "nicks": list(plan.nicks),
         "hidden": hidden,
     }
+    filters = _FILTERS
+    if not all(map(ascii_fold_suffices, hidden)):
+        filters = _FILTERS | {"hidden": _HIDDEN_FOLDED}
     for name, value in values.items():
         if value:
-            sql += _FILTERS[name]
+            sql += filters[name]
             params[name] = json.dumps(value)
     return sql, params, _ORDER_MEETINGS if by_meeting else _ORDER_INDEX
 
@@ -149,8 +161,9 @@ def _boundary(day: date) -> int:
 
 
 def hidden_key(network: str, channel: str) -> str:
-    """How a private channel is named in the `hidden` filter (channel folded as stored)."""
-    return f"{network} {fold_channel(channel)}"
+    """How a private channel is named in the `hidden` filter: its channel folded by
+    `irc_lower` (RFC 1459), as the bot compares channel names."""
+    return f"{network} {irc_lower(channel)}"
 
 
 def search_lines(
