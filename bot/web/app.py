@@ -27,10 +27,18 @@ from aiohttp import hdrs, web
 
 from bot.archive.query import QueryError, parse_query
 from bot.settings import Settings
-from bot.store.archive_reads import MAX_PAGE, MAX_PER_PAGE, PER_PAGE, ArchiveReader, MeetingView
+from bot.store.archive_reads import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    PER_PAGE,
+    ArchiveReader,
+    LiveNews,
+    MeetingView,
+)
 from bot.store.search import SearchTimeout
 from bot.web import views
 from bot.web.cache import Cached, PageCache
+from bot.web.live import BACKLOG, TICK_SECONDS, Cursor, LiveHub, LiveStopped, MeetingGone, Viewer
 from bot.web.templating import meeting_url, plain, render, series_url
 from bot.writers.jsonfmt import render_json
 
@@ -43,7 +51,6 @@ CSP = (
 )
 MAX_QUERY_CHARS = 2000  # a whole query string; the search box alone takes 500
 MAX_NAME_CHARS = 200  # a network, series, channel or nick in a path
-LIVE_POLL_SECONDS = 0.25  # new lines reach the page well within a second
 LIVE_MAX_SECONDS = 6 * 3600  # a live stream ends after this; the browser reconnects
 LIVE_KEEPALIVE_SECONDS = 15.0  # a quiet stream says so this often (proxies, gone readers)
 FEED_ENTRIES = 50
@@ -62,6 +69,7 @@ CACHE: web.AppKey[PageCache] = web.AppKey("cache", PageCache)
 PENDING: web.AppKey[dict[str, asyncio.Event]] = web.AppKey("pending", dict)
 RENEWALS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("renewals", set)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+LIVE: web.AppKey[LiveHub] = web.AppKey("live", LiveHub)
 
 
 class BadRequest(Exception):
@@ -350,45 +358,78 @@ async def meeting_live(request: web.Request) -> web.Response:
 async def meeting_events(request: web.Request) -> web.StreamResponse:
     """Server-sent events of a running meeting: `line` and `item` as they are recorded,
     `items` (the ids still standing), and `end` when it ends. Read from the database by
-    polling it: the web never talks to the bot."""
+    the meeting's one poller (`bot.web.live`), shared by all its viewers: the web never
+    talks to the bot."""
     meeting_id = _meeting_id(request)
     # A reconnecting browser says where it got to; that wins over the page's first cursor.
-    after_line = max(_cursor(request, "line"), _last_event_id(request))
-    after_item = _cursor(request, "item")
-    reader = request.app[READER]
-    news = await reader.live_news(meeting_id, after_line, after_item)
-    if news is None:
-        raise await _missing(request, meeting_id)
-    response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    cursor = Cursor(
+        max(_cursor(request, "line"), _last_event_id(request)), _cursor(request, "item")
     )
-    await response.prepare(request)
+    with request.app[LIVE].watch(meeting_id, cursor, _connected(request), _cut(request)) as viewer:
+        try:
+            news = await viewer.first()
+        except MeetingGone:
+            raise await _missing(request, meeting_id) from None
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        await _stream(response, viewer, news, meeting_url(meeting_id))
+    return response
+
+
+async def _stream(response: web.StreamResponse, viewer: Viewer, first: LiveNews, end: str) -> None:
+    """Write the viewer's news as events, `first` and then each batch it is given, until
+    the meeting's end (`end` is where its minutes are), the stream's time limit or the
+    viewer's stop; a comment when nothing has been written for a while."""
+    news: LiveNews | None = first
     loop = asyncio.get_running_loop()
     deadline = loop.time() + LIVE_MAX_SECONDS
     shown: tuple[int, ...] | None = None
     quiet_since = loop.time()
-    while news is not None and loop.time() < deadline:
-        if news.lines:
-            after_line = news.lines[-1][0]
-        if news.items:
-            after_item = news.items[-1].id
-        frames = views.live_events(news, shown)
-        shown = news.item_ids
-        if news.ended:
-            frames.append(views.live_end(meeting_url(meeting_id)))
-        elif not frames and loop.time() - quiet_since > LIVE_KEEPALIVE_SECONDS:
-            frames.append(views.LIVE_KEEPALIVE)
+    while True:
+        if news is None:  # nothing new since the last write: say the stream is still there
+            frames = [views.LIVE_KEEPALIVE]
+        else:
+            frames = views.live_events(news, shown)
+            shown = news.item_ids
+            if news.ended:
+                frames.append(views.live_end(end))
         if frames:
             quiet_since = loop.time()
             try:
                 await response.write(b"".join(frames))
-            except ConnectionError:  # the reader has gone: stop reading for them
-                break
-        if news.ended:
-            break
-        await asyncio.sleep(LIVE_POLL_SECONDS)
-        news = await reader.live_news(meeting_id, after_line, after_item)
-    return response
+            except ConnectionError:  # the reader has gone
+                return
+        if news is not None and news.ended:
+            return
+        try:
+            news = await viewer.next(
+                min(deadline, quiet_since + LIVE_KEEPALIVE_SECONDS) - loop.time()
+            )
+        except LiveStopped:
+            return
+        if news is None and loop.time() >= deadline:
+            return
+
+
+def _connected(request: web.Request) -> Callable[[], bool]:
+    def connected() -> bool:
+        transport = request.transport
+        return transport is not None and not transport.is_closing()
+
+    return connected
+
+
+def _cut(request: web.Request) -> Callable[[], None]:
+    def cut() -> None:
+        transport = request.transport
+        if transport is not None:
+            # Not close(): that would wait for the reader to take what is buffered, and this
+            # reader has stopped taking.
+            transport.abort()
+
+    return cut
 
 
 def _last_event_id(request: web.Request) -> int:
@@ -689,14 +730,24 @@ def _error(request: web.Request, status: int, sentence: str) -> web.Response:
     )
 
 
-def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
+def make_app(
+    settings: Settings,
+    reader: ArchiveReader,
+    *,
+    live_tick: float = TICK_SECONDS,
+    live_backlog: int = BACKLOG,
+) -> web.Application:
+    """The archive's application. A live stream's news is read every `live_tick` seconds;
+    a viewer `live_backlog` batches behind is dropped (see `bot.web.live`)."""
     app = web.Application(middlewares=[guard], client_max_size=1024)
     app.on_response_prepare.append(security_headers)
+    app.on_shutdown.append(_stop_live)
     app[SETTINGS] = settings
     app[READER] = reader
     app[CACHE] = PageCache()
     app[PENDING] = {}
     app[RENEWALS] = set()
+    app[LIVE] = LiveHub(reader.live_news, live_tick, live_backlog)
     get = app.router.add_get
     get("/", home)
     get("/feed.atom", feed)
@@ -723,6 +774,11 @@ def make_app(settings: Settings, reader: ArchiveReader) -> web.Application:
     if served is not None:
         get(served + "{path:.*}", files_handler(settings.output.dir))
     return app
+
+
+async def _stop_live(app: web.Application) -> None:
+    """End the live streams before the server waits for its open requests to finish."""
+    await app[LIVE].close()
 
 
 def lower_priority(nice: int, idle: bool) -> tuple[int, bool]:
