@@ -44,6 +44,27 @@ def test_lines_come_back_as_they_went_in() -> None:
         log[-501]
 
 
+def test_speakers_are_counted_in_the_order_they_first_spoke() -> None:
+    nicks = ["carol", "alice", "carol", "Alice", "bob", "alice", "carol", "bob", "dave"]
+    log = LineLog(
+        LogLine(n, T0 + timedelta(seconds=n), nick, LINE_MESSAGE, f"x{n}")
+        for n, nick in enumerate(nicks, start=3)
+    )
+    assert log.speakers() == [
+        ("carol", 3, 3),
+        ("alice", 4, 2),
+        ("Alice", 6, 1),
+        ("bob", 7, 2),
+        ("dave", 11, 1),
+    ]
+    grown = LineLog(log)
+    view = grown.snapshot()
+    grown.add(12, T0, "erin", LINE_ACTION, "late")
+    assert view.speakers() == log.speakers()  # a snapshot counts only its own lines
+    assert grown.speakers()[-1] == ("erin", 12, 1)
+    assert LineLog().speakers() == []
+
+
 def test_times_keep_every_microsecond_far_from_1970() -> None:
     moments = [
         datetime(1, 1, 1, tzinfo=UTC),

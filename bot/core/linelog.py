@@ -18,10 +18,11 @@ and the lines appended later are not part of it. Pure: no I/O.
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
+from itertools import chain, islice
 from typing import overload
 
 LINE_MESSAGE = "message"
@@ -133,11 +134,11 @@ class LineLog(Sequence[LogLine]):
     def rows(self) -> Iterator[tuple[int, str, str, str]]:
         """`(n, nick, kind, text)` of every line."""
         end = self._size
-        names = self._names
+        name = self._names.__getitem__  # mapped in C: no Python frame per line
         return zip(
             islice(self._numbers, end),
-            (names[i] for i in islice(self._who, end)),
-            (names[i] for i in islice(self._which, end)),
+            map(name, islice(self._who, end)),
+            map(name, islice(self._which, end)),
             self.texts(),
             strict=True,
         )
@@ -145,14 +146,17 @@ class LineLog(Sequence[LogLine]):
     def texts(self) -> Iterator[str]:
         """The text of every line, decoded a block of `_BLOCK` lines at a time (one call
         per block), so reading them all holds little more than one block extra."""
-        ends = self._ends
-        for block, first in enumerate(range(0, self._size, _BLOCK)):
-            whole, before = self._block(block)
-            start = 0
-            for end in islice(ends, first, min(first + _BLOCK, self._size)):
-                end -= before
-                yield whole[start:end]
-                start = end
+        # Counted from this log's size: a snapshot shares `_blocks` with the growing log.
+        blocks = range((self._size + _BLOCK - 1) // _BLOCK)
+        return chain.from_iterable(map(self._block_texts, blocks))
+
+    def _block_texts(self, block: int) -> list[str]:
+        """The texts of the lines of `block`, each its own string."""
+        whole, before = self._block(block)
+        first = block * _BLOCK
+        # A slice of the array, not `islice`, which would step over every line before it.
+        ends = [end - before for end in self._ends[first : min(first + _BLOCK, self._size)]]
+        return [whole[start:end] for start, end in zip([0, *ends], ends, strict=False)]
 
     def _block(self, block: int) -> tuple[str, int]:
         """The texts of the lines of `block`, decoded together, and how many characters
@@ -170,6 +174,19 @@ class LineLog(Sequence[LogLine]):
         whole, before = self._block(index // _BLOCK)
         start = self._ends[index - 1] if index else 0
         return whole[start - before : self._ends[index] - before]
+
+    def speakers(self) -> list[tuple[str, int, int]]:
+        """(nick, number of its first line, how many lines it said) of each nick as spelt in
+        the log, in the order of their first lines; counted in C, with no text decoded."""
+        who = self._who[: self._size]
+        counts = Counter(who)
+        found: list[tuple[str, int, int]] = []
+        at = 0
+        # First lines come in this order, so each is looked for from the one before.
+        for name in dict.fromkeys(who):
+            at = who.index(name, at)
+            found.append((self._names[name], self._numbers[at], counts[name]))
+        return found
 
     def times(self) -> Iterator[datetime]:
         """The time of every line, in UTC."""

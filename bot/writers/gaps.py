@@ -58,9 +58,14 @@ def with_gaps(
 ) -> Iterator[str]:
     """The rendered lines of a log (one item per recorded line) with `render_gap(gap, k)`
     put at each gap's place (`k` counts the gaps from 1)."""
-    if not record.gaps:
-        yield from rendered
-        return
+    # Most meetings have no gap: their lines are given as they come, with no generator of
+    # this module's to pass each one through.
+    return _interleaved(rendered, record, render_gap) if record.gaps else rendered
+
+
+def _interleaved(
+    rendered: Iterator[str], record: MeetingRecord, render_gap: Callable[[Gap, int], str]
+) -> Iterator[str]:
     places = gap_places(record)
     count = 0
     for index, text in enumerate(rendered):

@@ -106,12 +106,10 @@ def attendees(record: MeetingRecord) -> tuple[Attendee, ...]:
             spelling[key] = nick
         return key
 
-    for n, nick, _, _ in record.lines.rows():
-        # Lines come in order, so a spelling already seen needs no first-appearance update.
-        key = folded_of.get(nick)
-        if key is None:
-            key = seen(nick, n)
-        counts[key] += 1
+    # Each spelling once, in the order of its first line: two spellings of one nick count
+    # together, and the first seen is shown.
+    for nick, first_line, said in record.lines.speakers():
+        counts[seen(nick, first_line)] += said
     for named in record.named:
         seen(named.nick, named.line)
     for chair in record.chairs:
