@@ -211,13 +211,20 @@ class Publishing:
                 self._threads, functools.partial(minutes.read_text, encoding="utf-8")
             )
             announce = self.followup.completion(record, files.url_base, text)
-        await self.store.mark_published(record.id, datetime.now(UTC), upto, announce)
+        # Searchable from now on, in the transaction that notes the files (never while it
+        # records: this runs in the publishing task, not on the engine's path). The meeting
+        # keeps the `private` its start recorded; a channel the configuration has since made
+        # private takes it out of search too.
+        await self.store.mark_published(
+            record.id,
+            datetime.now(UTC),
+            upto,
+            announce,
+            index=True,
+            private=True if private else None,
+        )
         if announce and self.followup is not None:
             self.followup.wake()
-        # Searchable from now on (never while it records: this runs in the publishing task,
-        # not on the engine's path). The meeting keeps the `private` its start recorded; a
-        # channel the configuration has since made private takes it out of search too.
-        await self.store.index_meeting(record.id, private=True if private else None)
         if self.indexes:
             self._owe_indexes(record.network, record.name)
         return files

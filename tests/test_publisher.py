@@ -258,3 +258,37 @@ async def test_an_ended_meeting_is_announced_in_the_transaction_that_notes_its_f
             await store.mark_published(other.id, datetime.now(UTC), None, [refused])
         assert other.id in await store.pending_publishes()  # its note went with it
         assert len(await store.deliveries(("pending",))) == 1
+
+
+async def test_a_meeting_noted_published_is_searchable_and_neither_goes_without_the_other(
+    tmp_path: Path,
+) -> None:
+    config = settings(tmp_path)
+    database = tmp_path / "g.sqlite3"
+
+    def indexed(meeting_id: int) -> list[tuple[int]]:
+        with sqlite3.connect(database) as conn:
+            return conn.execute(
+                "SELECT upto FROM archive WHERE meeting_id = ?", (meeting_id,)
+            ).fetchall()
+
+    async with await Store.open(database) as store:
+        publishing = Publishing(config, store, indexes=False)
+        meeting = (await ended_meeting(store, "#open")).meeting
+        # The search index refuses the meeting: its note of published files is taken back
+        # with it, so the next start (or retry) writes and indexes it again.
+        with sqlite3.connect(database) as conn:
+            conn.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON archive BEGIN "
+                "SELECT RAISE(ABORT, 'the index is full'); END"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="the index is full"):
+            await publishing.write(meeting, complete=True)
+        assert meeting.id in await store.pending_publishes()
+        assert indexed(meeting.id) == []
+        with sqlite3.connect(database) as conn:
+            conn.execute("DROP TRIGGER refuse")
+        await publishing.write(meeting, complete=True)
+        assert meeting.id not in await store.pending_publishes()
+        assert indexed(meeting.id) == [(len(meeting.lines),)]
+        publishing.close()

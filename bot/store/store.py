@@ -195,9 +195,16 @@ class Store:
         when: datetime,
         upto_line: int | None = None,
         announce: Sequence[Announce] = (),
+        *,
+        index: bool = False,
+        private: bool | None = None,
     ) -> None:
         """Record that the meeting's files were written at `when`, from a record holding its
         lines up to number `upto_line` (None: all of them).
+
+        With `index`, the meeting is put into the search index in the same transaction, as
+        `index_meeting` does (with its `private`): a meeting noted published is searchable,
+        and a crash between the two cannot leave it out of search for good.
 
         The meeting stays pending when lines came after `upto_line`: a later `#save` or
         `#endmeeting` may have asked for files while these were being written, and a crash
@@ -215,6 +222,8 @@ class Store:
             _mark_published(conn, meeting_id, dt_to_text(when), upto_line)
             if announce:
                 _apply_steps(conn, plan(announce))
+            if index:
+                archive.index_meeting(conn, meeting_id, private)
 
         await self._write_in_thread(published, wait_for_disk=False)
 
