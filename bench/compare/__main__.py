@@ -240,7 +240,10 @@ Everything is measured from outside the bots, by `bench/compare` (`python -m ben
   times a second in all, shared by the meetings still waiting (50 meetings each looking
   every 2 ms kept one of the two cores busy in the driver). CPU is the bot process's
   user + system time (all threads) over the measured part, memory its `VmRSS`/`VmHWM`
-  from `/proc`.
+  from `/proc`. The 20,000-line meeting is said in two halves, each answered whole before
+  the next begins, and the memory read between them: a bot's first burst of lines raises
+  its memory once (what it holds while it catches up, which later bursts use again), so
+  what each recorded line adds is read over the second half.
 - **Probes** are `#chair <a speaker of the meeting>`: both bots answer with `Current chairs`.
   Gavel lets each person trigger at most ten replies to state changes a minute
   (`bot/core/limits.py`), so probes rotate over the three speakers of each meeting and every

@@ -266,18 +266,22 @@ def probe_positions(lines: int, every: int) -> set[int]:
 
 
 async def converse(
-    m: Meeting, lines: int, probes: set[int], pace: float = 0.0, yield_every: int = 8
+    m: Meeting,
+    lines: int,
+    probes: set[int],
+    pace: float = 0.0,
+    yield_every: int = 8,
+    start: int = 0,
 ) -> None:
-    """Say `lines` lines in turn (speaker n % 3), probes at `probes` (`#chair` of the
-    next speaker). With `pace` 0 as fast as the sockets take them."""
-    sent_by = [0, 0, 0]
-    for n in range(lines):
+    """Say lines `start` to `start + lines - 1` in turn (line n by speaker n % 3), probes at
+    `probes` (`#chair` of the next speaker). With `pace` 0 as fast as the sockets take
+    them."""
+    for n in range(start, start + lines):
         who = n % 3
         speaker = m.people[who]
-        sent_by[who] += 1
         if n in probes:
             at = speaker.say(m.channel, f"#chair {m.people[(who + 1) % 3].nick}")
-            m.probes.append((at, sent_by[who]))
+            m.probes.append((at, n // 3 + 1))  # the speaker's own lines up to this one
         else:
             speaker.say(m.channel, chatter(n, speaker.nick))
         if pace:
@@ -496,9 +500,21 @@ async def big_meeting(workdir: Path, make_bot: MakeBot) -> Figures:
         rss_before = bot.rss_mb()
         deadline = time.monotonic() + 300.0
         t0 = time.perf_counter()
-        probes = probe_positions(BIG_MEETING_LINES, 2000)
-        talking = asyncio.create_task(converse(m, BIG_MEETING_LINES, probes))
-        answered = await collect_replies(bot, m, len(probes), deadline, check=False)
+        # In two halves, the memory read between them: the first burst of lines raises it
+        # once (what a bot holds while it catches up), and the second shows what each
+        # recorded line adds.
+        half = BIG_MEETING_LINES // 2
+        first = probe_positions(half, 2000)
+        second = {half + p for p in probe_positions(half, 2000)}
+        talking = asyncio.create_task(converse(m, half, first))
+        answered = await collect_replies(bot, m, len(first), deadline, check=False)
+        await talking
+        rss_half = bot.rss_mb()
+        m.mark = len(m.owner.bot_lines(m.channel))  # the second half's answers come after
+        talking = asyncio.create_task(converse(m, half, second, start=half))
+        answered = answered and await collect_replies(
+            bot, m, len(first) + len(second), deadline, check=False
+        )
         await talking
         ingested = time.perf_counter()
         rss_ingested, peak_ingesting = bot.rss_mb(), bot.peak_rss_mb()
@@ -506,8 +522,10 @@ async def big_meeting(workdir: Path, make_bot: MakeBot) -> Figures:
         return {
             "big.ingest_rate": BIG_MEETING_LINES / (ingested - t0) if answered else 0.0,
             "big.rss_before": rss_before,
+            "big.rss_half": rss_half,
             "big.rss_ingested": rss_ingested,
-            "big.growth_per_10k": (rss_ingested - rss_before) * 10_000 / BIG_MEETING_LINES,
+            "big.growth_per_10k": (rss_ingested - rss_half) * 10_000 / (BIG_MEETING_LINES - half),
+            "big.growth_first_10k": (rss_half - rss_before) * 10_000 / half,
             "big.peak_ingesting": peak_ingesting,
             "big.end_reply": m.end_reply - m.end_sent if ended else float("nan"),
             "big.end_files": m.files_at - m.end_sent if ended else float("nan"),
