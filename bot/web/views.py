@@ -28,6 +28,7 @@ from bot.store.archive_reads import (
     LiveNews,
     MeetingRow,
     Page,
+    Paged,
     SeriesRow,
     SuccessPage,
 )
@@ -320,7 +321,7 @@ SEARCH_PER_PAGE = 20
 
 
 @dataclass(frozen=True, slots=True)
-class SearchPage:
+class SearchPage(Paged):
     """One page of a search's answer, as the page and the API show it."""
 
     query: str
@@ -329,10 +330,6 @@ class SearchPage:
     page: int
     per_page: int
     results: list[dict[str, Any]]
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
     @property
     def first(self) -> int:
