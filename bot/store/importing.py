@@ -11,9 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 
-from bot.core.linelog import LineLog
+from bot.core.linelog import LineLog, from_epoch_micros
 from bot.core.record import LogLine, MeetingRecord
 from bot.store.archive import index_meeting, unindex_meeting
 from bot.store.bases import reserve_base
@@ -81,7 +80,6 @@ def prepare(record: MeetingRecord) -> Prepared:
 
 
 _ID_FIRST = "VALUES (?"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def line_rows(lines: Sequence[LogLine]) -> list[tuple[object, ...]]:
@@ -94,7 +92,7 @@ def line_rows(lines: Sequence[LogLine]) -> list[tuple[object, ...]]:
     for (n, nick, kind, text), micros in zip(lines.rows(), lines.micros(), strict=True):
         time = texts.get(micros)
         if time is None:
-            time = texts[micros] = dt_to_text(_EPOCH + timedelta(microseconds=micros))
+            time = texts[micros] = dt_to_text(from_epoch_micros(micros))
         rows.append((n, time, nick, kind, text))
     return rows
 
