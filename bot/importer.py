@@ -189,9 +189,7 @@ def parse_file(
 
 
 def output_of(settings: Settings, network: str, channel: str) -> tuple[OutputSettings, bool]:
-    from bot.publishing import output_for
-
-    return output_for(settings, network, channel)
+    return settings.output_for(network, channel)
 
 
 class Progress:

@@ -18,10 +18,9 @@ from markupsafe import Markup, escape
 
 from bot.archive import results
 from bot.archive.query import SearchPlan
-from bot.core.casemap import same
 from bot.core.record import LINE_ACTION, SUCCESS, THANKS, Gap, Item, MeetingRecord
 from bot.core.timefmt import clock, zone
-from bot.settings import OutputSettings, Settings
+from bot.settings import Settings
 from bot.store.archive_reads import (
     READERS,
     ArchiveReader,
@@ -105,17 +104,6 @@ def gap_notes(record: MeetingRecord) -> list[str]:
     return writers_gap_notes(record)
 
 
-def output_of(settings: Settings, network: str, channel: str) -> OutputSettings:
-    """The output settings the meeting's files were published with (the channel's own,
-    else the global ones)."""
-    for net in settings.networks:
-        if net.name == network:
-            for configured in net.channels:
-                if same(configured.name, channel) and configured.output is not None:
-                    return configured.output
-    return settings.output
-
-
 def private_channels(settings: Settings) -> list[tuple[str, str]]:
     """(network, channel) of every channel the configuration calls private."""
     return [(n.name, c.name) for n in settings.networks for c in n.channels if c.private]
@@ -131,7 +119,8 @@ async def open_reader(settings: Settings, readers: int = READERS) -> ArchiveRead
 def file_links(settings: Settings, row: MeetingRow) -> list[tuple[str, str]]:
     """(label, URL) of the meeting's five published files; none when it has no files yet
     or the files have no public URL."""
-    prefix = output_of(settings, row.network, row.channel).url_prefix
+    output, _ = settings.output_for(row.network, row.channel)
+    prefix = output.url_prefix
     if row.file_base is None or not prefix:
         return []
     order = (".html", ".txt", ".log.html", ".log.txt", ".json")
@@ -355,7 +344,7 @@ def search_results(
     web's log page at the line, and `highlight`, the line as HTML with the matches marked."""
 
     def prefix(network: str, channel: str) -> str:
-        return output_of(settings, network, channel).url_prefix
+        return settings.output_for(network, channel)[0].url_prefix
 
     found = results.views(answer.hits, plan, settings.archive.aliases, prefix)
     shaped = results.as_json("", answer.total, answer.capped, found)["results"]
