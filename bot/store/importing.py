@@ -132,7 +132,7 @@ def import_batch(
         else:
             meeting_id, next_id = next_id, next_id + 1
         insert_prepared(conn, record, meeting_id)
-        held = claim_base(conn, meeting_id, base) if base is not None else None
+        held = reserve_base(conn, meeting_id, base) if base is not None else None
         to_index.append((record.identity[2], meeting_id, hidden))
         done.append(Imported(meeting_id, added=True, base=held))
     # Newest first: index rowids count down in time, and FTS5 writes its pending rows out
@@ -155,8 +155,3 @@ def delete_meeting(conn: sqlite3.Connection, meeting_id: int) -> None:
     for sql in DELETE_PARTS:
         conn.execute(sql, (meeting_id,))
     conn.execute(DELETE_MEETING, (meeting_id,))
-
-
-def claim_base(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> str:
-    """The live bot's rule for output names: `candidate`, else `candidate-2`, ..."""
-    return reserve_base(conn, meeting_id, candidate)
