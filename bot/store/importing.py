@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot.core.linelog import LineLog, from_epoch_micros
-from bot.core.record import LogLine, MeetingRecord
+from bot.core.record import MeetingRecord
 from bot.store.archive import index_meeting, unindex_meeting
 from bot.store.bases import reserve_base
 from bot.store.codec import dt_to_text
-from bot.store.writes import INSERT_LINE, line_row, meeting_steps
+from bot.store.writes import INSERT_LINE, meeting_steps
 
 SELECT_SAME = """
 SELECT id FROM meetings WHERE network = ? AND channel = ? AND started_at = ? AND name = ?
@@ -82,11 +82,9 @@ def prepare(record: MeetingRecord) -> Prepared:
 _ID_FIRST = "VALUES (?"
 
 
-def line_rows(lines: Sequence[LogLine]) -> list[tuple[object, ...]]:
-    """`line_row` of every line without the meeting id, built from the log's columns: a
+def line_rows(lines: LineLog) -> list[tuple[object, ...]]:
+    """`writes.line_row` of every line without the meeting id, built from the log's columns: a
     meeting's lines share a few hundred distinct seconds, each formatted once."""
-    if not isinstance(lines, LineLog):
-        return [line_row(0, line)[1:] for line in lines]
     texts: dict[int, str] = {}
     rows: list[tuple[object, ...]] = []
     for (n, nick, kind, text), micros in zip(lines.rows(), lines.micros(), strict=True):
