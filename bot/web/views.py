@@ -46,7 +46,7 @@ from bot.writers.gaps import gap_notes as writers_gap_notes
 from bot.writers.htmlsafe import plain_html, text_html
 from bot.writers.loghtml import message_html
 from bot.writers.paths import url_for
-from bot.writers.projection import Minutes, label, project
+from bot.writers.projection import label
 from bot.writers.times import CLOCK, line_times
 
 FILE_LABELS = {
@@ -300,10 +300,6 @@ def parse_month(text: str) -> tuple[int, int] | None:
 
 def today() -> date:
     return datetime.now(UTC).date()
-
-
-def project_minutes(record: MeetingRecord) -> Minutes:
-    return project(record)
 
 
 SEARCH_PER_PAGE = 20
