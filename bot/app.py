@@ -26,7 +26,7 @@ from bot.followup import Followup
 from bot.irc.client import NetworkClient
 from bot.irc.supervisor import Backoff, Supervisor
 from bot.logs import configure
-from bot.publishing import Publishing, output_for
+from bot.publishing import Publishing
 from bot.settings import Settings
 from bot.store import MeetingSummary, Store, StoreError
 from bot.store.writerlock import DatabaseInUse, acquire_writer_lock
@@ -186,7 +186,7 @@ async def list_meetings(settings: Settings, limit: int) -> int:
 def files_path(settings: Settings, meeting: MeetingSummary) -> Path:
     """Where the meeting's files are, without extension (it must hold a base)."""
     assert meeting.file_base is not None
-    output, private = output_for(settings, meeting.network, meeting.channel)
+    output, private = settings.output_for(meeting.network, meeting.channel)
     return output_root(output.dir, output.private_dir, private) / meeting.file_base
 
 

@@ -113,7 +113,6 @@ async def import_archive(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def redact(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.publishing import output_for
     from bot.store import Store
     from bot.writers.paths import EXTENSIONS, contained, output_root
     from bot.writers.publish import write_meeting_files
@@ -143,7 +142,7 @@ async def redact(settings: Settings, args: argparse.Namespace) -> int:
             series.add((header.network, header.name))
             if header.file_base is None:
                 continue
-            output, private = output_for(settings, header.network, header.channel)
+            output, private = settings.output_for(header.network, header.channel)
             if args.what == "meeting":
                 root = output_root(output.dir, output.private_dir, private)
                 for ext in EXTENSIONS:

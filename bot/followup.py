@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bot.announce import compose
-from bot.core.casemap import irc_lower, same
+from bot.core.casemap import irc_lower
 from bot.core.effects import Announce, Effect, LookUpPrevious, MeetingStarted, SuccessRecorded
 from bot.core.events import Event, PreviousFound
 from bot.core.record import SUCCESS, THANKS, MeetingRecord, PreviousMeeting
 from bot.core.timefmt import zone
-from bot.publishing import output_for
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.followup import StoredSuccess
@@ -39,18 +38,8 @@ log = structlog.get_logger("gavel.followup")
 PAGE_ENTRIES = 1000  # the newest kept successes a page and its feed show
 
 
-def channel_config(settings: Settings, network: str, channel: str) -> tuple[bool, tuple[str, ...]]:
-    """Whether the channel is private, and its own `announce_to`."""
-    for net in settings.networks:
-        if net.name == network:
-            for configured in net.channels:
-                if same(configured.name, channel):
-                    return configured.private, configured.announce_to
-    return False, ()
-
-
 def private_channels(settings: Settings, network: str) -> frozenset[str]:
-    """The network's private channels, folded as `channel_config` compares them (RFC 1459:
+    """The network's private channels, folded as `Settings.channel` compares them (RFC 1459:
     it folds all that the other mappings fold, so no spelling of one is missed)."""
     return frozenset(
         irc_lower(c.name)
@@ -64,17 +53,17 @@ def private_channels(settings: Settings, network: str) -> frozenset[str]:
 def where(
     settings: Settings, network: str, channel: str, restricted: bool = False
 ) -> compose.Where:
-    private, announce_to = channel_config(settings, network, channel)
-    return compose.Where(network, channel, not (private or restricted), announce_to)
+    configured = settings.channel(network, channel)
+    public = not (configured.private or restricted)
+    return compose.Where(network, channel, public, configured.announce_to)
 
 
 def log_url(settings: Settings, success: StoredSuccess) -> str | None:
     if success.log_base is None:
         return None
-    private, _ = channel_config(settings, success.network, success.channel)
+    output, private = settings.output_for(success.network, success.channel)
     if private:
         return None
-    output, _ = output_for(settings, success.network, success.channel)
     return url_for(output.url_prefix, success.log_base + LOG_HTML)
 
 
@@ -85,7 +74,7 @@ def entries(settings: Settings, kept: Sequence[StoredSuccess]) -> list[pages.Ent
             s.id, s.kind, s.time, s.network, s.channel, s.nick, s.text, log_url(settings, s)
         )
         for s in kept
-        if not channel_config(settings, s.network, s.channel)[0]
+        if not settings.channel(s.network, s.channel).private
     ]
 
 
@@ -222,7 +211,7 @@ class Followup:
             log.exception("previous_lookup_failed", network=ask.network, channel=ask.channel)
             return
         if row is not None:
-            output, _ = output_for(self.settings, ask.network, row.channel)
+            output, _ = self.settings.output_for(ask.network, row.channel)
             date = row.start.astimezone(zone(row.timezone)).strftime("%Y-%m-%d")
             url = url_for(output.url_prefix, row.file_base + MINUTES_HTML)
             found = PreviousMeeting(url, date, row.actions)

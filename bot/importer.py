@@ -170,7 +170,7 @@ def parse_file(
         unfinished = record.end is None
         if unfinished:  # the log stops mid-meeting: it ends at its last line
             record = replace(record, end=record.lines[-1].time if record.lines else record.start)
-        output, private = output_of(settings, record.network, record.channel)
+        output, private = settings.output_for(record.network, record.channel)
         try:
             base: str | None = relative_base(record, output.pattern)
         except UnsafePathError:
@@ -186,12 +186,6 @@ def parse_file(
             )
         )
     return parsed
-
-
-def output_of(settings: Settings, network: str, channel: str) -> tuple[OutputSettings, bool]:
-    from bot.publishing import output_for
-
-    return output_for(settings, network, channel)
 
 
 class Progress:
@@ -341,7 +335,7 @@ async def _write_batch(
         summary.unfinished += meeting.unfinished
         if write_files and result.base is not None and meeting.record is not None:
             record = replace(meeting.record, id=result.id)
-            output, private = output_of(settings, record.network, record.channel)
+            output, private = settings.output_for(record.network, record.channel)
             _write_files(record, output, result.base, private)
             await store.mark_published(result.id, datetime.now(UTC))
 

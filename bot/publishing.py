@@ -38,7 +38,6 @@ from typing import Protocol
 
 import structlog
 
-from bot.core.casemap import same
 from bot.core.effects import Announce, Publish
 from bot.core.events import FilesPublished
 from bot.core.record import MeetingRecord
@@ -110,17 +109,6 @@ class GroupSync:
                     done.set_result(None)
 
 
-def output_for(settings: Settings, network: str, channel: str) -> tuple[OutputSettings, bool]:
-    """The channel's own output settings (else the global ones), and whether it is private."""
-    for net in settings.networks:
-        if net.name != network:
-            continue
-        for configured in net.channels:
-            if same(configured.name, channel):
-                return configured.output or settings.output, configured.private
-    return settings.output, False
-
-
 class Announcements(Protocol):
     """The announcements of a meeting's completion (bot/followup.py)."""
 
@@ -179,7 +167,7 @@ class Publishing:
         self._threads.shutdown(wait=False)
 
     def where(self, record: MeetingRecord) -> tuple[OutputSettings, bool]:
-        return output_for(self.settings, record.network, record.channel)
+        return self.settings.output_for(record.network, record.channel)
 
     async def write(self, record: MeetingRecord, *, complete: bool = False) -> PublishedFiles:
         """Reserve the meeting's base (or read the one it holds), write its files under it,

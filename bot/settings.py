@@ -3,6 +3,7 @@
 Every validation error names the key it is about
 (`networks[0].channels[2].timezone: unknown time zone 'Mars/Base'`), and the bot refuses
 to start on any. Secrets may come from the environment or a file, never only inline.
+`Settings.channel` is the one lookup of a channel's configuration.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.archive.series import SeriesAliases
+from bot.core.casemap import same
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
 from bot.core.names import OPENSTACK
 
@@ -196,6 +198,23 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     followup: FollowupSettings = field(default_factory=FollowupSettings)
     announce: AnnounceSettings = field(default_factory=AnnounceSettings)
+
+    def channel(self, network: str, channel: str) -> ChannelConfig:
+        """The configuration of `channel` on `network`, its name compared as the loader
+        compares names listed twice (RFC 1459 folding). A channel not configured has the
+        defaults: public, the global output settings, no `announce_to`."""
+        for net in self.networks:
+            if net.name == network:
+                for configured in net.channels:
+                    if same(configured.name, channel):
+                        return configured
+        return ChannelConfig(channel)
+
+    def output_for(self, network: str, channel: str) -> tuple[OutputSettings, bool]:
+        """The channel's own output settings (else the global ones), and whether it is
+        private."""
+        configured = self.channel(network, channel)
+        return configured.output or self.output, configured.private
 
 
 class ConfigError(Exception):

@@ -10,7 +10,14 @@ import pytest
 
 from bot.config_loader import load_settings, parse_settings
 from bot.core.names import NAME_RULES, meeting_name
-from bot.settings import ConfigError
+from bot.settings import (
+    ChannelConfig,
+    ConfigError,
+    Identity,
+    NetworkConfig,
+    OutputSettings,
+    Settings,
+)
 
 ROOT = Path(__file__).parent.parent
 
@@ -263,6 +270,20 @@ def test_a_private_channel_tells_its_meetings(tmp_path: Path) -> None:
 def test_a_channel_listed_twice_is_found_as_the_server_folds_names(tmp_path: Path) -> None:
     text = MINIMAL.replace('"#openstack-meeting", ', '"#team[1]", "#TEAM{1}", ')
     assert problems(tmp_path, text) == ["networks[0].channels: #TEAM{1} is listed twice"]
+
+
+def test_a_channels_configuration_is_looked_up_as_the_server_folds_names() -> None:
+    own = OutputSettings(dir=Path("./styled"), url_prefix="https://example.org/styled/")
+    secret = ChannelConfig("#Secret[1]", private=True, announce_to=("team@example.org",))
+    styled = ChannelConfig("#styled", output=own)
+    settings = Settings(Identity(), (NetworkConfig("net", "h", channels=(secret, styled)),))
+    assert settings.channel("net", "#secret{1}") is secret
+    assert settings.channel("net", "#STYLED") is styled
+    # Not configured (or on another network): the defaults.
+    assert settings.channel("other", "#secret{1}") == ChannelConfig("#secret{1}")
+    assert settings.output_for("net", "#SECRET[1]") == (settings.output, True)
+    assert settings.output_for("net", "#Styled") == (own, False)
+    assert settings.output_for("net", "#elsewhere") == (settings.output, False)
 
 
 def test_meeting_names_rule_globally_and_per_channel(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.linelog import LineLog
+from bot.core.linelog import LineLog, epoch_micros, from_epoch_micros
 from bot.core.record import LINE_ACTION, LINE_MESSAGE, LogLine
 from bot.writers.times import line_times
 from tests.recordkit import blank_record
@@ -76,6 +76,19 @@ def test_times_keep_every_microsecond_far_from_1970() -> None:
     # The same instants, in UTC (the last one is in the hour Prague lives twice).
     assert list(log.times()) == [m.astimezone(UTC) for m in moments]
     assert [t.utcoffset() for t in log.times()] == [timedelta(0)] * 4
+
+
+def test_epoch_micros_and_back() -> None:
+    assert epoch_micros(datetime(1970, 1, 1, tzinfo=UTC)) == 0
+    assert epoch_micros(datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)) == -1
+    assert epoch_micros(datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Prague"))) == (
+        1_774_744_200_000_000
+    )
+    # A naive time can only be UTC (recorded times are aware).
+    assert epoch_micros(datetime(1970, 1, 1, 0, 0, 1)) == 1_000_000
+    assert from_epoch_micros(-1) == datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+    assert from_epoch_micros(1_774_744_200_000_000) == T0
+    assert from_epoch_micros(1).tzinfo is UTC
 
 
 def test_a_snapshot_does_not_see_later_lines_and_cannot_grow() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.core import messages
 from bot.core.effects import (
@@ -15,6 +15,7 @@ from bot.core.effects import (
     Say,
 )
 from bot.core.events import ChannelSettings, Member
+from bot.core.limits import ERROR, INFO, Answer, ReplyLimiter
 from bot.core.names import FEDORA
 from bot.core.step import COMMANDS
 from bot.core.timefmt import zone
@@ -97,6 +98,19 @@ def test_running_out_in_private_is_said_once() -> None:
         ["alice: too many commands; I will answer again in a minute"],
         [],
     ]
+
+
+def test_the_limiter_answers_replies_then_tells_once_a_minute() -> None:
+    limiter = ReplyLimiter()
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def answers(kind: str, at: datetime, count: int) -> list[Answer]:
+        return [limiter.answer("net", "bob", kind, at) for _ in range(count)]
+
+    assert answers(INFO, t0, 5) == [Answer.REPLY] * 3 + [Answer.TELL, Answer.SILENT]
+    # Told once a minute whatever the kind; each kind has its own allowance.
+    assert answers(ERROR, t0, 6) == [Answer.REPLY] * 5 + [Answer.SILENT]
+    assert answers(INFO, t0 + timedelta(seconds=60), 4) == [Answer.REPLY] * 3 + [Answer.TELL]
 
 
 def test_startmeeting_in_private_is_refused() -> None:

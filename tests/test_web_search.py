@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.store import Store
 from bot.store.archive_reads import ArchiveReader
 from bot.web.app import make_app
-from bot.web.views import open_reader, private_channels
+from bot.web.views import SearchPage, open_reader, private_channels
 from tests.webkit import NOVA_FILES, Archive, build_archive, page, well_formed
 
 DOCS = "bob to write docs"  # said once as an #action in every heat and nova meeting
@@ -142,6 +142,16 @@ async def test_pages_of_results(client: TestClient) -> None:  # type: ignore[typ
     assert second.count('class="result"') == total - 20 and 'start="21"' in second
     past = await api(client, "the", page="99")
     assert (past["total"], past["results"]) == (total, [])
+
+
+def test_a_page_of_results_counts_pages_as_the_listings_do() -> None:
+    def found(total: int, page: int) -> SearchPage:
+        return SearchPage("docs", total, False, page, 20, [])
+
+    assert [found(total, 1).pages for total in (0, 1, 20, 21, 40, 41)] == [1, 1, 1, 2, 2, 3]
+    assert [found(41, page).first for page in (1, 2, 3)] == [1, 21, 41]
+    assert (found(41, 1).has_previous, found(41, 1).has_next) == (False, True)
+    assert (found(41, 3).has_previous, found(41, 3).has_next) == (True, False)
 
 
 async def test_a_bad_query_is_400_with_one_sentence(client: TestClient) -> None:  # type: ignore[type-arg]

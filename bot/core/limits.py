@@ -6,14 +6,16 @@ Replies to state changes (`#chair`, `#startvote`, ...): ten per person per minut
 than a chair running a meeting needs, few enough that nobody can fill the outbox; the
 change itself is always made. A `#success` or `#thanks` is kept at most once per person
 per minute (one beyond is not kept). Whoever runs out of an allowance is told so once a
-minute (`should_tell`) rather than met with silence. Time comes from the events, so the
-limiter is as deterministic as the core.
+minute (`should_tell`) rather than met with silence; `answer` is that rule whole, for a
+reply in a channel and in private alike. Time comes from the events, so the limiter is as
+deterministic as the core.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 
 ERROR = "error"
 INFO = "info"
@@ -23,6 +25,14 @@ FOLLOWUP = "followup"  # a #success or #thanks accepted (one per person per minu
 _WINDOW = timedelta(minutes=1)
 _ALLOWANCE = {ERROR: 5, INFO: 3, STATE: 10, FOLLOWUP: 1}
 _MAX_TRACKED = 10_000  # forget the oldest people beyond this, so memory stays bounded
+
+
+class Answer(Enum):
+    """What to do with a reply the limiter was asked about."""
+
+    REPLY = "reply"  # within the allowance: give it
+    TELL = "tell"  # refused: say instead that the allowance is used up
+    SILENT = "silent"  # refused, and told so within the last minute: say nothing
 
 
 @dataclass
@@ -46,6 +56,15 @@ class ReplyLimiter:
         if len(self.recent) > _MAX_TRACKED:
             del self.recent[next(iter(self.recent))]
         return True
+
+    def answer(self, network: str, person: str, kind: str, now: datetime) -> Answer:
+        """Count a reply of `kind` to `person` at `now` against the allowance and say
+        whether to give it, to tell them they ran out, or to say nothing."""
+        if self.allow(network, person, kind, now):
+            return Answer.REPLY
+        if self.should_tell(network, person, now):
+            return Answer.TELL
+        return Answer.SILENT
 
     def should_tell(self, network: str, person: str, now: datetime) -> bool:
         """Whether `person`, just refused a reply, should hear that they ran out: once a

@@ -45,14 +45,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _micros(moment: datetime) -> int:
-    """Microseconds since the epoch, exactly (a float timestamp would round far dates)."""
+def epoch_micros(moment: datetime) -> int:
+    """Microseconds since 1970-01-01T00:00:00Z, exactly (a float timestamp would round far
+    dates): how the log keeps its times, and how the writers and the import compare and
+    format them without a `datetime` per line."""
     if moment.tzinfo is None:  # recorded times are aware; a naive one can only mean UTC
         moment = moment.replace(tzinfo=UTC)
     return (moment - _EPOCH) // _MICROSECOND
 
 
-def _moment(micros: int) -> datetime:
+def from_epoch_micros(micros: int) -> datetime:
+    """The instant `micros` microseconds after the epoch, in UTC (`epoch_micros` reversed)."""
     return _EPOCH + timedelta(microseconds=micros)
 
 
@@ -103,7 +106,7 @@ class LineLog(Sequence[LogLine]):
         if self._frozen:
             raise ValueError("a snapshot of a log cannot grow")
         self._numbers.append(n)
-        self._micros.append(_micros(time))
+        self._micros.append(epoch_micros(time))
         self._who.append(self._name(nick))
         self._which.append(self._name(kind))
         if self._size % _BLOCK == 0:
@@ -190,7 +193,7 @@ class LineLog(Sequence[LogLine]):
 
     def times(self) -> Iterator[datetime]:
         """The time of every line, in UTC."""
-        return (_moment(m) for m in self.micros())
+        return (from_epoch_micros(m) for m in self.micros())
 
     def micros(self) -> Iterator[int]:
         """The time of every line as microseconds since 1970-01-01T00:00:00Z."""
@@ -214,7 +217,7 @@ class LineLog(Sequence[LogLine]):
             raise IndexError("line index out of range")
         return LogLine(
             self._numbers[index],
-            _moment(self._micros[index]),
+            from_epoch_micros(self._micros[index]),
             self._names[self._who[index]],
             self._names[self._which[index]],
             self._text_at(index),

@@ -44,7 +44,7 @@ from bot.core.events import (
     ServerInfo,
     TopicSeen,
 )
-from bot.core.limits import ERROR
+from bot.core.limits import ERROR, Answer
 from bot.core.recognise import CommandLine, LinkLine, link_url, recognise
 from bot.core.record import LINE_ACTION, LINE_MESSAGE, Chair, Gap, Presence
 from bot.core.state import ChannelState, Meeting, NetworkState, World, voter_key
@@ -187,10 +187,12 @@ def _on_private(world: World, net: NetworkState, event: MessageSeen) -> list[Eff
     parsed = recognise(event.text)
     if not isinstance(parsed, CommandLine) or parsed.word != "startmeeting":
         return []
-    person = net.fold(event.nick)
-    if world.limiter.allow(net.name, person, ERROR, event.time):
+    # Answered in private, so not through a `Turn` (which speaks in a channel), but
+    # counted and refused by the same rule.
+    answer = world.limiter.answer(net.name, net.fold(event.nick), ERROR, event.time)
+    if answer is Answer.REPLY:
         return [Say(net.name, event.nick, messages.CHANNELS_ONLY)]
-    if world.limiter.should_tell(net.name, person, event.time):
+    if answer is Answer.TELL:
         return [Say(net.name, event.nick, messages.too_many_commands(event.nick))]
     return []
 

@@ -13,7 +13,7 @@ from bot.core import messages
 from bot.core.casemap import irc_lower
 from bot.core.effects import Effect, LineRecorded, MeetingChanged, Say
 from bot.core.events import MessageSeen
-from bot.core.limits import STATE
+from bot.core.limits import STATE, Answer
 from bot.core.record import LINE_MESSAGE, Chair, LogLine
 from bot.core.state import ChannelState, Meeting, NetworkState, World
 
@@ -55,12 +55,10 @@ class Turn:
         """Count one use of the speaker's allowance of `kind`. When it is used up: False,
         and the speaker is told so (once a minute, whatever the kind)."""
         person = self.net.fold(self.event.nick)
-        limiter = self.world.limiter
-        if limiter.allow(self.net.name, person, kind, self.event.time):
-            return True
-        if limiter.should_tell(self.net.name, person, self.event.time):
+        answer = self.world.limiter.answer(self.net.name, person, kind, self.event.time)
+        if answer is Answer.TELL:
             self.say([messages.too_many_commands(self.event.nick)])
-        return False
+        return answer is Answer.REPLY
 
     def say(self, lines: list[str]) -> None:
         """Say `lines` in the channel (and record them in a running meeting) unless lurking

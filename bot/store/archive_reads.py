@@ -116,8 +116,9 @@ class SeriesRow:
     last_id: int
 
 
-class _Paged:
-    """Page arithmetic of a listing shown `per_page` at a time; `page` is 1-based."""
+class Paged:
+    """Page arithmetic of a listing shown `per_page` at a time; `page` is 1-based. Shared
+    by the archive's listings and the web's pages of search results."""
 
     __slots__ = ()
     total: int
@@ -138,7 +139,7 @@ class _Paged:
 
 
 @dataclass(frozen=True, slots=True)
-class Page(_Paged):
+class Page(Paged):
     """A page of a listing, newest first; `page` is 1-based."""
 
     rows: tuple[MeetingRow, ...]
@@ -215,7 +216,7 @@ class SuccessRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SuccessPage(_Paged):
+class SuccessPage(Paged):
     """A page of the successes (or the thanks), newest first; `page` is 1-based."""
 
     kind: str

@@ -24,6 +24,9 @@ def reserve_base(
     candidate: str,
     elsewhere: Callable[[str], bool] = nowhere,
 ) -> str:
+    """Give meeting `meeting_id` the base `candidate`, else `candidate-2`, `candidate-3`, ...
+    (the first held by no other meeting and, by `elsewhere`, free on disk), or keep the one
+    it holds when reserving `candidate` could have given it; the base it holds after."""
     row = conn.execute("SELECT file_base FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
     if row is None:
         raise StoreError(f"no meeting {meeting_id} to reserve a file base for")

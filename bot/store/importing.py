@@ -11,14 +11,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 
-from bot.core.linelog import LineLog
-from bot.core.record import LogLine, MeetingRecord
+from bot.core.linelog import LineLog, from_epoch_micros
+from bot.core.record import MeetingRecord
 from bot.store.archive import index_meeting, unindex_meeting
 from bot.store.bases import reserve_base
 from bot.store.codec import dt_to_text
-from bot.store.writes import INSERT_LINE, line_row, meeting_steps
+from bot.store.writes import INSERT_LINE, meeting_steps
 
 SELECT_SAME = """
 SELECT id FROM meetings WHERE network = ? AND channel = ? AND started_at = ? AND name = ?
@@ -81,20 +80,17 @@ def prepare(record: MeetingRecord) -> Prepared:
 
 
 _ID_FIRST = "VALUES (?"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def line_rows(lines: Sequence[LogLine]) -> list[tuple[object, ...]]:
-    """`line_row` of every line without the meeting id, built from the log's columns: a
+def line_rows(lines: LineLog) -> list[tuple[object, ...]]:
+    """`writes.line_row` of every line without the meeting id, built from the log's columns: a
     meeting's lines share a few hundred distinct seconds, each formatted once."""
-    if not isinstance(lines, LineLog):
-        return [line_row(0, line)[1:] for line in lines]
     texts: dict[int, str] = {}
     rows: list[tuple[object, ...]] = []
     for (n, nick, kind, text), micros in zip(lines.rows(), lines.micros(), strict=True):
         time = texts.get(micros)
         if time is None:
-            time = texts[micros] = dt_to_text(_EPOCH + timedelta(microseconds=micros))
+            time = texts[micros] = dt_to_text(from_epoch_micros(micros))
         rows.append((n, time, nick, kind, text))
     return rows
 
@@ -134,7 +130,7 @@ def import_batch(
         else:
             meeting_id, next_id = next_id, next_id + 1
         insert_prepared(conn, record, meeting_id)
-        held = claim_base(conn, meeting_id, base) if base is not None else None
+        held = reserve_base(conn, meeting_id, base) if base is not None else None
         to_index.append((record.identity[2], meeting_id, hidden))
         done.append(Imported(meeting_id, added=True, base=held))
     # Newest first: index rowids count down in time, and FTS5 writes its pending rows out
@@ -157,8 +153,3 @@ def delete_meeting(conn: sqlite3.Connection, meeting_id: int) -> None:
     for sql in DELETE_PARTS:
         conn.execute(sql, (meeting_id,))
     conn.execute(DELETE_MEETING, (meeting_id,))
-
-
-def claim_base(conn: sqlite3.Connection, meeting_id: int, candidate: str) -> str:
-    """The live bot's rule for output names: `candidate`, else `candidate-2`, ..."""
-    return reserve_base(conn, meeting_id, candidate)

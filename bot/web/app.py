@@ -41,6 +41,7 @@ from bot.web.cache import Cached, PageCache
 from bot.web.live import BACKLOG, TICK_SECONDS, Cursor, LiveHub, LiveStopped, MeetingGone, Viewer
 from bot.web.templating import meeting_url, plain, render, series_url
 from bot.writers.jsonfmt import render_json
+from bot.writers.projection import project
 
 log = structlog.get_logger("gavel.web")
 
@@ -320,7 +321,7 @@ async def meeting(request: web.Request) -> web.Response:
         _meeting_ttl(view),
         lambda: {
             "view": view,
-            "minutes": views.project_minutes(view.record),
+            "minutes": project(view.record),
             "gaps": views.gap_notes(view.record),
             "files": files,
         },

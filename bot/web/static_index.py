@@ -23,7 +23,7 @@ import structlog
 from bot.settings import Settings
 from bot.store.archive_reads import ArchiveReader, MeetingRow, SeriesRow
 from bot.web.templating import render
-from bot.web.views import open_reader, output_of
+from bot.web.views import open_reader
 from bot.writers.paths import contained, sanitise_value, url_for
 from bot.writers.publish import FILE_MODE, remove_stale_temporaries, write_atomic
 
@@ -85,7 +85,7 @@ def series_page(
     for row in rows:
         if row.file_base is None:
             continue  # running, never saved: no files to link yet
-        output = output_of(settings, row.network, row.channel)
+        output, _ = settings.output_for(row.network, row.channel)
         if output.dir == settings.output.dir:
             links.append(
                 (

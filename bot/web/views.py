@@ -18,16 +18,16 @@ from markupsafe import Markup, escape
 
 from bot.archive import results
 from bot.archive.query import SearchPlan
-from bot.core.casemap import same
 from bot.core.record import LINE_ACTION, SUCCESS, THANKS, Gap, Item, MeetingRecord
 from bot.core.timefmt import clock, zone
-from bot.settings import OutputSettings, Settings
+from bot.settings import Settings
 from bot.store.archive_reads import (
     READERS,
     ArchiveReader,
     LiveNews,
     MeetingRow,
     Page,
+    Paged,
     SeriesRow,
     SuccessPage,
 )
@@ -46,7 +46,7 @@ from bot.writers.gaps import gap_notes as writers_gap_notes
 from bot.writers.htmlsafe import plain_html, text_html
 from bot.writers.loghtml import message_html
 from bot.writers.paths import url_for
-from bot.writers.projection import Minutes, label, project
+from bot.writers.projection import label
 from bot.writers.times import CLOCK, line_times
 
 FILE_LABELS = {
@@ -104,17 +104,6 @@ def gap_notes(record: MeetingRecord) -> list[str]:
     return writers_gap_notes(record)
 
 
-def output_of(settings: Settings, network: str, channel: str) -> OutputSettings:
-    """The output settings the meeting's files were published with (the channel's own,
-    else the global ones)."""
-    for net in settings.networks:
-        if net.name == network:
-            for configured in net.channels:
-                if same(configured.name, channel) and configured.output is not None:
-                    return configured.output
-    return settings.output
-
-
 def private_channels(settings: Settings) -> list[tuple[str, str]]:
     """(network, channel) of every channel the configuration calls private."""
     return [(n.name, c.name) for n in settings.networks for c in n.channels if c.private]
@@ -130,7 +119,8 @@ async def open_reader(settings: Settings, readers: int = READERS) -> ArchiveRead
 def file_links(settings: Settings, row: MeetingRow) -> list[tuple[str, str]]:
     """(label, URL) of the meeting's five published files; none when it has no files yet
     or the files have no public URL."""
-    prefix = output_of(settings, row.network, row.channel).url_prefix
+    output, _ = settings.output_for(row.network, row.channel)
+    prefix = output.url_prefix
     if row.file_base is None or not prefix:
         return []
     order = (".html", ".txt", ".log.html", ".log.txt", ".json")
@@ -312,15 +302,11 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def project_minutes(record: MeetingRecord) -> Minutes:
-    return project(record)
-
-
 SEARCH_PER_PAGE = 20
 
 
 @dataclass(frozen=True, slots=True)
-class SearchPage:
+class SearchPage(Paged):
     """One page of a search's answer, as the page and the API show it."""
 
     query: str
@@ -329,10 +315,6 @@ class SearchPage:
     page: int
     per_page: int
     results: list[dict[str, Any]]
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
     @property
     def first(self) -> int:
@@ -358,7 +340,7 @@ def search_results(
     web's log page at the line, and `highlight`, the line as HTML with the matches marked."""
 
     def prefix(network: str, channel: str) -> str:
-        return output_of(settings, network, channel).url_prefix
+        return settings.output_for(network, channel)[0].url_prefix
 
     found = results.views(answer.hits, plan, settings.archive.aliases, prefix)
     shaped = results.as_json("", answer.total, answer.capped, found)["results"]

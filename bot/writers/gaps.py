@@ -9,14 +9,13 @@ is the meeting again. The minutes carry one note per gap. Pure: no I/O, no escap
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import tzinfo
 
+from bot.core.linelog import epoch_micros
 from bot.core.record import Gap, MeetingRecord
 from bot.core.timefmt import clock, zone, zone_label
 
 MARK = "***"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def gap_text(gap: Gap, tz: tzinfo) -> str:
@@ -47,7 +46,7 @@ def gap_places(record: MeetingRecord) -> dict[int, list[Gap]]:
     micros = list(record.lines.micros())
     places: dict[int, list[Gap]] = {}
     for gap in sorted(record.gaps, key=lambda g: g.start):
-        start = (gap.start - _EPOCH) // _MICROSECOND
+        start = epoch_micros(gap.start)
         index = next((i for i, m in enumerate(micros) if m > start), len(micros))
         places.setdefault(index, []).append(gap)
     return places
