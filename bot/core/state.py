@@ -99,12 +99,24 @@ class Meeting:
     present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
     saved_topic: str | None = None  # the channel's topic at the start, restored at the end
     msgids: dict[str, None] = field(default_factory=dict)  # the latest, oldest first
+    # Chairs known only by nick (`Chair.nick`, exactly) whose person the bot has seen hold
+    # that nick since they were named: an account learned for one of these nicks is the
+    # named person's, and binds the chair. Never stored: after a restart, as after any time
+    # away, the bot cannot tell whether the nick changed hands meanwhile.
+    held: set[str] = field(default_factory=set)
 
     def remember_msgid(self, msgid: str) -> None:
         """Note that the line with `msgid` is recorded (see `MSGIDS_KEPT`)."""
         self.msgids[msgid] = None
         if len(self.msgids) > MSGIDS_KEPT:
             del self.msgids[next(iter(self.msgids))]
+
+    def let_go(self, nick: str) -> None:
+        """Whoever holds `nick` now is no longer known to be the chair named by it."""
+        if not self.held:
+            return
+        folded = self.fold(nick)
+        self.held = {n for n in self.held if self.fold(n) != folded}
 
     @property
     def open_vote(self) -> Vote | None:

@@ -83,7 +83,8 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         return []
     parsed = None if event.action else recognise(event.text)
     turn = Turn(world, net, chan, event)
-    _learn_account(turn)
+    if not event.replayed:
+        _learn_account(turn)
     if meeting is None:
         if isinstance(parsed, CommandLine):
             command = COMMANDS.get(parsed.word)
@@ -146,8 +147,8 @@ def record_chat(
 
 
 def _learn_account(turn: Turn) -> None:
-    """The `account` tag says who is speaking. Remember it for the member (so `#chair`
-    binds them to it), and bind a chair known so far only by nick."""
+    """The `account` tag of a live line says who is speaking. Remember it for the member
+    (so `#chair` binds them to it), and bind a chair held for them (`Meeting.held`)."""
     account, net, chan = turn.event.account, turn.net, turn.chan
     if not account:
         return
@@ -156,25 +157,32 @@ def _learn_account(turn: Turn) -> None:
     if member is not None and member.account != account:
         chan.members[folded] = replace(member, account=account)
     meeting = chan.meeting
-    if meeting is None:
-        return
-    # Most lines come from people who are no unbound chair: nothing to bind, nothing built.
-    if not any(c.account is None and net.fold(c.nick) == folded for c in meeting.all_chairs):
+    # Most lines come from people who are no held chair: nothing to bind, nothing built.
+    if meeting is None or not meeting.held:
         return
     if _bind_chairs(net, meeting, {folded: account}):
         turn.header_changed()
 
 
 def _bind_chairs(net: NetworkState, meeting: Meeting, accounts: dict[str, str | None]) -> bool:
-    """Bind chairs known so far only by nick to the account their nick is logged in as
-    (`accounts`: folded nick -> account), so that whoever takes the nick after they leave
-    is not a chair. NAMES tells no accounts: a chair who was in the channel before the bot
-    and never speaks is bound from WHOX or account-notify. Returns whether any changed."""
+    """Bind the chairs held for the people who hold their nicks (`Meeting.held`) to the
+    accounts those nicks are logged in as (`accounts`: folded nick -> account), so that
+    whoever takes the nick after they leave is not a chair. NAMES tells no accounts: a
+    chair who was in the channel before the bot and never speaks is bound from WHOX or
+    account-notify. A chair whose person has gone is never bound: whoever holds the nick
+    now may be anyone. Returns whether any changed."""
 
     def bound(chair: Chair) -> Chair:
-        account = accounts.get(net.fold(chair.nick)) if chair.account is None else None
-        return Chair(chair.nick, account) if account else chair
+        if chair.nick not in meeting.held:
+            return chair
+        account = accounts.get(net.fold(chair.nick))
+        if not account:
+            return chair
+        meeting.held.discard(chair.nick)
+        return Chair(chair.nick, account)
 
+    if not meeting.held:
+        return False
     before = meeting.all_chairs
     meeting.owner = bound(meeting.owner)
     meeting.chairs = [bound(c) for c in meeting.chairs]
@@ -213,6 +221,8 @@ def on_members(world: World, event: MembersListed) -> list[Effect]:
     net = world.network(event.network)
     chan = net.channel(event.channel)
     chan.members = {net.fold(m.nick): m for m in event.members}
+    if chan.meeting is not None:  # only those still here hold their nicks
+        chan.meeting.held = {n for n in chan.meeting.held if net.fold(n) in chan.members}
     return []
 
 
@@ -226,6 +236,8 @@ def on_join(world: World, event: Joined) -> list[Effect]:
         if chan.away_since is not None and chan.meeting is not None:
             effects += _close_gap(chan, chan.meeting, event)
         chan.away_since = None
+    elif chan.meeting is not None:  # nobody joins under a nick they hold: not them
+        chan.meeting.let_go(event.nick)
     chan.members[net.fold(event.nick)] = Member(event.nick, False, event.account)
     effects += _presence(chan, event.time, "join", event.nick, event.account or "")
     return effects
@@ -253,6 +265,8 @@ def _close_gap(chan: ChannelState, meeting: Meeting, event: Joined) -> list[Effe
 def _bot_left(chan: ChannelState, time: datetime, reason: str) -> None:
     chan.members = {}
     chan.topic = None
+    if chan.meeting is not None:  # the bot will not see who takes which nick meanwhile
+        chan.meeting.held.clear()
     if chan.away_since is None:
         chan.away_since = time
         chan.away_reason = reason
@@ -279,6 +293,8 @@ def _left_channel(
         _bot_left(chan, event.time, bot_reason)
     else:
         chan.members.pop(net.fold(event.nick), None)
+        if chan.meeting is not None:
+            chan.meeting.let_go(event.nick)
     return effects
 
 
@@ -289,6 +305,8 @@ def on_quit(world: World, event: Quit) -> list[Effect]:
     for chan in net.channels.values():
         if chan.members.pop(folded, None) is not None:
             effects += _presence(chan, event.time, "quit", event.nick, event.reason)
+        if chan.meeting is not None:
+            chan.meeting.let_go(event.nick)
     return effects
 
 
@@ -314,10 +332,14 @@ def _follow_nick(
     net: NetworkState, meeting: Meeting, old: str, new: str, account: str | None
 ) -> list[Effect]:
     """Chairs and voters keep their standing under their new nick. A chair bound to an
-    account is renamed only when the person changing nick is logged in as that account."""
+    account is renamed only when the person changing nick is logged in as that account;
+    a chair held for the person changing nick stays held for them (`Meeting.held`)."""
     folded_old = net.fold(old)
     if same(meeting.bot_nick, old, net.casemapping):
         meeting.bot_nick = new
+    held = any(net.fold(n) == folded_old for n in meeting.held)
+    meeting.let_go(old)
+    meeting.let_go(new)  # whoever the bot thought held it is gone, unseen
 
     def renamed(chair: Chair) -> Chair:
         if net.fold(chair.nick) != folded_old:
@@ -330,6 +352,8 @@ def _follow_nick(
     chairs_before = meeting.all_chairs
     meeting.owner = renamed(meeting.owner)
     meeting.chairs = [renamed(c) for c in meeting.chairs]
+    if held:
+        meeting.held.add(new)
     if meeting.all_chairs != chairs_before:
         effects.append(meeting_changed(meeting))
     vote = meeting.open_vote
