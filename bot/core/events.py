@@ -55,7 +55,7 @@ class MessageSeen:
     batch): said minutes or hours ago, so it is recorded and changes the meeting as it
     did when said, but the bot never answers it.
     `msgid`: the IRCv3 `msgid` tag, when the server gives one; a replayed line already
-    recorded is known by it.
+    handled is known by it.
     """
 
     network: str

@@ -61,9 +61,9 @@ class Vote:
 
 
 MSGIDS_KEPT = 1024
-"""How many of a meeting's latest `msgid`s are kept. History replayed after a reconnect
+"""How many of a channel's latest `msgid`s are kept. History replayed after a reconnect
 starts at the last line heard before it, so only the newest lines can come twice; the
-bound keeps a long meeting's memory from growing with every line."""
+bound keeps a busy channel's memory from growing with every line."""
 
 
 def voter_key(nick: str, account: str | None, casemapping: str) -> str:
@@ -98,18 +98,11 @@ class Meeting:
     private: bool = False
     present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
     saved_topic: str | None = None  # the channel's topic at the start, restored at the end
-    msgids: dict[str, None] = field(default_factory=dict)  # the latest, oldest first
     # Chairs known only by nick (`Chair.nick`, exactly) whose person the bot has seen hold
     # that nick since they were named: an account learned for one of these nicks is the
     # named person's, and binds the chair. Never stored: after a restart, as after any time
     # away, the bot cannot tell whether the nick changed hands meanwhile.
     held: set[str] = field(default_factory=set)
-
-    def remember_msgid(self, msgid: str) -> None:
-        """Note that the line with `msgid` is recorded (see `MSGIDS_KEPT`)."""
-        self.msgids[msgid] = None
-        if len(self.msgids) > MSGIDS_KEPT:
-            del self.msgids[next(iter(self.msgids))]
 
     def let_go(self, nick: str) -> None:
         """Whoever holds `nick` now is no longer known to be the chair named by it."""
@@ -224,6 +217,19 @@ class ChannelState:
     unrecorded: str | None = None  # a line the bot said that its echo must not record
     away_since: datetime | None = None
     away_reason: str = ""
+    # The `msgid`s of the latest lines handled, in meetings or between them, oldest first:
+    # a line replayed after a reconnect that the bot heard before is not handled twice.
+    msgids: dict[str, None] = field(default_factory=dict)
+
+    def seen_before(self, msgid: str) -> bool:
+        """Whether the line with `msgid` was handled already; if not, it is now noted as
+        handled (see `MSGIDS_KEPT`)."""
+        if msgid in self.msgids:
+            return True
+        self.msgids[msgid] = None
+        if len(self.msgids) > MSGIDS_KEPT:
+            del self.msgids[next(iter(self.msgids))]
+        return False
 
 
 @dataclass

@@ -67,9 +67,9 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
     if event.channel is None:
         return _on_private(world, net, event)
     chan = net.channel(event.channel)
+    if event.msgid is not None and chan.seen_before(event.msgid):
+        return []  # replayed history already handled, in a meeting or not
     meeting = chan.meeting
-    if meeting is not None and event.msgid is not None and event.msgid in meeting.msgids:
-        return []  # replayed history the meeting already holds
     if same(event.nick, event.bot_nick, net.casemapping):
         # The bot's own line, relayed back by the server: record it, never obey it.
         if chan.unrecorded is not None and event.text == chan.unrecorded:
@@ -78,7 +78,6 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         if meeting is not None and event.echoes_own_lines:
             turn = Turn(world, net, chan, event)
             record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
-            _remember(meeting, event)
             return turn.effects
         return []
     parsed = None if event.action else recognise(event.text)
@@ -91,13 +90,10 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
             if command is not None and not command.needs_meeting:
                 turn.arg = parsed.arg
                 command.handler(turn)
-        if chan.meeting is not None:  # this line started it
-            _remember(chan.meeting, event)
         return _unspoken(turn.effects) if event.replayed else turn.effects
     record_line(
         turn, meeting, event.nick, event.text, LINE_ACTION if event.action else LINE_MESSAGE
     )
-    _remember(meeting, event)
     if isinstance(parsed, LinkLine):
         add_item(turn, "link", parsed.text, link_url(parsed.text))
     elif isinstance(parsed, CommandLine):
@@ -106,11 +102,6 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
             turn.arg = parsed.arg
             command.handler(turn)
     return _unspoken(turn.effects) if event.replayed else turn.effects
-
-
-def _remember(meeting: Meeting, event: MessageSeen) -> None:
-    if event.msgid is not None:
-        meeting.remember_msgid(event.msgid)
 
 
 def _unspoken(effects: list[Effect]) -> list[Effect]:
