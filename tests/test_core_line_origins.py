@@ -5,15 +5,17 @@ recorded with the bot's own lines as they were logged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from bot.core.effects import Effect, LineRecorded, Say, SetTopic, SuccessRecorded, VoteChanged
+from bot.core.events import DEFAULT_SETTINGS, Disconnected
 from bot.core.limits import MAX_TRACKED as LIMITER_TRACKS
 from bot.core.logparse import parse_log, to_events
 from bot.core.state import MSGIDS_KEPT, World
 from bot.core.step import step
 from bot.core.timefmt import zone
-from tests.corekit import Room, published, said
+from tests.corekit import Room, published, said, topics
 
 
 def successes(effects: list[Effect]) -> list[SuccessRecorded]:
@@ -157,3 +159,62 @@ def test_replayed_log_records_the_bots_lines_as_logged() -> None:
     meeting = world.network("n").channel("#c").meeting
     assert meeting is not None  # the bot's own `#endmeeting` is never obeyed
     assert [c.nick for c in meeting.all_chairs] == ["alice", "bob"]
+
+
+def back_after_an_outage(room: Room, channel_topic: str = "Welcome") -> None:
+    room.feed(Disconnected("net", room.now, 900, "connection lost"))
+    room.tick(60)
+    room.join("meetbot")
+    room.topic_is(channel_topic)
+
+
+def test_a_replayed_topic_still_standing_is_set_once_the_replay_is_over() -> None:
+    """Live, the bot would have set the channel topic when the #topic was said; said while
+    it was away, the topic is set once the replay shows it is still the latest."""
+    room = started(Room())
+    back_after_an_outage(room)
+    assert topics(room.say("alice", "#topic first", replayed=True)) == []
+    assert topics(room.say("alice", "#topic second", replayed=True)) == []
+    assert room.say("bob", "plain", replayed=True)  # recorded, sets nothing
+    assert topics(room.history_replayed()) == ["second (Meeting topic: heat)"]
+    assert room.history_replayed() == []  # set once
+    # a replayed #meetingtopic is set too, with the meeting's latest topic
+    back_after_an_outage(room)
+    room.say("alice", "#meetingtopic cooling", replayed=True)
+    assert topics(room.history_replayed()) == ["second (Meeting topic: cooling)"]
+
+
+def test_a_replayed_endmeeting_puts_back_the_topic() -> None:
+    room = Room()
+    room.members("alice", "meetbot")
+    room.topic_is("Welcome")
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#topic one")
+    back_after_an_outage(room, "one (Meeting topic: heat)")
+    room.say("alice", "#endmeeting", replayed=True)
+    assert topics(room.history_replayed()) == ["Welcome"]
+
+
+def test_a_replayed_topic_no_longer_standing_is_not_set() -> None:
+    # a #topic said live after it (it came before the history did) stands instead
+    room = started(Room())
+    back_after_an_outage(room)
+    assert topics(room.say("alice", "#topic live")) == ["live (Meeting topic: heat)"]
+    room.say("alice", "#topic missed", replayed=True, after=-30)
+    assert room.history_replayed() == []
+    # the meeting lurks since
+    room = started(Room())
+    back_after_an_outage(room)
+    room.say("alice", "#topic missed", replayed=True)
+    room.say("alice", "#lurk", replayed=True)
+    assert room.history_replayed() == []
+    # the channel shows it already
+    room = started(Room())
+    back_after_an_outage(room, "missed (Meeting topic: heat)")
+    room.say("alice", "#topic missed", replayed=True)
+    assert room.history_replayed() == []
+    # the channel does not take topics from the bot
+    room = started(Room(settings=replace(DEFAULT_SETTINGS, set_channel_topic=False)))
+    back_after_an_outage(room)
+    room.say("alice", "#topic missed", replayed=True)
+    assert room.history_replayed() == []

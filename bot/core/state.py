@@ -215,6 +215,10 @@ class ChannelState:
     meeting: Meeting | None = None
     topic: str | None = None  # as the server last told it; None until the bot has joined
     unrecorded: str | None = None  # a line the bot said that its echo must not record
+    # The channel topic a replayed line would have set, set once the replay is over
+    # (`HistoryReplayed`), and the time of the latest line that set, or would have set, it.
+    owed_topic: str | None = None
+    topic_time: datetime | None = None
     away_since: datetime | None = None
     away_reason: str = ""
     # The `msgid`s of the latest lines handled, in meetings or between them, oldest first:

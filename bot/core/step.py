@@ -31,6 +31,7 @@ from bot.core.events import (
     Disconnected,
     Event,
     FilesPublished,
+    HistoryReplayed,
     Joined,
     Kicked,
     Member,
@@ -90,7 +91,7 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
             if command is not None and not command.needs_meeting:
                 turn.arg = parsed.arg
                 command.handler(turn)
-        return _unspoken(turn.effects) if event.replayed else turn.effects
+        return _as_heard(chan, event, turn.effects)
     record_line(
         turn, meeting, event.nick, event.text, LINE_ACTION if event.action else LINE_MESSAGE
     )
@@ -101,12 +102,19 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         if command is not None and permitted(command, turn):
             turn.arg = parsed.arg
             command.handler(turn)
-    return _unspoken(turn.effects) if event.replayed else turn.effects
+    return _as_heard(chan, event, turn.effects)
 
 
-def _unspoken(effects: list[Effect]) -> list[Effect]:
-    """A replayed line's effects without what would reach the channel now: it was said
-    long ago, so neither a reply nor a topic change answers it."""
+def _as_heard(chan: ChannelState, event: MessageSeen, effects: list[Effect]) -> list[Effect]:
+    """A line's effects as they reach the channel. A replayed line was said long ago: no
+    reply answers it, and the channel topic it set is owed until the replay is over,
+    when it is set if no later line set another (`on_history_replayed`)."""
+    topic = next((e.text for e in reversed(effects) if isinstance(e, SetTopic)), None)
+    if topic is not None and (chan.topic_time is None or event.time >= chan.topic_time):
+        chan.topic_time = event.time
+        chan.owed_topic = topic if event.replayed else None
+    if not event.replayed:
+        return effects
     return [e for e in effects if not isinstance(e, Say | SetTopic)]
 
 
@@ -414,6 +422,18 @@ def on_topic(world: World, event: TopicSeen) -> list[Effect]:
     return []
 
 
+def on_history_replayed(world: World, event: HistoryReplayed) -> list[Effect]:
+    """The lines said while the bot was away are all in: set the channel topic the latest
+    of them would have set, unless the meeting lurks since or the channel shows it."""
+    chan = world.network(event.network).channel(event.channel)
+    topic, chan.owed_topic = chan.owed_topic, None
+    if topic is None or topic == chan.topic:
+        return []
+    if chan.meeting is not None and chan.meeting.lurking:
+        return []
+    return [SetTopic(event.network, chan.name, topic)]
+
+
 def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
     net = world.network(event.network)
     for chan in net.channels.values():
@@ -475,6 +495,7 @@ _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     AccountsListed: on_accounts,
     ServerInfo: on_server_info,
     TopicSeen: on_topic,
+    HistoryReplayed: on_history_replayed,
     Disconnected: on_disconnect,
     FilesPublished: on_files_published,
     PreviousFound: on_previous_found,
