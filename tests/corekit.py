@@ -10,6 +10,7 @@ from bot.core.effects import Effect, Publish, Say, SetTopic
 from bot.core.events import (
     DEFAULT_SETTINGS,
     ChannelSettings,
+    HistoryReplayed,
     Joined,
     Member,
     MembersListed,
@@ -86,6 +87,10 @@ class Room:
                 self.network, self.now, self._id(), self.channel, nick, self.bot, account, self.echo
             )
         )
+
+    def history_replayed(self) -> list[Effect]:
+        """The server has replayed the history asked for on the bot's return."""
+        return self.feed(HistoryReplayed(self.network, self.now, self._id(), self.channel))
 
     def topic_is(self, text: str) -> list[Effect]:
         """The server tells the channel's topic (on join, or after a change)."""

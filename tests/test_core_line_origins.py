@@ -5,14 +5,21 @@ recorded with the bot's own lines as they were logged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
-from bot.core.effects import LineRecorded, Say, SetTopic, VoteChanged
+from bot.core.effects import Effect, LineRecorded, Say, SetTopic, SuccessRecorded, VoteChanged
+from bot.core.events import DEFAULT_SETTINGS, Disconnected
+from bot.core.limits import MAX_TRACKED as LIMITER_TRACKS
 from bot.core.logparse import parse_log, to_events
 from bot.core.state import MSGIDS_KEPT, World
 from bot.core.step import step
 from bot.core.timefmt import zone
-from tests.corekit import Room, published, said
+from tests.corekit import Room, published, said, topics
+
+
+def successes(effects: list[Effect]) -> list[SuccessRecorded]:
+    return [e for e in effects if isinstance(e, SuccessRecorded)]
 
 
 def started(room: Room) -> Room:
@@ -71,11 +78,47 @@ def test_replayed_history_is_not_recorded_twice() -> None:
 
 def test_msgids_kept_are_bounded() -> None:
     room = started(Room())
-    assert room.meeting is not None
+    chan = room.world.network("net").channel("#chan")
     for n in range(MSGIDS_KEPT + 10):
+        if n == MSGIDS_KEPT // 2:
+            room.say("alice", "#endmeeting")  # the channel's memory goes on between meetings
         room.say("bob", f"line {n}", msgid=f"id{n}")
-    assert len(room.meeting.msgids) == MSGIDS_KEPT
-    assert "id0" not in room.meeting.msgids and f"id{MSGIDS_KEPT + 9}" in room.meeting.msgids
+    assert len(chan.msgids) == MSGIDS_KEPT
+    assert "id0" not in chan.msgids and f"id{MSGIDS_KEPT + 9}" in chan.msgids
+
+
+def test_a_line_handled_outside_a_meeting_is_not_handled_again() -> None:
+    """History replayed after a reconnect begins at the last line heard, so lines already
+    handled come again; outside a meeting as inside, each is handled once."""
+    room = started(Room())
+    room.say("alice", "#endmeeting", msgid="end")
+    assert room.say("alice", "#startmeeting heat", replayed=True, msgid="start") == []
+    assert room.say("alice", "#endmeeting", replayed=True, msgid="end") == []
+    assert room.meeting is None  # no second meeting
+    # a #startmeeting refused while a meeting ran is not obeyed once the meeting is over
+    room = started(Room())
+    assert said(room.say("bob", "#startmeeting other", msgid="other")) != []
+    room.say("alice", "#endmeeting", msgid="end")
+    assert room.say("bob", "#startmeeting other", replayed=True, msgid="other") == []
+    assert room.meeting is None
+    # a line said while no meeting ran, replayed after one started, is not recorded in it
+    room = Room()
+    room.members("alice", "bob", "meetbot")
+    room.say("bob", "before the meeting", msgid="before")
+    room.say("alice", "#startmeeting heat", msgid="start")
+    assert room.say("bob", "before the meeting", replayed=True, msgid="before") == []
+
+
+def test_a_success_is_kept_once_however_often_it_is_replayed() -> None:
+    """The one-a-minute limit on a person's #success used to hide a replayed copy, as long
+    as the limiter still remembered the person; the channel remembers the line itself."""
+    room = Room()
+    room.members("alice", "meetbot")
+    assert successes(room.say("alice", "#success it works", msgid="s1"))
+    for n in range(LIMITER_TRACKS):  # a busy network: the limiter forgets alice
+        room.say(f"p{n}", "#commands", after=0)
+    assert room.say("alice", "#success it works", replayed=True, msgid="s1") == []
+    assert successes(room.say("alice", "#success again", replayed=True, msgid="s2"))
 
 
 def test_replayed_endmeeting_publishes_without_announcing() -> None:
@@ -116,3 +159,62 @@ def test_replayed_log_records_the_bots_lines_as_logged() -> None:
     meeting = world.network("n").channel("#c").meeting
     assert meeting is not None  # the bot's own `#endmeeting` is never obeyed
     assert [c.nick for c in meeting.all_chairs] == ["alice", "bob"]
+
+
+def back_after_an_outage(room: Room, channel_topic: str = "Welcome") -> None:
+    room.feed(Disconnected("net", room.now, 900, "connection lost"))
+    room.tick(60)
+    room.join("meetbot")
+    room.topic_is(channel_topic)
+
+
+def test_a_replayed_topic_still_standing_is_set_once_the_replay_is_over() -> None:
+    """Live, the bot would have set the channel topic when the #topic was said; said while
+    it was away, the topic is set once the replay shows it is still the latest."""
+    room = started(Room())
+    back_after_an_outage(room)
+    assert topics(room.say("alice", "#topic first", replayed=True)) == []
+    assert topics(room.say("alice", "#topic second", replayed=True)) == []
+    assert room.say("bob", "plain", replayed=True)  # recorded, sets nothing
+    assert topics(room.history_replayed()) == ["second (Meeting topic: heat)"]
+    assert room.history_replayed() == []  # set once
+    # a replayed #meetingtopic is set too, with the meeting's latest topic
+    back_after_an_outage(room)
+    room.say("alice", "#meetingtopic cooling", replayed=True)
+    assert topics(room.history_replayed()) == ["second (Meeting topic: cooling)"]
+
+
+def test_a_replayed_endmeeting_puts_back_the_topic() -> None:
+    room = Room()
+    room.members("alice", "meetbot")
+    room.topic_is("Welcome")
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#topic one")
+    back_after_an_outage(room, "one (Meeting topic: heat)")
+    room.say("alice", "#endmeeting", replayed=True)
+    assert topics(room.history_replayed()) == ["Welcome"]
+
+
+def test_a_replayed_topic_no_longer_standing_is_not_set() -> None:
+    # a #topic said live after it (it came before the history did) stands instead
+    room = started(Room())
+    back_after_an_outage(room)
+    assert topics(room.say("alice", "#topic live")) == ["live (Meeting topic: heat)"]
+    room.say("alice", "#topic missed", replayed=True, after=-30)
+    assert room.history_replayed() == []
+    # the meeting lurks since
+    room = started(Room())
+    back_after_an_outage(room)
+    room.say("alice", "#topic missed", replayed=True)
+    room.say("alice", "#lurk", replayed=True)
+    assert room.history_replayed() == []
+    # the channel shows it already
+    room = started(Room())
+    back_after_an_outage(room, "missed (Meeting topic: heat)")
+    room.say("alice", "#topic missed", replayed=True)
+    assert room.history_replayed() == []
+    # the channel does not take topics from the bot
+    room = started(Room(settings=replace(DEFAULT_SETTINGS, set_channel_topic=False)))
+    back_after_an_outage(room)
+    room.say("alice", "#topic missed", replayed=True)
+    assert room.history_replayed() == []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+
+import pytest
 
 from bot.core.effects import GapRecorded, LineRecorded, MeetingChanged, PresenceRecorded
 from bot.core.events import (
@@ -18,7 +21,7 @@ from bot.core.events import (
     ServerInfo,
 )
 from bot.core.record import Chair
-from bot.core.state import Meeting
+from bot.core.state import Meeting, World
 from tests.corekit import Room, published, said
 
 
@@ -263,3 +266,151 @@ def test_a_bound_owner_survives_a_restart() -> None:
     assert room.meeting is not None
     restored = Meeting.from_record(room.meeting.to_record())
     assert restored.owner == Chair("alice", "aliceacct") and restored.chairs == []
+
+
+# --- binding a chair known only by nick ------------------------------------------------
+#
+# A chair named while their account is unknown is bound only from an account learned for
+# the very person who held the nick when they were named (and has held it, or followed it
+# across nick changes, ever since). Once that person is gone, whoever holds the nick next
+# cannot be told from them: the chair stays what MeetBot made it, a nick.
+
+Learn = Callable[[Room, str, str], None]
+
+
+def by_notify(room: Room, nick: str, account: str) -> None:
+    room.tick()
+    room.feed(AccountChanged("net", room.now, 800, nick, account))
+
+
+def by_whox(room: Room, nick: str, account: str) -> None:
+    room.tick()
+    room.feed(AccountsListed("net", room.now, 801, ((nick, account), ("alice", None))))
+
+
+def by_tag(room: Room, nick: str, account: str) -> None:
+    room.say(nick, "hello", account=account)
+
+
+LEARN = [by_notify, by_whox, by_tag]
+
+
+def chaired_bob() -> Room:
+    room = Room()
+    room.members("alice", "bob", "meetbot")  # NAMES: no accounts
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#chair bob")
+    assert room.meeting is not None and room.meeting.chairs == [Chair("bob")]
+    return room
+
+
+@pytest.mark.parametrize("learn", LEARN)
+def test_the_named_chair_identifying_is_bound(learn: Learn) -> None:
+    room = chaired_bob()
+    room.feed(NickChanged("net", room.now, 802, "bob", "Robert"))  # the chair follows him
+    learn(room, "robert", "bobacct")
+    assert room.meeting is not None and room.meeting.chairs == [Chair("Robert", "bobacct")]
+
+
+def bob_leaves_by_quit(room: Room) -> None:
+    room.feed(Quit("net", room.now, 803, "bob", "ping timeout"))
+
+
+def bob_leaves_by_part(room: Room) -> None:
+    room.feed(Parted("net", room.now, 804, "#chan", "bob", "meetbot", "later"))
+
+
+def bob_leaves_by_kick(room: Room) -> None:
+    room.feed(Kicked("net", room.now, 805, "#chan", "bob", "alice", "meetbot", "spam"))
+
+
+def stranger_joins(room: Room) -> None:
+    room.join("bob")
+
+
+def stranger_renames(room: Room) -> None:
+    room.join("mallory")
+    room.feed(NickChanged("net", room.now, 806, "mallory", "Bob"))
+
+
+@pytest.mark.parametrize("learn", LEARN)
+@pytest.mark.parametrize("leave", [bob_leaves_by_quit, bob_leaves_by_part, bob_leaves_by_kick])
+@pytest.mark.parametrize("take", [stranger_joins, stranger_renames])
+def test_a_stranger_who_takes_a_departed_chairs_nick_is_never_bound(
+    learn: Learn, leave: Callable[[Room], None], take: Callable[[Room], None]
+) -> None:
+    room = chaired_bob()
+    room.tick()
+    leave(room)
+    take(room)
+    learn(room, "bob", "malloryacct")
+    assert room.meeting is not None
+    assert room.meeting.chairs == [Chair("bob")]  # still bob, by nick, as MeetBot has it
+    # the stranger is no chair under another nick, and the real bob, back, is one
+    assert said(room.say("mallory_", "#meetingname pwned", account="malloryacct")) == []
+    room.tick()
+    room.feed(Quit("net", room.now, 807, "bob", "caught"))
+    room.join("bob")
+    assert said(room.say("bob", "#meetingname real", account="bobacct")) != []
+    assert room.meeting.chairs == [Chair("bob")]  # nothing says he is the bob named
+    # a chair naming him again vouches for him: then he is bound
+    assert said(room.say("alice", "#chair bob")) == ["Current chairs: alice bob"]
+    assert room.meeting.chairs == [Chair("bob", "bobacct")]
+    assert said(room.say("bob_", "#meetingname again", account="bobacct")) != []
+
+
+def test_a_chair_named_in_absence_is_bound_to_nobody_who_turns_up() -> None:
+    room = Room()
+    room.members("alice", "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#chair bob")  # not here: a nick, nobody yet
+    room.join("bob")
+    by_notify(room, "bob", "malloryacct")
+    by_tag(room, "bob", "malloryacct")
+    assert room.meeting is not None and room.meeting.chairs == [Chair("bob")]
+
+
+@pytest.mark.parametrize("learn", LEARN)
+def test_after_the_bot_was_away_no_chair_is_bound(learn: Learn) -> None:
+    """The bot did not see who held a nick while it was away: the WHOX it asks on its
+    return describes whoever holds it now."""
+    room = chaired_bob()
+    room.feed(Disconnected("net", room.now, 808, "connection lost"))
+    room.join("meetbot")
+    room.members("alice", "bob", "meetbot")
+    learn(room, "bob", "malloryacct")
+    assert room.meeting is not None and room.meeting.chairs == [Chair("bob")]
+    # nor after a restart
+    restored = Room(world=World(), now=room.now)
+    restored.world.restore([chaired_bob().meeting.to_record()])  # type: ignore[union-attr]
+    restored.members("alice", "bob", "meetbot")
+    learn(restored, "bob", "malloryacct")
+    assert restored.meeting is not None and restored.meeting.chairs == [Chair("bob")]
+
+
+def test_replayed_history_binds_no_chair() -> None:
+    """Replayed lines were said before the bot was back: neither the account tag of one nor
+    the account the nick named in one has now is that of the person then."""
+    room = Room()
+    room.members("alice", Member("bob", account="malloryacct"), "meetbot")
+    room.say("alice", "#startmeeting heat")
+    room.say("alice", "#chair bob", replayed=True)
+    assert room.meeting is not None and room.meeting.chairs == [Chair("bob")]
+    room.say("bob", "said while the bot was away", account="bobacct", replayed=True)
+    assert room.meeting.chairs == [Chair("bob")]
+    assert room.world.network("net").channel("#chan").members["bob"].account == "malloryacct"
+
+
+def test_a_nick_the_bot_sees_taken_anew_is_no_longer_held() -> None:
+    """Nobody joins, or changes to, a nick they already hold: if the bot sees it, the
+    person it knew under that nick left unseen (its member list was out of date)."""
+    for take in (stranger_joins, stranger_renames):
+        room = chaired_bob()
+        take(room)
+        by_notify(room, "bob", "malloryacct")
+        assert room.meeting is not None and room.meeting.chairs == [Chair("bob")]
+    room = chaired_bob()
+    room.say("alice", "#unchair bob")
+    room.say("alice", "#chair bob")
+    by_notify(room, "bob", "bobacct")
+    assert room.meeting is not None and room.meeting.chairs == [Chair("bob", "bobacct")]

@@ -11,6 +11,7 @@ from bot.core.events import (
     AccountChanged,
     AccountsListed,
     ChannelSettings,
+    HistoryReplayed,
     Joined,
     Kicked,
     Member,
@@ -123,6 +124,22 @@ def test_history_batch_lines_are_marked_replayed() -> None:
     assert [(m.text, m.replayed, m.echoes_own_lines, m.msgid) for m in seen] == [
         ("missed", True, False, "m1"),
         ("live", False, False, "m2"),
+    ]
+
+
+def test_the_end_of_a_history_batch_says_the_channels_history_is_in() -> None:
+    out = run(
+        ":srv BATCH +h1 chathistory #c",
+        "@batch=h1;msgid=m1 :bob!b@h PRIVMSG #c :missed",
+        ":srv BATCH +n1 netsplit irc.a irc.b",
+        ":srv BATCH -n1",  # not history
+        "@time=2024-01-01T00:00:02.000Z :srv BATCH -h1",
+        ":srv BATCH -h1",  # closed already
+        ":srv BATCH +h2 draft/chathistory gavel",
+        ":srv BATCH -h2",  # the bot's own private history, which it never asks for
+    )
+    assert [e for e in out if not isinstance(e, MessageSeen)] == [
+        HistoryReplayed("net", datetime(2024, 1, 1, 0, 0, 2, tzinfo=UTC), 2, "#c")
     ]
 
 

@@ -23,6 +23,7 @@ from bot.core.effects import (
     SuccessRecorded,
     VoteChanged,
 )
+from bot.core.events import Member
 from bot.core.limits import ERROR, FOLLOWUP, INFO
 from bot.core.names import meeting_name
 from bot.core.recognise import link_url, split_nicks
@@ -91,6 +92,8 @@ def start_meeting(turn: Turn) -> None:
         private=settings.private,
         saved_topic=turn.chan.topic,
     )
+    if meeting.owner.account is None and not event.replayed:
+        meeting.held.add(event.nick)  # the speaker holds the nick now
     turn.chan.meeting = meeting
     turn.effects.append(MeetingStarted(meeting.to_record()))
     record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
@@ -207,24 +210,45 @@ def add_chairs(turn: Turn) -> None:
     meeting = turn.meeting
     warnings = []
     for nick in split_nicks(turn.arg):
-        folded = turn.net.fold(nick)
-        member = turn.chan.members.get(folded)
+        member = turn.chan.members.get(turn.net.fold(nick))
         if member is None:
             warnings.append(messages.nick_not_in_channel(nick))
-        if all(turn.net.fold(c.nick) != folded for c in meeting.all_chairs):
-            if member is None:
-                meeting.chairs.append(Chair(nick))
-            else:
-                meeting.chairs.append(Chair(member.nick, member.account))
+        name_chair(turn, nick, None if turn.event.replayed else member)
         mark_present(turn, nick)
     turn.header_changed()
     turn.reply([*warnings, messages.current_chairs(c.nick for c in meeting.all_chairs)])
+
+
+def name_chair(turn: Turn, nick: str, member: Member | None) -> None:
+    """Make `nick` a chair. Named while in the channel (`member`), the chair is that person:
+    bound to their account when it is known, else held for them until it is (see
+    `Meeting.held`). A chair known only by nick, named again while here, is vouched for
+    again in the same way (never the owner, whom no chair may displace). A nick named in
+    absence (or in replayed history, whose `member` would be whoever holds the nick now)
+    is a chair by nick only."""
+    meeting = turn.meeting
+    folded = turn.net.fold(nick)
+    if turn.net.fold(meeting.owner.nick) == folded:
+        return
+    chair = next((c for c in meeting.chairs if turn.net.fold(c.nick) == folded), None)
+    if chair is None:
+        chair = Chair(member.nick if member else nick)
+        meeting.chairs.append(chair)
+    if member is None or chair.account is not None:
+        return
+    if member.account is None:
+        meeting.held.add(chair.nick)
+        return
+    bound = Chair(chair.nick, member.account)
+    meeting.held.discard(chair.nick)
+    meeting.chairs = [bound if c == chair else c for c in meeting.chairs]
 
 
 def remove_chairs(turn: Turn) -> None:
     meeting = turn.meeting
     gone = {turn.net.fold(n) for n in split_nicks(turn.arg)}
     meeting.chairs = [c for c in meeting.chairs if turn.net.fold(c.nick) not in gone]
+    meeting.held &= {c.nick for c in meeting.all_chairs}
     turn.header_changed()
     turn.reply([messages.current_chairs(c.nick for c in meeting.all_chairs)])
 

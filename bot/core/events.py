@@ -55,7 +55,7 @@ class MessageSeen:
     batch): said minutes or hours ago, so it is recorded and changes the meeting as it
     did when said, but the bot never answers it.
     `msgid`: the IRCv3 `msgid` tag, when the server gives one; a replayed line already
-    recorded is known by it.
+    handled is known by it.
     """
 
     network: str
@@ -207,6 +207,18 @@ class TopicSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryReplayed:
+    """The server has replayed the history of `channel` asked for after a reconnect (the
+    end of its `chathistory` batch): what the bot would have done when those lines were
+    said, and that still stands, may be done now."""
+
+    network: str
+    time: datetime
+    id: int
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
 class Disconnected:
     """The bot stopped hearing the network (connection lost, or a restart: then `time`
     is the last moment anything was recorded). Meetings on it get a gap that ends when
@@ -262,6 +274,7 @@ Event = (
     | AccountsListed
     | ServerInfo
     | TopicSeen
+    | HistoryReplayed
     | Disconnected
     | FilesPublished
     | PreviousFound
@@ -280,7 +293,8 @@ def event_channel(event: Event) -> str | None:
         | Kicked
         | OpChanged
         | PreviousFound
-        | TopicSeen,
+        | TopicSeen
+        | HistoryReplayed,
     ):
         return event.channel
     if isinstance(event, FilesPublished):

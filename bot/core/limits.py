@@ -24,7 +24,7 @@ FOLLOWUP = "followup"  # a #success or #thanks accepted (one per person per minu
 
 _WINDOW = timedelta(minutes=1)
 _ALLOWANCE = {ERROR: 5, INFO: 3, STATE: 10, FOLLOWUP: 1}
-_MAX_TRACKED = 10_000  # forget the oldest people beyond this, so memory stays bounded
+MAX_TRACKED = 10_000  # forget the oldest people beyond this, so memory stays bounded
 
 
 class Answer(Enum):
@@ -53,7 +53,7 @@ class ReplyLimiter:
         times.append(now)
         self.recent.pop(key, None)
         self.recent[key] = times
-        if len(self.recent) > _MAX_TRACKED:
+        if len(self.recent) > MAX_TRACKED:
             del self.recent[next(iter(self.recent))]
         return True
 
@@ -75,6 +75,6 @@ class ReplyLimiter:
             return False
         self.told.pop(key, None)
         self.told[key] = now
-        if len(self.told) > _MAX_TRACKED:
+        if len(self.told) > MAX_TRACKED:
             del self.told[next(iter(self.told))]
         return True

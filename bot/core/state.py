@@ -61,9 +61,9 @@ class Vote:
 
 
 MSGIDS_KEPT = 1024
-"""How many of a meeting's latest `msgid`s are kept. History replayed after a reconnect
+"""How many of a channel's latest `msgid`s are kept. History replayed after a reconnect
 starts at the last line heard before it, so only the newest lines can come twice; the
-bound keeps a long meeting's memory from growing with every line."""
+bound keeps a busy channel's memory from growing with every line."""
 
 
 def voter_key(nick: str, account: str | None, casemapping: str) -> str:
@@ -98,13 +98,18 @@ class Meeting:
     private: bool = False
     present: set[str] = field(default_factory=set)  # case-folded nicks seen or named
     saved_topic: str | None = None  # the channel's topic at the start, restored at the end
-    msgids: dict[str, None] = field(default_factory=dict)  # the latest, oldest first
+    # Chairs known only by nick (`Chair.nick`, exactly) whose person the bot has seen hold
+    # that nick since they were named: an account learned for one of these nicks is the
+    # named person's, and binds the chair. Never stored: after a restart, as after any time
+    # away, the bot cannot tell whether the nick changed hands meanwhile.
+    held: set[str] = field(default_factory=set)
 
-    def remember_msgid(self, msgid: str) -> None:
-        """Note that the line with `msgid` is recorded (see `MSGIDS_KEPT`)."""
-        self.msgids[msgid] = None
-        if len(self.msgids) > MSGIDS_KEPT:
-            del self.msgids[next(iter(self.msgids))]
+    def let_go(self, nick: str) -> None:
+        """Whoever holds `nick` now is no longer known to be the chair named by it."""
+        if not self.held:
+            return
+        folded = self.fold(nick)
+        self.held = {n for n in self.held if self.fold(n) != folded}
 
     @property
     def open_vote(self) -> Vote | None:
@@ -210,8 +215,25 @@ class ChannelState:
     meeting: Meeting | None = None
     topic: str | None = None  # as the server last told it; None until the bot has joined
     unrecorded: str | None = None  # a line the bot said that its echo must not record
+    # The channel topic a replayed line would have set, set once the replay is over
+    # (`HistoryReplayed`), and the time of the latest line that set, or would have set, it.
+    owed_topic: str | None = None
+    topic_time: datetime | None = None
     away_since: datetime | None = None
     away_reason: str = ""
+    # The `msgid`s of the latest lines handled, in meetings or between them, oldest first:
+    # a line replayed after a reconnect that the bot heard before is not handled twice.
+    msgids: dict[str, None] = field(default_factory=dict)
+
+    def seen_before(self, msgid: str) -> bool:
+        """Whether the line with `msgid` was handled already; if not, it is now noted as
+        handled (see `MSGIDS_KEPT`)."""
+        if msgid in self.msgids:
+            return True
+        self.msgids[msgid] = None
+        if len(self.msgids) > MSGIDS_KEPT:
+            del self.msgids[next(iter(self.msgids))]
+        return False
 
 
 @dataclass

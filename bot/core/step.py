@@ -31,6 +31,7 @@ from bot.core.events import (
     Disconnected,
     Event,
     FilesPublished,
+    HistoryReplayed,
     Joined,
     Kicked,
     Member,
@@ -67,9 +68,9 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
     if event.channel is None:
         return _on_private(world, net, event)
     chan = net.channel(event.channel)
+    if event.msgid is not None and chan.seen_before(event.msgid):
+        return []  # replayed history already handled, in a meeting or not
     meeting = chan.meeting
-    if meeting is not None and event.msgid is not None and event.msgid in meeting.msgids:
-        return []  # replayed history the meeting already holds
     if same(event.nick, event.bot_nick, net.casemapping):
         # The bot's own line, relayed back by the server: record it, never obey it.
         if chan.unrecorded is not None and event.text == chan.unrecorded:
@@ -78,25 +79,22 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         if meeting is not None and event.echoes_own_lines:
             turn = Turn(world, net, chan, event)
             record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
-            _remember(meeting, event)
             return turn.effects
         return []
     parsed = None if event.action else recognise(event.text)
     turn = Turn(world, net, chan, event)
-    _learn_account(turn)
+    if not event.replayed:
+        _learn_account(turn)
     if meeting is None:
         if isinstance(parsed, CommandLine):
             command = COMMANDS.get(parsed.word)
             if command is not None and not command.needs_meeting:
                 turn.arg = parsed.arg
                 command.handler(turn)
-        if chan.meeting is not None:  # this line started it
-            _remember(chan.meeting, event)
-        return _unspoken(turn.effects) if event.replayed else turn.effects
+        return _as_heard(chan, event, turn.effects)
     record_line(
         turn, meeting, event.nick, event.text, LINE_ACTION if event.action else LINE_MESSAGE
     )
-    _remember(meeting, event)
     if isinstance(parsed, LinkLine):
         add_item(turn, "link", parsed.text, link_url(parsed.text))
     elif isinstance(parsed, CommandLine):
@@ -104,17 +102,19 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         if command is not None and permitted(command, turn):
             turn.arg = parsed.arg
             command.handler(turn)
-    return _unspoken(turn.effects) if event.replayed else turn.effects
+    return _as_heard(chan, event, turn.effects)
 
 
-def _remember(meeting: Meeting, event: MessageSeen) -> None:
-    if event.msgid is not None:
-        meeting.remember_msgid(event.msgid)
-
-
-def _unspoken(effects: list[Effect]) -> list[Effect]:
-    """A replayed line's effects without what would reach the channel now: it was said
-    long ago, so neither a reply nor a topic change answers it."""
+def _as_heard(chan: ChannelState, event: MessageSeen, effects: list[Effect]) -> list[Effect]:
+    """A line's effects as they reach the channel. A replayed line was said long ago: no
+    reply answers it, and the channel topic it set is owed until the replay is over,
+    when it is set if no later line set another (`on_history_replayed`)."""
+    topic = next((e.text for e in reversed(effects) if isinstance(e, SetTopic)), None)
+    if topic is not None and (chan.topic_time is None or event.time >= chan.topic_time):
+        chan.topic_time = event.time
+        chan.owed_topic = topic if event.replayed else None
+    if not event.replayed:
+        return effects
     return [e for e in effects if not isinstance(e, Say | SetTopic)]
 
 
@@ -146,8 +146,8 @@ def record_chat(
 
 
 def _learn_account(turn: Turn) -> None:
-    """The `account` tag says who is speaking. Remember it for the member (so `#chair`
-    binds them to it), and bind a chair known so far only by nick."""
+    """The `account` tag of a live line says who is speaking. Remember it for the member
+    (so `#chair` binds them to it), and bind a chair held for them (`Meeting.held`)."""
     account, net, chan = turn.event.account, turn.net, turn.chan
     if not account:
         return
@@ -156,25 +156,32 @@ def _learn_account(turn: Turn) -> None:
     if member is not None and member.account != account:
         chan.members[folded] = replace(member, account=account)
     meeting = chan.meeting
-    if meeting is None:
-        return
-    # Most lines come from people who are no unbound chair: nothing to bind, nothing built.
-    if not any(c.account is None and net.fold(c.nick) == folded for c in meeting.all_chairs):
+    # Most lines come from people who are no held chair: nothing to bind, nothing built.
+    if meeting is None or not meeting.held:
         return
     if _bind_chairs(net, meeting, {folded: account}):
         turn.header_changed()
 
 
 def _bind_chairs(net: NetworkState, meeting: Meeting, accounts: dict[str, str | None]) -> bool:
-    """Bind chairs known so far only by nick to the account their nick is logged in as
-    (`accounts`: folded nick -> account), so that whoever takes the nick after they leave
-    is not a chair. NAMES tells no accounts: a chair who was in the channel before the bot
-    and never speaks is bound from WHOX or account-notify. Returns whether any changed."""
+    """Bind the chairs held for the people who hold their nicks (`Meeting.held`) to the
+    accounts those nicks are logged in as (`accounts`: folded nick -> account), so that
+    whoever takes the nick after they leave is not a chair. NAMES tells no accounts: a
+    chair who was in the channel before the bot and never speaks is bound from WHOX or
+    account-notify. A chair whose person has gone is never bound: whoever holds the nick
+    now may be anyone. Returns whether any changed."""
 
     def bound(chair: Chair) -> Chair:
-        account = accounts.get(net.fold(chair.nick)) if chair.account is None else None
-        return Chair(chair.nick, account) if account else chair
+        if chair.nick not in meeting.held:
+            return chair
+        account = accounts.get(net.fold(chair.nick))
+        if not account:
+            return chair
+        meeting.held.discard(chair.nick)
+        return Chair(chair.nick, account)
 
+    if not meeting.held:
+        return False
     before = meeting.all_chairs
     meeting.owner = bound(meeting.owner)
     meeting.chairs = [bound(c) for c in meeting.chairs]
@@ -215,6 +222,8 @@ def on_members(world: World, event: MembersListed) -> list[Effect]:
     net = world.network(event.network)
     chan = net.channel(event.channel)
     chan.members = {net.fold(m.nick): m for m in event.members}
+    if chan.meeting is not None:  # only those still here hold their nicks
+        chan.meeting.held = {n for n in chan.meeting.held if net.fold(n) in chan.members}
     return []
 
 
@@ -228,6 +237,8 @@ def on_join(world: World, event: Joined) -> list[Effect]:
         if chan.away_since is not None and chan.meeting is not None:
             effects += _close_gap(chan, chan.meeting, event)
         chan.away_since = None
+    elif chan.meeting is not None:  # nobody joins under a nick they hold: not them
+        chan.meeting.let_go(event.nick)
     chan.members[net.fold(event.nick)] = Member(event.nick, False, event.account)
     effects += _presence(chan, event.time, "join", event.nick, event.account or "")
     return effects
@@ -255,6 +266,8 @@ def _close_gap(chan: ChannelState, meeting: Meeting, event: Joined) -> list[Effe
 def _bot_left(chan: ChannelState, time: datetime, reason: str) -> None:
     chan.members = {}
     chan.topic = None
+    if chan.meeting is not None:  # the bot will not see who takes which nick meanwhile
+        chan.meeting.held.clear()
     if chan.away_since is None:
         chan.away_since = time
         chan.away_reason = reason
@@ -281,6 +294,8 @@ def _left_channel(
         _bot_left(chan, event.time, bot_reason)
     else:
         chan.members.pop(net.fold(event.nick), None)
+        if chan.meeting is not None:
+            chan.meeting.let_go(event.nick)
     return effects
 
 
@@ -291,6 +306,8 @@ def on_quit(world: World, event: Quit) -> list[Effect]:
     for chan in net.channels.values():
         if chan.members.pop(folded, None) is not None:
             effects += _presence(chan, event.time, "quit", event.nick, event.reason)
+        if chan.meeting is not None:
+            chan.meeting.let_go(event.nick)
     return effects
 
 
@@ -316,10 +333,14 @@ def _follow_nick(
     net: NetworkState, meeting: Meeting, old: str, new: str, account: str | None
 ) -> list[Effect]:
     """Chairs and voters keep their standing under their new nick. A chair bound to an
-    account is renamed only when the person changing nick is logged in as that account."""
+    account is renamed only when the person changing nick is logged in as that account;
+    a chair held for the person changing nick stays held for them (`Meeting.held`)."""
     folded_old = net.fold(old)
     if same(meeting.bot_nick, old, net.casemapping):
         meeting.bot_nick = new
+    held = any(net.fold(n) == folded_old for n in meeting.held)
+    meeting.let_go(old)
+    meeting.let_go(new)  # whoever the bot thought held it is gone, unseen
 
     def renamed(chair: Chair) -> Chair:
         if net.fold(chair.nick) != folded_old:
@@ -332,6 +353,8 @@ def _follow_nick(
     chairs_before = meeting.all_chairs
     meeting.owner = renamed(meeting.owner)
     meeting.chairs = [renamed(c) for c in meeting.chairs]
+    if held:
+        meeting.held.add(new)
     if meeting.all_chairs != chairs_before:
         effects.append(meeting_changed(meeting))
     vote = meeting.open_vote
@@ -401,6 +424,18 @@ def on_topic(world: World, event: TopicSeen) -> list[Effect]:
     return []
 
 
+def on_history_replayed(world: World, event: HistoryReplayed) -> list[Effect]:
+    """The lines said while the bot was away are all in: set the channel topic the latest
+    of them would have set, unless the meeting lurks since or the channel shows it."""
+    chan = world.network(event.network).channel(event.channel)
+    topic, chan.owed_topic = chan.owed_topic, None
+    if topic is None or topic == chan.topic:
+        return []
+    if chan.meeting is not None and chan.meeting.lurking:
+        return []
+    return [SetTopic(event.network, chan.name, topic)]
+
+
 def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
     net = world.network(event.network)
     for chan in net.channels.values():
@@ -462,6 +497,7 @@ _HANDLERS: dict[type, Callable[[World, Any], list[Effect]]] = {
     AccountsListed: on_accounts,
     ServerInfo: on_server_info,
     TopicSeen: on_topic,
+    HistoryReplayed: on_history_replayed,
     Disconnected: on_disconnect,
     FilesPublished: on_files_published,
     PreviousFound: on_previous_found,

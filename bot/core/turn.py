@@ -35,8 +35,9 @@ class Turn:
 
     @property
     def account(self) -> str | None:
-        """The speaker's account: from the message's tag, else from what the channel knows."""
-        if self.event.account:
+        """The speaker's account: from the message's tag, else from what the channel knows
+        (not for replayed history: the channel knows who holds the nick now)."""
+        if self.event.account or self.event.replayed:
             return self.event.account
         member = self.chan.members.get(self.net.fold(self.event.nick))
         return member.account if member else None

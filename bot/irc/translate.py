@@ -28,6 +28,7 @@ from bot.core.events import (
     AccountsListed,
     ChannelSettings,
     Event,
+    HistoryReplayed,
     Joined,
     Kicked,
     Member,
@@ -69,7 +70,7 @@ class Translator:
     def __init__(self, features: ServerFeatures | None = None) -> None:
         self.features = features or ServerFeatures()
         self._names: dict[str, list[Member]] = {}
-        self._history_batches: set[str] = set()
+        self._history_batches: dict[str, str] = {}  # open history batch -> its target
         self._accounts: list[tuple[str, str | None]] = []  # WHOX replies until end of WHO
         self._server_time: datetime | None = None  # the event's `time` tag, when given
 
@@ -129,13 +130,17 @@ class Translator:
             )
         ]
 
-    def _batch(self, event: Any, _ctx: Context) -> list[Event]:
+    def _batch(self, event: Any, ctx: Context) -> list[Event]:
+        """`BATCH +REF chathistory #chan` opens a batch of replayed history; `BATCH -REF`
+        closes it, and then the channel's history is all in."""
         ref = str(event.target or "")
         if ref.startswith("+") and event.arguments:
             if str(event.arguments[0]).lower() in HISTORY_BATCH_TYPES:
-                self._history_batches.add(ref[1:])
+                self._history_batches[ref[1:]] = _arg(event, 1)
         elif ref.startswith("-"):
-            self._history_batches.discard(ref[1:])
+            target = self._history_batches.pop(ref[1:], None)
+            if target and not self.same(target, ctx.bot_nick):  # a channel's history
+                return [HistoryReplayed(*self._stamp(event, ctx), channel=target)]
         return []
 
     # -- membership -----------------------------------------------------------------
