@@ -56,12 +56,16 @@ class Room:
         after: float = 1,
         replayed: bool = False,
         msgid: str | None = None,
+        at: datetime | None = None,
     ) -> list[Effect]:
-        self.tick(after)
+        """`nick` says `text` `after` seconds after the last event, or at the time `at` (a
+        replayed line's own time) without moving the room's clock."""
+        if at is None:
+            self.tick(after)
         return self.feed(
             MessageSeen(
                 network=self.network,
-                time=self.now,
+                time=self.now if at is None else at,
                 id=self._id(),
                 channel=self.channel,
                 nick=nick,

@@ -221,19 +221,17 @@ class ChannelState:
     topic_time: datetime | None = None
     away_since: datetime | None = None
     away_reason: str = ""
-    # The `msgid`s of the latest lines handled, in meetings or between them, oldest first:
-    # a line replayed after a reconnect that the bot heard before is not handled twice.
+    # The `msgid`s of the latest lines that did something (recorded in a meeting, or a
+    # command between meetings), oldest first: a line replayed after a reconnect that the
+    # bot heard before is not handled twice. Chatter between meetings is not kept: it does
+    # nothing, and a network of busy channels would otherwise keep `MSGIDS_KEPT` ids each.
     msgids: dict[str, None] = field(default_factory=dict)
 
-    def seen_before(self, msgid: str) -> bool:
-        """Whether the line with `msgid` was handled already; if not, it is now noted as
-        handled (see `MSGIDS_KEPT`)."""
-        if msgid in self.msgids:
-            return True
+    def note_handled(self, msgid: str) -> None:
+        """Note that the line with `msgid` was handled (see `MSGIDS_KEPT`)."""
         self.msgids[msgid] = None
         if len(self.msgids) > MSGIDS_KEPT:
             del self.msgids[next(iter(self.msgids))]
-        return False
 
 
 @dataclass

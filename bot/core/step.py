@@ -68,9 +68,11 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
     if event.channel is None:
         return _on_private(world, net, event)
     chan = net.channel(event.channel)
-    if event.msgid is not None and chan.seen_before(event.msgid):
+    if event.msgid is not None and event.msgid in chan.msgids:
         return []  # replayed history already handled, in a meeting or not
     meeting = chan.meeting
+    if event.replayed and meeting is not None and event.time < meeting.start:
+        meeting = None  # said before the meeting began: replayed, it is no line of it
     if same(event.nick, event.bot_nick, net.casemapping):
         # The bot's own line, relayed back by the server: record it, never obey it.
         if chan.unrecorded is not None and event.text == chan.unrecorded:
@@ -79,7 +81,7 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         if meeting is not None and event.echoes_own_lines:
             turn = Turn(world, net, chan, event)
             record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
-            return turn.effects
+            return _handled(chan, event, turn.effects)
         return []
     parsed = None if event.action else recognise(event.text)
     turn = Turn(world, net, chan, event)
@@ -91,7 +93,9 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
             if command is not None and not command.needs_meeting:
                 turn.arg = parsed.arg
                 command.handler(turn)
-        return _as_heard(chan, event, turn.effects)
+        if not turn.effects:
+            return []  # chatter between meetings: nothing to remember it by
+        return _handled(chan, event, _as_heard(chan, event, turn.effects))
     record_line(
         turn, meeting, event.nick, event.text, LINE_ACTION if event.action else LINE_MESSAGE
     )
@@ -102,7 +106,14 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
         if command is not None and permitted(command, turn):
             turn.arg = parsed.arg
             command.handler(turn)
-    return _as_heard(chan, event, turn.effects)
+    return _handled(chan, event, _as_heard(chan, event, turn.effects))
+
+
+def _handled(chan: ChannelState, event: MessageSeen, effects: list[Effect]) -> list[Effect]:
+    """`effects`, the line noted as handled, so that its replay is not (`ChannelState.msgids`)."""
+    if event.msgid is not None:
+        chan.note_handled(event.msgid)
+    return effects
 
 
 def _as_heard(chan: ChannelState, event: MessageSeen, effects: list[Effect]) -> list[Effect]:
