@@ -4,6 +4,7 @@ the meetings and summary expected, idempotence, a kill -9 mid-way, and the same 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -198,6 +199,40 @@ def _big_tree(root: Path, meetings: int, lines: int) -> None:
         write(eavesdrop_path(root, name, start), meeting_log(name, start, said))
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux's /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in status:
+            found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie has)."""
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_gone(pids: list[int], seconds: float) -> list[int]:
+    """Those of `pids` still running after up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    left = [p for p in pids if running(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [p for p in left if running(p)]
+    return left
+
+
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGINT])
 def test_a_killed_import_leaves_whole_meetings_and_a_rerun_completes_it(
     tmp_path: Path, signum: int
@@ -231,9 +266,18 @@ def test_a_killed_import_leaves_whole_meetings_and_a_rerun_completes_it(
             if committed >= 3:
                 break
         assert child.poll() is None, "the import ended before it could be killed"
+        workers = children_of(child.pid)
+        assert workers, "the import's parsing workers were not found"
         os.kill(child.pid, signum)
     finally:
         status = child.wait(timeout=30)
+    # The parsing workers go with the import, however it ends: none is left behind.
+    try:
+        assert wait_gone(workers, 10.0) == []
+    finally:
+        for pid in workers:  # only if the assertion failed: end what this test started
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     assert status == (-signal.SIGKILL if signum == signal.SIGKILL else 1)
     assert 3 <= committed < 60
     # Whole meetings only: every meeting has all its lines, items and index rows.
