@@ -143,3 +143,58 @@ def test_every_bad_key_is_named() -> None:
         assert expected in found, (expected, found)
     assert any(p.startswith("announce.email.subject: unknown field") for p in found)
     assert any(p.startswith("announce.webhooks[0].events: unknown event") for p in found)
+
+
+def with_series(series: object, aliases: object = None) -> dict[str, object]:
+    email = {"host": "smtp.example.org", "from": "g@example.org", "series": series}
+    raw: dict[str, object] = {**BASE, "announce": {"email": email}}
+    if aliases is not None:
+        raw["archive"] = {"aliases": aliases}
+    return raw
+
+
+def test_a_series_has_addresses_of_its_own() -> None:
+    raw = with_series(
+        {"heat": ["heat-team@example.org"], "Nova": ["nova@l.example.org", "ptl@example.org"]},
+        aliases={"heat": ["heat_team"]},
+    )
+    email = parse_settings(raw).announce.email
+    assert email is not None
+    # folded to the lower case series names take (the way meetings are named)
+    assert dict(email.series) == {
+        "heat": ("heat-team@example.org",),
+        "nova": ("nova@l.example.org", "ptl@example.org"),
+    }
+    assert email.to == ()
+    plain = parse_settings({**BASE, "announce": {"email": {"host": "h", "from": "g@e.org"}}})
+    assert plain.announce.email is not None and dict(plain.announce.email.series) == {}
+
+
+def test_every_bad_series_entry_is_named() -> None:
+    found = problems(
+        with_series(
+            {
+                "heat": "heat-team@example.org",
+                "nova": ["nova@example.org", "ptl"],
+                "glance": [1],
+                "Nova": ["other@example.org"],
+                "heat_team": ["old@example.org"],
+                "heat team": ["h@example.org"],
+                "cinder": {"to": ["c@example.org"]},
+            },
+            aliases={"heat": ["heat_team"]},
+        )
+    )
+    assert found == [
+        "announce.email.series.heat: expected a list, got 'heat-team@example.org'",
+        "announce.email.series.nova: not an email address: 'ptl'",
+        "announce.email.series.glance: expected a list of strings, got [1]",
+        "announce.email.series.Nova: the series 'nova' is listed twice",
+        "announce.email.series.heat_team: is an alias of 'heat' ([archive] aliases): "
+        "give 'heat' instead",
+        "announce.email.series.heat team: not a meeting name (a-z, 0-9, _ . -)",
+        "announce.email.series.cinder: expected a list, got {'to': ['c@example.org']}",
+    ]
+    assert problems(with_series(["heat"])) == [
+        "announce.email.series: expected a table, got ['heat']"
+    ]
