@@ -3,11 +3,12 @@ keys, validated like every other key; secrets only from the environment or a fil
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from bot.config_loader import parse_settings
+from bot.config_loader import load_settings, parse_settings
 from bot.settings import ConfigError
 
 BASE = {
@@ -198,3 +199,27 @@ def test_every_bad_series_entry_is_named() -> None:
     assert problems(with_series(["heat"])) == [
         "announce.email.series: expected a table, got ['heat']"
     ]
+
+
+def test_the_documented_series_tables_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("Who gets the minutes email:", 1)[1]
+    snippet = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    text = '[announce.email]\nhost = "smtp.example.org"\nfrom = "g@example.org"\n' + snippet
+    email = parse_settings({**BASE, **tomllib.loads(text)}).announce.email
+    assert email is not None and set(email.series) == {"heat", "nova"}
+    for name in (
+        "GAVEL_SASL_PASSWORD",
+        "GAVEL_TEAM_KEY",
+        "GAVEL_SMTP_PASSWORD",
+        "GAVEL_HOOK_SECRET",
+    ):
+        monkeypatch.setenv(name, "x")
+    example = load_settings(root / "config" / "example.toml")
+    assert example.announce.email is not None
+    assert example.announce.email.series["nova"] == (
+        "nova@lists.example.org",
+        "nova-ptl@example.org",
+    )
+    assert example.archive.aliases.canonical("nova_team") == "nova"
