@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.archive.series import build_aliases
+from bot.archive.series import SeriesAliases, build_aliases, valid_series_name
 from bot.core.casemap import irc_lower
 from bot.core.events import DEFAULT_INFO_URL, ChannelSettings
 from bot.core.names import NAME_RULES
@@ -159,7 +159,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     archive = _archive(_table(top, "archive"))
     web = _web(_table(top, "web"))
     followup = _followup(_table(top, "followup"), web)
-    announce = _announce(_table(top, "announce"))
+    announce = _announce(_table(top, "announce"), archive.aliases)
     networks_raw = top.get("networks", list, [])
     if not networks_raw:
         problems.append("networks: at least one [[networks]] entry is required")
@@ -458,10 +458,7 @@ def _channel(
         previous_at_start=r.get("previous_at_start", bool, False),
         private=private,
     )
-    announce_to = r.strings("announce_to")
-    for address in announce_to:
-        if not _EMAIL.fullmatch(address):
-            r.problem("announce_to", f"not an email address: {address!r}")
+    announce_to = _addresses(r, "announce_to")
     if private and (out or output).private_dir is None:
         r.problem("private", "needs output.private_dir to be set")
     r.unknown_keys()
@@ -470,6 +467,15 @@ def _channel(
 
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _addresses(r: _Reader, name: str) -> tuple[str, ...]:
+    """A list of email addresses (`to`, `announce_to`, a series' list), each checked."""
+    addresses = r.strings(name)
+    for address in addresses:
+        if not _EMAIL.fullmatch(address):
+            r.problem(name, f"not an email address: {address!r}")
+    return addresses
 
 
 def _http_url(r: _Reader, name: str) -> str | None:
@@ -493,7 +499,7 @@ def _followup(r: _Reader, web: WebSettings) -> FollowupSettings:
     return followup
 
 
-def _announce(r: _Reader) -> AnnounceSettings:
+def _announce(r: _Reader, aliases: SeriesAliases) -> AnnounceSettings:
     default = AnnounceSettings()
     timing: dict[str, float] = {}
     for key in ("timeout", "retry_first_delay", "retry_max_delay", "retry_for_hours"):
@@ -506,7 +512,7 @@ def _announce(r: _Reader) -> AnnounceSettings:
         r.problem("retry_for_hours", "must be at least 24: a receiver may be down for a day")
     if timing.get("retry_max_delay", 1.0) < timing.get("retry_first_delay", 0.0):
         r.problem("retry_max_delay", "must not be less than retry_first_delay")
-    email = _email(_table(r, "email")) if "email" in r.table else None
+    email = _email(_table(r, "email"), aliases) if "email" in r.table else None
     hooks_raw = r.get("webhooks", list, [])
     hooks = tuple(
         hook
@@ -521,7 +527,7 @@ def _announce(r: _Reader) -> AnnounceSettings:
     return AnnounceSettings(email, hooks, **timing)
 
 
-def _email(r: _Reader) -> EmailSettings | None:
+def _email(r: _Reader, aliases: SeriesAliases) -> EmailSettings | None:
     host = r.text("host", required=True) or ""
     security = r.text("security", "starttls")
     if security not in ("starttls", "tls", "none"):
@@ -538,17 +544,35 @@ def _email(r: _Reader) -> EmailSettings | None:
     sender = r.text("from", required=True) or ""
     if sender and not _EMAIL.search(sender):
         r.problem("from", f"no email address in {sender!r}")
-    to = r.strings("to")
-    for address in to:
-        if not _EMAIL.fullmatch(address):
-            r.problem("to", f"not an email address: {address!r}")
+    to = _addresses(r, "to")
     subject = r.text("subject", DEFAULT_SUBJECT) or DEFAULT_SUBJECT
     try:
         subject.format(meetingname="x", date="x", channel="x", network="x")
     except (KeyError, IndexError, ValueError) as exc:
         r.problem("subject", f"unknown field {exc} (use {{meetingname}}, {{date}}, {{channel}})")
+    series = _series_addresses(_table(r, "series"), aliases)
     r.unknown_keys()
-    return EmailSettings(host, sender, port, security, username, password, to, subject)
+    return EmailSettings(host, sender, port, security, username, password, to, subject, series)
+
+
+def _series_addresses(r: _Reader, aliases: SeriesAliases) -> dict[str, tuple[str, ...]]:
+    """`[announce.email.series]`: a series' name to its addresses. Names are folded to the
+    lower case series names take; an alias is refused, as its meetings belong to the series
+    it names (and would never be found under it)."""
+    series: dict[str, tuple[str, ...]] = {}
+    for name in r.table:
+        addresses = _addresses(r, name)
+        folded = name.lower()
+        if not valid_series_name(folded):
+            r.problem(name, "not a meeting name (a-z, 0-9, _ . -)")
+        elif aliases.canonical(folded) != folded:
+            owner = aliases.canonical(folded)
+            r.problem(name, f"is an alias of {owner!r} ([archive] aliases): give {owner!r} instead")
+        elif folded in series:
+            r.problem(name, f"the series {folded!r} is listed twice")
+        else:
+            series[folded] = addresses
+    return series
 
 
 def _webhook(r: _Reader) -> WebhookSettings | None:

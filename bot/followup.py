@@ -51,11 +51,21 @@ def private_channels(settings: Settings, network: str) -> frozenset[str]:
 
 
 def where(
-    settings: Settings, network: str, channel: str, restricted: bool = False
+    settings: Settings,
+    network: str,
+    channel: str,
+    restricted: bool = False,
+    meeting_name: str | None = None,
 ) -> compose.Where:
+    """The channel's receivers, and with `meeting_name` those of the meeting's series (which
+    compose tells only when the meeting is public)."""
     configured = settings.channel(network, channel)
     public = not (configured.private or restricted)
-    return compose.Where(network, channel, public, configured.announce_to)
+    series_to: tuple[str, ...] = ()
+    if meeting_name is not None:
+        email, aliases = settings.announce.email, settings.archive.aliases
+        series_to = compose.series_addresses(email, aliases, meeting_name)
+    return compose.Where(network, channel, public, configured.announce_to, series_to)
 
 
 def log_url(settings: Settings, success: StoredSuccess) -> str | None:
@@ -149,7 +159,8 @@ class Followup:
         announce = self.settings.announce
         if not announce.enabled or record.end is None:
             return []
-        place = where(self.settings, record.network, record.channel, record.restricted)
+        # The record is the ended meeting's: its name is the last `#meetingname` given.
+        place = where(self.settings, record.network, record.channel, record.restricted, record.name)
         now = datetime.now(UTC)
         return compose.meeting_completed(announce, record, place, url_base, minutes_text, now)
 

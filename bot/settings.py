@@ -8,6 +8,7 @@ to start on any. Secrets may come from the environment or a file, never only inl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,6 +159,9 @@ class EmailSettings:
     password: str | None = None
     to: tuple[str, ...] = ()  # for every public meeting
     subject: str = DEFAULT_SUBJECT
+    # For the public meetings of a series, wherever they are held: the series' name (lower
+    # case, never an alias) to its addresses. Teams sharing a channel each get their own.
+    series: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
 """Announcements delivered to real receivers started here: an HTTP server that refuses and
-goes down for a while, and an SMTP server (aiosmtpd). The outbox is a real SQLite file."""
+goes down for a while, and an SMTP server (aiosmtpd). The outbox is a real SQLite file; the
+minutes email of a series also goes the whole way from the configuration file through
+publishing the meeting's files."""
 
 from __future__ import annotations
 
@@ -16,8 +18,11 @@ import pytest
 
 from bot.announce import compose
 from bot.announce.sender import Sender, retry_delay, signature
-from bot.core.effects import Publish
+from bot.config_loader import load_settings
+from bot.core.effects import Effect, Publish
 from bot.core.record import MeetingRecord, Success
+from bot.followup import Followup
+from bot.publishing import Publishing
 from bot.settings import AnnounceSettings, EmailSettings, WebhookSettings
 from bot.store import Store
 from tests.corekit import Room
@@ -238,3 +243,87 @@ def test_private_and_restricted_meetings_go_only_to_their_channel_receivers() ->
         settings, ended_meeting("#secret"), compose.Where("net", "#secret", False), "u", "t", NOW
     )
     assert alone == []
+
+
+async def test_a_shared_channel_mails_each_series_to_its_own_list(tmp_path: Path) -> None:
+    """OpenStack's case: teams meet one after another in one channel, and each team's
+    minutes go to its own list (found through the aliases), besides the global list."""
+    mail = MailReceiver()
+    config = tmp_path / "gavel.toml"
+    config.write_text(
+        f"""
+[[networks]]
+name = "net"
+host = "127.0.0.1"
+channels = ["#openstack-meeting"]
+
+[output]
+dir = "{tmp_path / "meetings"}"
+url_prefix = "https://meetings.example.org/"
+
+[archive]
+aliases = {{ heat = ["heat_team"] }}
+
+[announce]
+retry_first_delay = 0.05
+retry_max_delay = 0.4
+
+[announce.email]
+host = "127.0.0.1"
+port = {mail.port}
+security = "none"
+from = "Gavel <gavel@example.org>"
+to = ["openstack-discuss@example.org"]
+
+[announce.email.series]
+heat = ["heat-team@example.org"]
+"Nova" = ["nova@lists.example.org", "ptl@example.org"]
+""",
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+
+    def held(*lines: str) -> tuple[list[Effect], MeetingRecord]:
+        room = Room(network="net", channel="#openstack-meeting")
+        room.members("alice", "bob", "meetbot")
+        effects = [e for line in (*lines, "#endmeeting") for e in room.say("alice", line)]
+        [publish] = [e for e in effects if isinstance(e, Publish)]
+        return effects, publish.meeting
+
+    meetings = [
+        held("#startmeeting heat_team", "#topic the gate"),  # heat, by its old name
+        held("#startmeeting nova", "#topic cells"),
+        held("#startmeeting glance", "#meetingname heat"),  # heat, by the name it ended with
+        held("#startmeeting heat", "#restrictlogs"),  # heat, but restricted: no email at all
+    ]
+    mail.start()
+    try:
+        async with await Store.open(tmp_path / "gavel.sqlite3") as store:
+            followup = Followup(settings, store, asyncio.Queue())
+            publishing = Publishing(settings, store, followup=followup, indexes=False)
+            for effects, meeting in meetings:
+                await store.apply(effects)
+                await publishing.write(meeting, complete=True)
+            publishing.close()
+            queued = await store.deliveries(("pending",))
+            assert len(queued) == 3
+            sender = Sender(settings.announce, store)
+            await run_until(sender, lambda: sender.sent >= len(queued), 15)
+            assert await store.deliveries(("pending", "failed")) == []
+    finally:
+        mail.stop()
+
+    assert len(mail.messages) == 3
+    to = {message["Subject"]: message["X-Envelope-To"] for message in mail.messages}
+    assert to == {
+        "[heat_team] Meeting minutes 2013-01-09": (
+            "openstack-discuss@example.org, heat-team@example.org"
+        ),
+        "[nova] Meeting minutes 2013-01-09": (
+            "openstack-discuss@example.org, nova@lists.example.org, ptl@example.org"
+        ),
+        "[heat] Meeting minutes 2013-01-09": (
+            "openstack-discuss@example.org, heat-team@example.org"
+        ),
+    }
+    assert all(m["To"] == m["X-Envelope-To"] for m in mail.messages)

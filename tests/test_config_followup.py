@@ -3,11 +3,12 @@ keys, validated like every other key; secrets only from the environment or a fil
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from bot.config_loader import parse_settings
+from bot.config_loader import load_settings, parse_settings
 from bot.settings import ConfigError
 
 BASE = {
@@ -143,3 +144,82 @@ def test_every_bad_key_is_named() -> None:
         assert expected in found, (expected, found)
     assert any(p.startswith("announce.email.subject: unknown field") for p in found)
     assert any(p.startswith("announce.webhooks[0].events: unknown event") for p in found)
+
+
+def with_series(series: object, aliases: object = None) -> dict[str, object]:
+    email = {"host": "smtp.example.org", "from": "g@example.org", "series": series}
+    raw: dict[str, object] = {**BASE, "announce": {"email": email}}
+    if aliases is not None:
+        raw["archive"] = {"aliases": aliases}
+    return raw
+
+
+def test_a_series_has_addresses_of_its_own() -> None:
+    raw = with_series(
+        {"heat": ["heat-team@example.org"], "Nova": ["nova@l.example.org", "ptl@example.org"]},
+        aliases={"heat": ["heat_team"]},
+    )
+    email = parse_settings(raw).announce.email
+    assert email is not None
+    # folded to the lower case series names take (the way meetings are named)
+    assert dict(email.series) == {
+        "heat": ("heat-team@example.org",),
+        "nova": ("nova@l.example.org", "ptl@example.org"),
+    }
+    assert email.to == ()
+    plain = parse_settings({**BASE, "announce": {"email": {"host": "h", "from": "g@e.org"}}})
+    assert plain.announce.email is not None and dict(plain.announce.email.series) == {}
+
+
+def test_every_bad_series_entry_is_named() -> None:
+    found = problems(
+        with_series(
+            {
+                "heat": "heat-team@example.org",
+                "nova": ["nova@example.org", "ptl"],
+                "glance": [1],
+                "Nova": ["other@example.org"],
+                "heat_team": ["old@example.org"],
+                "heat team": ["h@example.org"],
+                "cinder": {"to": ["c@example.org"]},
+            },
+            aliases={"heat": ["heat_team"]},
+        )
+    )
+    assert found == [
+        "announce.email.series.heat: expected a list, got 'heat-team@example.org'",
+        "announce.email.series.nova: not an email address: 'ptl'",
+        "announce.email.series.glance: expected a list of strings, got [1]",
+        "announce.email.series.Nova: the series 'nova' is listed twice",
+        "announce.email.series.heat_team: is an alias of 'heat' ([archive] aliases): "
+        "give 'heat' instead",
+        "announce.email.series.heat team: not a meeting name (a-z, 0-9, _ . -)",
+        "announce.email.series.cinder: expected a list, got {'to': ['c@example.org']}",
+    ]
+    assert problems(with_series(["heat"])) == [
+        "announce.email.series: expected a table, got ['heat']"
+    ]
+
+
+def test_the_documented_series_tables_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("Who gets the minutes email:", 1)[1]
+    snippet = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    text = '[announce.email]\nhost = "smtp.example.org"\nfrom = "g@example.org"\n' + snippet
+    email = parse_settings({**BASE, **tomllib.loads(text)}).announce.email
+    assert email is not None and set(email.series) == {"heat", "nova"}
+    for name in (
+        "GAVEL_SASL_PASSWORD",
+        "GAVEL_TEAM_KEY",
+        "GAVEL_SMTP_PASSWORD",
+        "GAVEL_HOOK_SECRET",
+    ):
+        monkeypatch.setenv(name, "x")
+    example = load_settings(root / "config" / "example.toml")
+    assert example.announce.email is not None
+    assert example.announce.email.series["nova"] == (
+        "nova@lists.example.org",
+        "nova-ptl@example.org",
+    )
+    assert example.archive.aliases.canonical("nova_team") == "nova"

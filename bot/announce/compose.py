@@ -1,10 +1,11 @@
 """What is announced, to which receivers: pure, data in and `Announce` effects out.
 
-Receivers: the email list (`[announce.email]`) and each webhook. A public meeting goes to
-the email `to` list plus the channel's `announce_to`, and to every webhook that takes the
-event and lists no channels or this one. A private channel's meetings (and any meeting
-under `#restrictlogs`) go only to receivers configured for that channel: its own
-`announce_to`, and webhooks that list it.
+Receivers: the email list (`[announce.email]`) and each webhook. A public meeting's minutes
+are mailed to the email `to` list, the channel's `announce_to` and its series' addresses
+(`[announce.email.series]`), and it goes to every webhook that takes the event and lists no
+channels or this one. A private channel's meetings (and any meeting under `#restrictlogs`)
+go only to receivers configured for that channel: its own `announce_to`, and webhooks that
+list it; never to a series' addresses, which reach beyond the channel.
 
 Delivery ids are derived from what is announced and to whom, so queuing the same
 announcement again (the completion of a meeting published again after a crash) is the
@@ -19,11 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.archive.series import SeriesAliases
 from bot.core.casemap import irc_lower
 from bot.core.effects import Announce
 from bot.core.record import MeetingRecord, Success
 from bot.core.timefmt import zone
-from bot.settings import AnnounceSettings, WebhookSettings
+from bot.settings import AnnounceSettings, EmailSettings, WebhookSettings
 from bot.writers.paths import JSON, LOG_HTML, LOG_TEXT, MINUTES_HTML, MINUTES_TEXT
 from bot.writers.projection import attendees
 
@@ -38,12 +40,39 @@ _NAMESPACE = uuid.UUID("5b0c3a52-55e8-4d8e-9b8e-6a3f0f1f2c11")
 @dataclass(frozen=True, slots=True)
 class Where:
     """Where the announced thing happened, and whether it may be told beyond the channel's
-    own receivers (False for private channels and restricted meetings)."""
+    own receivers (False for private channels and restricted meetings). `series_to`: the
+    addresses of the meeting's series (see `series_addresses`), for a public meeting only."""
 
     network: str
     channel: str
     public: bool
     announce_to: tuple[str, ...] = ()
+    series_to: tuple[str, ...] = ()
+
+
+def series_addresses(
+    email: EmailSettings | None, aliases: SeriesAliases, meeting_name: str
+) -> tuple[str, ...]:
+    """The addresses configured for the series a meeting named `meeting_name` belongs to:
+    the name in the lower case series names take, then its series through the aliases."""
+    if email is None:
+        return ()
+    return email.series.get(aliases.canonical(meeting_name.lower()), ())
+
+
+def mail_to(email: EmailSettings, where: Where) -> list[str]:
+    """Who gets the minutes: for a public meeting the global `to`, the channel's
+    `announce_to` and the series' addresses, in that order; otherwise the channel's own
+    `announce_to` only. Each address once (compared without case: one mailbox in practice),
+    as first written."""
+    lists = (email.to, where.announce_to, where.series_to) if where.public else (where.announce_to,)
+    seen: set[str] = set()
+    to: list[str] = []
+    for address in (a for addresses in lists for a in addresses):
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            to.append(address)
+    return to
 
 
 def receiver_of(hook: WebhookSettings) -> str:
@@ -165,9 +194,7 @@ def meeting_completed(
     email = settings.email
     if email is None:
         return announces
-    to = list(where.announce_to)
-    if where.public:
-        to = [*email.to, *(a for a in to if a not in email.to)]
+    to = mail_to(email, where)
     if not to:
         return announces
     assert meeting.end is not None
