@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import sections
-from bench.live import percentile
+from bench.stats import percentile
 from bot.archive.query import parse_query
 from bot.store.search import ArchiveReader
 

@@ -22,17 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.stats import percentile
 from tests.botproc import BotProcess
 from tests.ircserver import Ngircd, RawClient
 
 SAMPLES = 60
 LINES = 6000
 SPEAKERS = 3
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def peak_rss_mb(pid: int) -> float:

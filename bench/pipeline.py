@@ -42,6 +42,7 @@ from bot.store import Store
 from tests.botproc import config_text
 
 READ = 256 * 1024  # what asyncio's socket transport reads at most at once
+ROUND_SECONDS = 600.0  # a round that takes longer has stalled: it stops with an error
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
@@ -131,21 +132,23 @@ async def one_round(meetings: int, lines: int, workdir: Path) -> float:
         conn.connected = True
         client._start(conn, asyncio.get_running_loop())
         runner = asyncio.create_task(engine.run())
-        conn.process_data(start)
-        while not queue.empty():
-            await asyncio.sleep(0.001)
-        await asyncio.sleep(0.05)
-        rss_before = _rss_mb()
-        cpu = time.process_time()
-        for at in range(0, len(talk), READ):
-            conn.process_data(talk[at : at + READ])
-            while queue.qsize() > BATCH_EVENTS:  # the client pauses reading there
+        # Every wait below ends: with the engine stalled, the round stops with TimeoutError.
+        async with asyncio.timeout(ROUND_SECONDS):
+            conn.process_data(start)
+            while not queue.empty():
                 await asyncio.sleep(0.001)
-        rss_recorded = _rss_mb()
-        for line in ends:
-            conn.process_data(line)
-        await done.wait()
-        await publishing.finish()
+            await asyncio.sleep(0.05)
+            rss_before = _rss_mb()
+            cpu = time.process_time()
+            for at in range(0, len(talk), READ):
+                conn.process_data(talk[at : at + READ])
+                while queue.qsize() > BATCH_EVENTS:  # the client pauses reading there
+                    await asyncio.sleep(0.001)
+            rss_recorded = _rss_mb()
+            for line in ends:
+                conn.process_data(line)
+            await done.wait()
+            await publishing.finish()
         used = time.process_time() - cpu
         grown = rss_recorded - rss_before
         print(

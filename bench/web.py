@@ -41,7 +41,8 @@ import aiohttp
 
 from bench import archive as archive_bench
 from bench import sections
-from bench.live import SPEAKERS, peak_rss_mb, percentile, throughput
+from bench.live import SPEAKERS, peak_rss_mb, throughput
+from bench.stats import percentile
 from bot.settings import WebSettings
 from tests.browser import web_server
 from tests.ircserver import Ngircd
@@ -52,6 +53,10 @@ CLIENTS = 50
 BOT_LINES = 60_000
 WEB_NICE = WebSettings().nice  # the web's default niceness, the bench's load runs at it
 WEB_IDLE = WebSettings().idle  # and its default policy
+# The policy this run gives the web and its clients: the default, or not with `--no-idle`
+# (one setting for the whole run, read where the web's configuration and the clients'
+# priority are made).
+run_idle = [WEB_IDLE]
 LINES = archive_bench.LINES
 
 
@@ -94,6 +99,7 @@ dir = "{work / "meetings"}"
 path = "{db}"
 [web]
 nice = {nice}
+idle = {"true" if run_idle[0] else "false"}
 [logging]
 level = "warning"
 format = "json"
@@ -249,7 +255,7 @@ def as_the_web(nice: int) -> None:
     """The clients' priority: the web's as deployed (its niceness and, by default, Linux's
     SCHED_IDLE policy): they stand for visitors on machines of their own."""
     os.nice(max(0, nice - os.nice(0)))
-    if WEB_IDLE and hasattr(os, "SCHED_IDLE"):
+    if run_idle[0] and hasattr(os, "SCHED_IDLE"):
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
@@ -288,7 +294,6 @@ def niceness(pid: int) -> int:
 
 
 def report(
-    scale: float,
     meetings: int,
     series: int,
     done: Load,
@@ -319,19 +324,21 @@ def report(
             f"{percentile([x for t in searches for x in t], 99) * 1000:.1f} ms [target <= 60]"
         )
     policy = f"niceness {nice}" + (" under Linux's SCHED_IDLE policy" if idle else "")
+    as_deployed = (nice, idle) == (WEB_NICE, WEB_IDLE)
+    deployed = " as deployed (`[web] nice`, `[web] idle`)" if as_deployed else ""
     firsts = [
         f"| {kind} | {len(t)} | {percentile(t, 50) * 1000:.1f} | {percentile(t, 99) * 1000:.1f} |"
         for kind, t in first.items()
     ]
     return "\n".join(
         [
-            f"`python -m bench.web --scale {scale:g}` ({datetime.now(UTC):%Y-%m-%d}, "
+            f"`python -m bench.web {' '.join(sys.argv[1:])}` ({datetime.now(UTC):%Y-%m-%d}, "
             f"{os.cpu_count()} cores, {platform.machine()}, load average "
             f"{os.getloadavg()[0]:.1f} at the end): {meetings:,} meetings of {LINES} lines in "
             f"{series} series, generated as by `bench/archive.py` and imported by "
             f"`gavel import`; {CLIENTS} concurrent clients for {elapsed:.0f} s against "
             f"`gavel web` on loopback. The web runs at {policy}"
-            f"{' as deployed (`[web] nice`, `[web] idle`)' if nice == WEB_NICE else ''}; "
+            f"{deployed}; "
             "the clients are a separate "
             "process (`bench.webload`: raw asyncio protocol callbacks, one kept-alive connection "
             "each, asking for gzip as browsers do) at the same priority, standing for visitors "
@@ -379,6 +386,11 @@ async def main() -> None:
         action="store_true",
         help="also measure the live bot's recording rate alone and beside the loaded web",
     )
+    parser.add_argument(
+        "--no-idle",
+        action="store_true",
+        help="run the web (and its clients) without Linux's SCHED_IDLE policy ([web] idle)",
+    )
     parser.add_argument("--rounds", type=int, default=7, help="of the bot's measure, each way")
     parser.add_argument(
         "--bot-lines",
@@ -394,6 +406,7 @@ async def main() -> None:
         help="with --with-bot: also the bot beside the web at this niceness (e.g. 0)",
     )
     args = parser.parse_args()
+    run_idle[0] = WEB_IDLE and not args.no_idle
     meetings = max(10, round(archive_bench.MEETINGS * args.scale))
     series = min(archive_bench.SERIES, max(1, meetings // 10))
     with tempfile.TemporaryDirectory() as tmp:
@@ -416,7 +429,7 @@ async def main() -> None:
             rss = peak_rss_mb(process.pid)
             nice = niceness(process.pid)
             idle = hasattr(os, "SCHED_IDLE") and os.sched_getscheduler(process.pid) == os.SCHED_IDLE
-        text = report(args.scale, meetings, series, done, rss, first, nice, idle)
+        text = report(meetings, series, done, rss, first, nice, idle)
         if args.with_bot:
             nices = [args.nice, *(n for n in args.also_nice if n != args.nice)]
             found = await bot_alone_and_beside_the_web(

@@ -24,6 +24,7 @@ import time
 from urllib.parse import urlsplit
 
 ACCEPT = "Accept-Encoding: gzip, deflate, br\r\n"  # as every browser says
+GRACE_SECONDS = 30.0  # past the run's end, a client still waiting for an answer has stalled
 
 
 class _Client(asyncio.Protocol):
@@ -124,7 +125,9 @@ async def run(
             functools.partial(_Client, order, deadline, timings, errors, done), host, port
         )
         finished.append(done)
-    await asyncio.gather(*finished)
+    # A server that stops answering (but keeps the connections open) ends the run here,
+    # with TimeoutError, instead of holding the clients for ever.
+    await asyncio.wait_for(asyncio.gather(*finished), seconds + GRACE_SECONDS)
     return timings, errors[0], time.monotonic() - began
 
 

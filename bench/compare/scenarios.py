@@ -30,6 +30,7 @@ from pathlib import Path
 from bench.compare.bots import Bot, Gavel, Peer, Reference
 from bench.compare.client import Heard, Speaker
 from bench.compare.ircd import HOST, InspIRCd
+from bench.stats import percentile
 
 Figures = dict[str, float]
 MakeBot = Callable[[Path, int, list[str]], Bot]
@@ -101,15 +102,6 @@ def chatter(n: int, speaker: str) -> str:
         kind = _ITEMS[(n // 25) % len(_ITEMS)]
         return f"{kind} {speaker} {text}" if kind == "#action" else f"{kind} {text}"
     return text
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
-    return ordered[rank - 1]
 
 
 def ms(seconds: float) -> float:
