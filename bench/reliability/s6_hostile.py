@@ -69,6 +69,7 @@ PATH_NAMES = (
 )
 FORMS = ("plain", "info", "topic", "action", "me", "idea")
 CHUNK = 100  # scripted-server lines between two PINGs
+_GAP_LINE = re.compile(rb"\d\d:\d\d:\d\d \*\*\* ")  # a recording gap's line in a .log.txt
 
 
 @dataclass
@@ -101,7 +102,10 @@ def _inspect_files(bot: Bot, sandbox: Path, part: Part) -> None:
     part.files = len(written)
     for path in written:
         if path.name.endswith(".log.txt"):
-            part.recorded += path.read_bytes().count(b"\n")
+            # Lines said, not the marks of a time the bot was not connected (`***`).
+            part.recorded += sum(
+                1 for line in path.read_bytes().splitlines() if not _GAP_LINE.match(line)
+            )
         if path.name.endswith(".html"):
             part.pages += 1
             page = path.read_text(encoding="utf-8", errors="replace")
