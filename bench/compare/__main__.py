@@ -36,6 +36,7 @@ from bench.compare.bots import (
     REFERENCE_CEILING,
     REFERENCE_FLOOR,
     ROOT,
+    gavel_imports_mb,
     gavel_version,
     peer_versions,
 )
@@ -200,6 +201,9 @@ def versions() -> list[str]:
     return [
         f"- Gavel {gavel_version()} (this working tree), Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}",
+        f"- Gavel's resident memory with every library it may need imported (the bot's own, "
+        f"and Jinja2, aiohttp and aiosmtplib for static indexes and announcements) and "
+        f"nothing done: {gavel_imports_mb():.1f} MB",
         f"- hcoop-meetbot {peer.get('hcoop-meetbot', '?')} on Limnoria "
         f"{peer.get('limnoria', '?')} (from PyPI, in `bench/.venv`)",
         f"- IRC server: {ircd.version()} (Debian package), flood limits lifted",

@@ -367,3 +367,32 @@ def gavel_version() -> str:
         cwd=ROOT,
     )
     return out.stdout.strip() or "unknown"
+
+
+# What `gavel run` imports, with every optional part on: the static indexes (Jinja2) and the
+# announcements (aiohttp, aiosmtplib). rich is kept out as `gavel run` keeps it out.
+_IMPORTS = """
+import sys
+sys.modules.setdefault("rich", None)
+import bot.app, bot.web.static_index, bot.announce.sender
+for line in open("/proc/self/status"):
+    if line.startswith("VmRSS:"):
+        print(int(line.split()[1]) / 1024)
+"""
+
+
+def gavel_imports_mb() -> float:
+    """Gavel's resident memory with everything it may need imported and nothing done: the
+    least a bot with static indexes and announcements on can use."""
+    out = subprocess.run(
+        [str(GAVEL_PYTHON), "-c", _IMPORTS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    try:
+        return float(out.stdout.strip())
+    except ValueError:
+        return float("nan")
