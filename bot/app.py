@@ -196,24 +196,28 @@ async def regenerate(settings: Settings, meeting_id: int | None, *, every: bool)
         ids = await store.all_meeting_ids() if every else [meeting_id or 0]
         publishing = Publishing(settings, store, indexes=not every)
         failures = 0
-        for done, mid in enumerate(ids, start=1):
-            # A meeting that cannot be read or written back is named and counted; with
-            # --all the others are still written.
-            try:
-                record = await store.load(mid)
-                if record is None:
-                    print(f"gavel: no meeting with id {mid}", file=sys.stderr)
-                    return 2
-                files = await publishing.write(record)
-            except (OSError, ValueError, StoreError) as exc:
-                failures += 1
-                print(f"gavel: meeting {mid}: {exc}", file=sys.stderr)
-                continue
-            if every and sys.stderr.isatty():
-                _progress(done, len(ids))
-            elif not every:
-                for path in files.paths:
-                    print(path)
+        try:
+            for done, mid in enumerate(ids, start=1):
+                # A meeting that cannot be read or written back is named and counted; with
+                # --all the others are still written.
+                try:
+                    record = await store.load(mid)
+                    if record is None:
+                        print(f"gavel: no meeting with id {mid}", file=sys.stderr)
+                        return 2
+                    files = await publishing.write(record)
+                except (OSError, ValueError, StoreError) as exc:
+                    failures += 1
+                    print(f"gavel: meeting {mid}: {exc}", file=sys.stderr)
+                    continue
+                if every and sys.stderr.isatty():
+                    _progress(done, len(ids))
+                elif not every:
+                    for path in files.paths:
+                        print(path)
+        finally:
+            await publishing.finish()  # the static indexes follow the meeting's files
+            publishing.close()
         if every:
             from bot.web.static_index import write_all_indexes
 

@@ -224,7 +224,14 @@ class Publishing:
             task = asyncio.create_task(self._write_indexes())
             self._indexing = task
             self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            task.add_done_callback(self._indexes_written)
+
+    def _indexes_written(self, task: asyncio.Task[None]) -> None:
+        # Besides the task's own `finally`: a task cancelled before its first step runs none
+        # of its code, and must not leave the indexes owed for good.
+        self.tasks.discard(task)
+        if self._indexing is task:
+            self._indexing = None
 
     async def _write_indexes(self) -> None:
         """Write the owed static indexes, rendered and written in the publishing threads,
@@ -247,6 +254,8 @@ class Publishing:
                 # synced one by one (a page a crash takes back, the next publish writes again).
                 await write_indexes(self.settings, owed, self._threads, durable=False)
         finally:
+            # At once, in the same step as the loop's last look: a series owed after it
+            # must start a new task.
             self._indexing = None
 
     def submit(self, effect: Publish) -> None:

@@ -102,6 +102,11 @@ def test_regenerate_one_prints_its_paths_and_unknown_id_fails(tmp_path: Path) ->
     assert run.returncode == 0, run.stderr
     paths = run.stdout.split()
     assert len(paths) == 5 and all(Path(p).exists() for p in paths)
+    # Its series' static index and the top one are written before the command ends.
+    (minutes,) = [Path(p) for p in paths if p.endswith(".html") and not p.endswith(".log.html")]
+    series = minutes.parent.parent / "index.html"
+    assert minutes.name in series.read_text(encoding="utf-8")
+    assert (tmp_path / "out" / "index.html").is_file()
     missing = gavel("regenerate", "--config", cfg, "999999")
     assert missing.returncode == 2 and "no meeting with id 999999" in missing.stderr
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 
 from bot import app
 from bot.config_loader import parse_settings
@@ -260,10 +261,11 @@ async def test_an_ended_meeting_is_announced_in_the_transaction_that_notes_its_f
         assert len(await store.deliveries(("pending",))) == 1
 
 
-async def test_a_meeting_noted_published_is_searchable_and_neither_goes_without_the_other(
+async def test_a_meeting_noted_published_is_searchable_and_a_refused_index_holds_nothing_up(
     tmp_path: Path,
 ) -> None:
-    config = settings(tmp_path)
+    hooks = AnnounceSettings(email=None, webhooks=(WebhookSettings("http://127.0.0.1:1/h", "s"),))
+    config = replace(settings(tmp_path), announce=hooks)
     database = tmp_path / "g.sqlite3"
 
     def indexed(meeting_id: int) -> list[tuple[int]]:
@@ -273,22 +275,31 @@ async def test_a_meeting_noted_published_is_searchable_and_neither_goes_without_
             ).fetchall()
 
     async with await Store.open(database) as store:
-        publishing = Publishing(config, store, indexes=False)
+        followup = Followup(config, store, asyncio.Queue())
+        publishing = Publishing(config, store, followup=followup, indexes=False)
         meeting = (await ended_meeting(store, "#open")).meeting
-        # The search index refuses the meeting: its note of published files is taken back
-        # with it, so the next start (or retry) writes and indexes it again.
+        await publishing.write(meeting, complete=True)
+        # Noted, announced and searchable, in one transaction.
+        assert meeting.id not in await store.pending_publishes()
+        assert indexed(meeting.id) == [(len(meeting.lines),)]
+        assert len(await store.deliveries(("pending",))) == 1
+        # The search index refuses the next meeting: its files are still noted and its
+        # announcement queued; only its search entry waits, and the refusal is logged.
+        other = (await ended_meeting(store, "#open")).meeting
         with sqlite3.connect(database) as conn:
             conn.execute(
                 "CREATE TRIGGER refuse BEFORE INSERT ON archive BEGIN "
                 "SELECT RAISE(ABORT, 'the index is full'); END"
             )
-        with pytest.raises(sqlite3.IntegrityError, match="the index is full"):
-            await publishing.write(meeting, complete=True)
-        assert meeting.id in await store.pending_publishes()
-        assert indexed(meeting.id) == []
+        with structlog.testing.capture_logs() as logs:
+            await publishing.write(other, complete=True)
+        assert other.id not in await store.pending_publishes()
+        assert len(await store.deliveries(("pending",))) == 2
+        assert indexed(other.id) == []
+        (refused,) = [e for e in logs if e["event"] == "search_index_failed"]
+        assert refused["meeting"] == other.id and "the index is full" in refused["error"]
         with sqlite3.connect(database) as conn:
             conn.execute("DROP TRIGGER refuse")
-        await publishing.write(meeting, complete=True)
-        assert meeting.id not in await store.pending_publishes()
-        assert indexed(meeting.id) == [(len(meeting.lines),)]
+        await publishing.write(other, complete=True)  # as `gavel regenerate` does
+        assert indexed(other.id) == [(len(other.lines),)]
         publishing.close()

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import html5lib
+import structlog
 
 from bot.config_loader import parse_settings
 from bot.core.effects import Effect, Publish
@@ -99,10 +100,13 @@ async def test_an_index_failure_does_not_fail_publishing(tmp_path: Path) -> None
         publisher = Publishing(config, store)
         (tmp_path / "public").mkdir()
         (tmp_path / "public" / "index.html").mkdir()  # a directory where the index would go
-        files = await publisher.write((await meeting(store, "#open", "plans")).meeting)
-        await asyncio.wait_for(publisher.finish(), 30)  # the index fails here, logged
+        with structlog.testing.capture_logs() as logs:
+            files = await publisher.write((await meeting(store, "#open", "plans")).meeting)
+            await asyncio.wait_for(publisher.finish(), 30)
         publisher.close()
     assert all(p.is_file() for p in files.paths)
+    (failed,) = [e for e in logs if e["event"] == "static_index_failed"]
+    assert failed["series"] == [("net", "plans")]
 
 
 async def test_the_live_publish_path_writes_the_indexes(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 import aiosqlite
+import structlog
 
 from bot.core.effects import Announce, Effect
 from bot.core.record import MeetingRecord
@@ -35,6 +36,7 @@ from bot.store.schema import migrate
 from bot.store.writes import Step, plan
 
 T = TypeVar("T")
+log = structlog.get_logger("gavel.store")
 
 BUSY_TIMEOUT_MS = 5000
 CACHE_KIB = 512
@@ -223,7 +225,7 @@ class Store:
             if announce:
                 _apply_steps(conn, plan(announce))
             if index:
-                archive.index_meeting(conn, meeting_id, private)
+                _index_or_say_why(conn, meeting_id, private)
 
         await self._write_in_thread(published, wait_for_disk=False)
 
@@ -439,6 +441,21 @@ async def _transaction(conn: aiosqlite.Connection, begin: str) -> AsyncIterator[
     except BaseException:
         await rollback(conn)
         raise
+
+
+def _index_or_say_why(conn: sqlite3.Connection, meeting_id: int, private: bool | None) -> None:
+    """Index the meeting for search within the caller's transaction; if the index refuses
+    it, take back only the index's part and log why: the meeting's files, and the
+    announcements queued with their note, must not wait on search (`gavel regenerate`
+    indexes it again)."""
+    conn.execute("SAVEPOINT search_index")
+    try:
+        archive.index_meeting(conn, meeting_id, private)
+    except sqlite3.Error as exc:
+        conn.execute("ROLLBACK TO search_index")
+        log.warning("search_index_failed", meeting=meeting_id, error=str(exc))
+    finally:
+        conn.execute("RELEASE search_index")
 
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[..., T], *args: object) -> T:
