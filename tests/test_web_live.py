@@ -312,7 +312,7 @@ async def test_a_viewer_that_stops_reading_holds_nobody_up_and_is_dropped(
                 # What the stuck viewer finds when it reads again: a cut connection (its
                 # browser reconnects from its last line, as `test_a_late_viewer_...` does).
                 received = await _read_until_cut(loop, stuck)
-                assert received < 8000 * 400
+                assert len(received) < 8000 * 400
             finally:
                 stuck.close()
             for viewer in readers:
@@ -331,19 +331,64 @@ async def _answered(sock: socket.socket, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _read_until_cut(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> int:
+async def _read_until_cut(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bytes:
     """Read what the server sent until it closes or resets the connection: the bytes got."""
-    received = 0
+    received = bytearray()
     async with asyncio.timeout(10):
         for _ in range(1_000_000):
             try:
                 chunk = await loop.sock_recv(sock, 65536)
             except ConnectionResetError:
-                return received
+                return bytes(received)
             if not chunk:
-                return received
-            received += len(chunk)
+                return bytes(received)
+            received += chunk
     raise AssertionError("the connection was not cut")
+
+
+async def test_a_viewer_behind_is_sent_nothing_more_once_the_meeting_is_made_private(
+    meeting: Meeting, reader: ArchiveReader
+) -> None:
+    """A viewer that has stopped reading, with the whole meeting written to it and news
+    queued after it, is sent none of that news once the meeting is made private, though a
+    viewer that kept reading was given it while the meeting was public."""
+    effects = []
+    for k in range(8000):  # as in the test above: more than the connection's buffers take
+        effects += meeting.room.say("bob", f"{k} " + "a long line & <b>bold</b> words " * 14)
+    await meeting.store.apply(effects)
+    app = make_app(meeting.settings, reader, live_backlog=1000)  # never dropped for its lag
+    said = [f"queued while public {k}" for k in range(5)]
+    async with TestClient(AsDeployed(app)) as client:
+        line, item = await _cursors(client, meeting.id)
+        reading = await _open(client, meeting.id, line, item)
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.setblocking(False)
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.sock_connect(stuck, (client.server.host, client.server.port))
+            ask = (
+                f"GET /meeting/{meeting.id}/events?line=0&item=0 HTTP/1.1\r\n"
+                "Host: x\r\nConnection: close\r\n\r\n"
+            )
+            await loop.sock_sendall(stuck, ask.encode())
+            await _answered(stuck)
+            for k, text in enumerate(said):  # a batch each, queued for the stuck viewer too
+                await meeting.say("carol", text)
+                await reading.until(_has_lines(k + 1), seconds=3)
+            await meeting.say("alice", "#restrictlogs")
+            await _gone(client, meeting.id)
+            # The stuck viewer reads again: all it finds is part of what had been written to
+            # its connection before the meeting was made private, and then the connection cut.
+            received = await _read_until_cut(loop, stuck)
+        finally:
+            stuck.close()
+    assert [_text(d) for _, d in reading.lines()] == said
+    assert received.startswith(b"HTTP/1.1 200")
+    assert b"queued while public" not in received
+    assert b"restrictlogs" not in received
+    # Cut, not ended: what was written to it and not yet taken went no further either.
+    assert not received.endswith(b"\r\n0\r\n\r\n") and len(received) < 8000 * 400
 
 
 async def test_a_viewer_takes_no_news_read_before_it_came(
