@@ -12,8 +12,10 @@ import json
 import re
 import select
 import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -389,6 +391,40 @@ async def test_a_viewer_behind_is_sent_nothing_more_once_the_meeting_is_made_pri
     assert b"restrictlogs" not in received
     # Cut, not ended: what was written to it and not yet taken went no further either.
     assert not received.endswith(b"\r\n0\r\n\r\n") and len(received) < 8000 * 400
+
+
+async def test_a_viewer_is_told_to_come_back_when_the_read_fails(tmp_path: Path) -> None:
+    """A read that fails (here the database's table of meetings is damaged on disk) stops the
+    poller; its viewer is answered 200 with only when to ask again, so that its browser's
+    EventSource comes back, not 500, on which it would give up for good."""
+    db = tmp_path / "gavel.sqlite3"
+    room = Room(network=NETWORK, channel="#chan", now=datetime(2024, 7, 1, 10, tzinfo=UTC))
+    async with await Store.open(db) as store:
+        await store.apply(room.say("alice", "#startmeeting live"))
+    assert room.meeting is not None
+    with closing(sqlite3.connect(db)) as conn:
+        sql = "SELECT rootpage FROM sqlite_schema WHERE name = 'meetings'"
+        (root,) = conn.execute(sql).fetchone()
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+    with db.open("r+b") as file:
+        file.seek((root - 1) * size)
+        file.write(b"\xff" * size)
+    settings = settings_for(db, tmp_path / "out")
+    reader = await open_reader(settings)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            async with TestClient(AsDeployed(make_app(settings, reader))) as client:
+                async with asyncio.timeout(10):
+                    path = f"/meeting/{room.meeting.id}/events?line=0&item=0"
+                    response = await client.get(path)
+                    body = await response.text()
+    finally:
+        await reader.close()
+    assert response.status == 200 and response.content_type == "text/event-stream"
+    assert body == "retry: 3000\n\n"
+    failed = [e for e in logs if e["event"] == "live_poller_failed"]
+    assert len(failed) == 1 and "malformed" in failed[0]["error"], logs
+    assert [e["meeting"] for e in logs if e["event"] == "live_stream_retry"] == [room.meeting.id]
 
 
 async def test_a_viewer_takes_no_news_read_before_it_came(
