@@ -12,8 +12,10 @@ import json
 import re
 import select
 import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,7 +314,7 @@ async def test_a_viewer_that_stops_reading_holds_nobody_up_and_is_dropped(
                 # What the stuck viewer finds when it reads again: a cut connection (its
                 # browser reconnects from its last line, as `test_a_late_viewer_...` does).
                 received = await _read_until_cut(loop, stuck)
-                assert received < 8000 * 400
+                assert len(received) < 8000 * 400
             finally:
                 stuck.close()
             for viewer in readers:
@@ -331,19 +333,98 @@ async def _answered(sock: socket.socket, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _read_until_cut(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> int:
+async def _read_until_cut(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bytes:
     """Read what the server sent until it closes or resets the connection: the bytes got."""
-    received = 0
+    received = bytearray()
     async with asyncio.timeout(10):
         for _ in range(1_000_000):
             try:
                 chunk = await loop.sock_recv(sock, 65536)
             except ConnectionResetError:
-                return received
+                return bytes(received)
             if not chunk:
-                return received
-            received += len(chunk)
+                return bytes(received)
+            received += chunk
     raise AssertionError("the connection was not cut")
+
+
+async def test_a_viewer_behind_is_sent_nothing_more_once_the_meeting_is_made_private(
+    meeting: Meeting, reader: ArchiveReader
+) -> None:
+    """A viewer that has stopped reading, with the whole meeting written to it and news
+    queued after it, is sent none of that news once the meeting is made private, though a
+    viewer that kept reading was given it while the meeting was public."""
+    effects = []
+    for k in range(8000):  # as in the test above: more than the connection's buffers take
+        effects += meeting.room.say("bob", f"{k} " + "a long line & <b>bold</b> words " * 14)
+    await meeting.store.apply(effects)
+    app = make_app(meeting.settings, reader, live_backlog=1000)  # never dropped for its lag
+    said = [f"queued while public {k}" for k in range(5)]
+    async with TestClient(AsDeployed(app)) as client:
+        line, item = await _cursors(client, meeting.id)
+        reading = await _open(client, meeting.id, line, item)
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.setblocking(False)
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.sock_connect(stuck, (client.server.host, client.server.port))
+            ask = (
+                f"GET /meeting/{meeting.id}/events?line=0&item=0 HTTP/1.1\r\n"
+                "Host: x\r\nConnection: close\r\n\r\n"
+            )
+            await loop.sock_sendall(stuck, ask.encode())
+            await _answered(stuck)
+            for k, text in enumerate(said):  # a batch each, queued for the stuck viewer too
+                await meeting.say("carol", text)
+                await reading.until(_has_lines(k + 1), seconds=3)
+            await meeting.say("alice", "#restrictlogs")
+            await _gone(client, meeting.id)
+            # The stuck viewer reads again: all it finds is part of what had been written to
+            # its connection before the meeting was made private, and then the connection cut.
+            received = await _read_until_cut(loop, stuck)
+        finally:
+            stuck.close()
+    assert [_text(d) for _, d in reading.lines()] == said
+    assert received.startswith(b"HTTP/1.1 200")
+    assert b"queued while public" not in received
+    assert b"restrictlogs" not in received
+    # Cut, not ended: what was written to it and not yet taken went no further either.
+    assert not received.endswith(b"\r\n0\r\n\r\n") and len(received) < 8000 * 400
+
+
+async def test_a_viewer_is_told_to_come_back_when_the_read_fails(tmp_path: Path) -> None:
+    """A read that fails (here the database's table of meetings is damaged on disk) stops the
+    poller; its viewer is answered 200 with only when to ask again, so that its browser's
+    EventSource comes back, not 500, on which it would give up for good."""
+    db = tmp_path / "gavel.sqlite3"
+    room = Room(network=NETWORK, channel="#chan", now=datetime(2024, 7, 1, 10, tzinfo=UTC))
+    async with await Store.open(db) as store:
+        await store.apply(room.say("alice", "#startmeeting live"))
+    assert room.meeting is not None
+    with closing(sqlite3.connect(db)) as conn:
+        sql = "SELECT rootpage FROM sqlite_schema WHERE name = 'meetings'"
+        (root,) = conn.execute(sql).fetchone()
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+    with db.open("r+b") as file:
+        file.seek((root - 1) * size)
+        file.write(b"\xff" * size)
+    settings = settings_for(db, tmp_path / "out")
+    reader = await open_reader(settings)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            async with TestClient(AsDeployed(make_app(settings, reader))) as client:
+                async with asyncio.timeout(10):
+                    path = f"/meeting/{room.meeting.id}/events?line=0&item=0"
+                    response = await client.get(path)
+                    body = await response.text()
+    finally:
+        await reader.close()
+    assert response.status == 200 and response.content_type == "text/event-stream"
+    assert body == "retry: 3000\n\n"
+    failed = [e for e in logs if e["event"] == "live_poller_failed"]
+    assert len(failed) == 1 and "malformed" in failed[0]["error"], logs
+    assert [e["meeting"] for e in logs if e["event"] == "live_stream_retry"] == [room.meeting.id]
 
 
 async def test_a_viewer_takes_no_news_read_before_it_came(

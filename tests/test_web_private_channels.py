@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import json
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import product
@@ -17,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.core.casemap import irc_lower, same
 from bot.settings import ChannelConfig, NetworkConfig, Settings
@@ -25,6 +26,8 @@ from bot.store import Store
 from bot.store.archive import ascii_fold_suffices, fold_channel, sql_irc_lower
 from bot.store.archive_reads import _hidden
 from bot.store.search import hidden_key
+from bot.web.app import make_app
+from bot.web.views import open_reader
 from tests.corekit import Room
 from tests.webkit import NETWORK, page, settings_for
 
@@ -145,6 +148,42 @@ async def test_search_leaves_it_out(
         found = {r["meeting_id"] for r in (await response.json())["results"]}
         assert archive.hidden not in found and archive.beyond_ascii not in found, query
     assert "0 matching lines" in await page(client, "/search?q=stealth")
+
+
+async def test_search_folds_the_indexed_name_of_a_meeting_recorded_in_capitals(
+    tmp_path: Path,
+) -> None:
+    """Recorded as `#HEAT[DEV]~`, which the search index keeps folded by ASCII alone
+    (`#heat[dev]~`), in the channel configured private as `#heat{dev}^`: the search folds
+    the index's name as RFC 1459 does, and finds nothing of the meeting."""
+    db = tmp_path / "gavel.sqlite3"
+    channels = (ChannelConfig("#chan"), ChannelConfig(RECORDED, private=True))
+    network = NetworkConfig(name=NETWORK, host="127.0.0.1", channels=channels)
+    settings = dataclasses.replace(settings_for(db, tmp_path / "meetings"), networks=(network,))
+    async with await Store.open(db) as store:
+        at = datetime(2024, 5, 1, 14, tzinfo=UTC)
+        public = await _meeting(store, "#chan", at, "open", [("zed", "#info zebra crossing")])
+        hidden = await _meeting(
+            store, CONFIGURED, at.replace(day=2), "stealth", [("zed", "#info zebra stealth")]
+        )
+    with closing(sqlite3.connect(db)) as conn:
+        sql = "SELECT channel FROM archive WHERE meeting_id = ?"
+        assert conn.execute(sql, (hidden,)).fetchall() == [("#heat[dev]~",)]
+    reader = await open_reader(settings)
+    try:
+        async with TestClient(TestServer(make_app(settings, reader))) as client:
+            text = await page(client, "/search?q=zebra")
+            assert f'href="/meeting/{public}/log#l-' in text
+            assert "stealth" not in text and f"/meeting/{hidden}" not in text
+            assert "0 matching lines" in await page(client, "/search?q=stealth")
+            for query in ("zebra", "stealth", "zebra from:zed", "zebra series:stealth"):
+                response = await client.get("/api/v1/search", params={"q": query})
+                assert response.status == 200
+                found = {r["meeting_id"] for r in (await response.json())["results"]}
+                assert hidden not in found, query
+                assert (public in found) == ("stealth" not in query), query
+    finally:
+        await reader.close()
 
 
 async def test_the_person_page_leaves_it_out(

@@ -54,6 +54,7 @@ MAX_QUERY_CHARS = 2000  # a whole query string; the search box alone takes 500
 MAX_NAME_CHARS = 200  # a network, series, channel or nick in a path
 LIVE_MAX_SECONDS = 6 * 3600  # a live stream ends after this; the browser reconnects
 LIVE_KEEPALIVE_SECONDS = 15.0  # a quiet stream says so this often (proxies, gone readers)
+EVENT_STREAM = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 FEED_ENTRIES = 50
 LIST_TTL = 2.0  # listings may lag the database by this much
 MEETING_TTL = 30.0  # a finished meeting changes only by redaction
@@ -371,9 +372,12 @@ async def meeting_events(request: web.Request) -> web.StreamResponse:
             news = await viewer.first()
         except MeetingGone:
             raise await _missing(request, meeting_id) from None
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
+        except LiveStopped as exc:
+            # A failed read, the web shutting down, the connection gone: an answer to come
+            # back for, not one to give up on (an EventSource gives up for good on any but 200).
+            log.info("live_stream_retry", meeting=meeting_id, why=str(exc) or type(exc).__name__)
+            return web.Response(body=views.LIVE_RETRY, headers=EVENT_STREAM)
+        response = web.StreamResponse(headers=EVENT_STREAM)
         await response.prepare(request)
         await _stream(response, viewer, news, meeting_url(meeting_id))
     return response

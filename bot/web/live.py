@@ -11,6 +11,11 @@ connection cut, through the hook it gave. Its browser's EventSource then reconne
 saying the id of the last line it got (`Last-Event-ID`), and the new stream goes on from
 there, so the viewer misses nothing and memory stays bounded.
 
+A meeting that stops being public (made private with `#restrictlogs`, or redacted) is
+never sent on: each viewer's queue is emptied, and the connection of one whose stream has begun
+is cut, so that what was written to it and not yet taken goes no further. Its browser then
+reconnects and is answered as for no meeting.
+
 What a viewer is sent is decided by the pure functions at the top; the classes below only
 schedule. No aiohttp and no SQL here: the hub is given the store's read and each viewer's
 hooks by `bot.web.app`.
@@ -104,6 +109,7 @@ class Viewer:
         self._queue: deque[LiveNews] = deque()
         self._ready = asyncio.Event()
         self._stopped: LiveStopped | None = None
+        self._streaming = False  # it has taken its first news: its answer has begun
 
     @property
     def behind(self) -> int:
@@ -117,8 +123,16 @@ class Viewer:
         self._ready.set()
 
     def stop(self, why: LiveStopped) -> None:
+        """End its stream once the news queued for it has been taken; at once, with nothing
+        more sent, when the meeting is gone (`MeetingGone`): what is queued is dropped and a
+        stream that has begun has its connection cut, so that what was written to it and not
+        yet taken by its reader is dropped too."""
         if self._stopped is None:
             self._stopped = why
+        if isinstance(why, MeetingGone):
+            self._queue.clear()
+            if self._streaming:
+                self.cut()
         self._ready.set()
 
     async def first(self) -> LiveNews:
@@ -126,12 +140,13 @@ class Viewer:
         news = None
         while news is None:  # (once: without a time limit, `next` waits for news)
             news = await self.next(None)
+        self._streaming = True
         return news
 
     async def next(self, timeout: float | None) -> LiveNews | None:
         """The next news queued for this viewer, waiting up to `timeout` seconds for it (None:
-        as long as it takes); None when nothing came in time. Raises `LiveStopped` (or
-        `MeetingGone`) once the news queued before the stop has been taken."""
+        as long as it takes); None when nothing came in time. Raises `LiveStopped` once the
+        news queued before the stop has been taken, `MeetingGone` at once (see `stop`)."""
         if not self._queue and self._stopped is None:
             self._ready.clear()
             with suppress(TimeoutError):

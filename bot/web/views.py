@@ -279,6 +279,9 @@ def live_end(path: str) -> bytes:
 
 # A comment line the browser ignores; writing it also finds out when the reader has gone.
 LIVE_KEEPALIVE = b": still here\n\n"
+# The whole answer when a stream cannot begin now (its meeting's reads have stopped): no
+# event, only how long the browser's EventSource waits before it asks again.
+LIVE_RETRY = b"retry: 3000\n\n"
 
 
 def parse_day(text: str) -> date | None:
