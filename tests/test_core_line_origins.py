@@ -131,6 +131,22 @@ def test_a_success_is_kept_once_however_often_it_is_replayed() -> None:
     assert successes(room.say("alice", "#success again", replayed=True, msgid="s2"))
 
 
+def test_a_replayed_success_said_before_the_meeting_began_is_outside_it() -> None:
+    """A replayed line said before the running meeting began is no line of it: neither
+    recorded in it nor, for a `#success`, kept as said in it."""
+    room = Room()
+    room.members("alice", "bob", "meetbot")
+    said_at = room.tick()
+    room.say("alice", "#startmeeting heat", msgid="start")
+    assert room.meeting is not None
+    lines = len(room.meeting.lines)
+    (early,) = successes(room.say("bob", "#success early", replayed=True, msgid="e", at=said_at))
+    assert early.success.meeting_id is None
+    assert len(room.meeting.lines) == lines
+    (late,) = successes(room.say("alice", "#thanks late", replayed=True, msgid="l"))
+    assert late.success.meeting_id == room.meeting.id
+
+
 def test_replayed_endmeeting_publishes_without_announcing() -> None:
     room = started(Room())
     (publish,) = published(room.say("alice", "#endmeeting", replayed=True))

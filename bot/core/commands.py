@@ -94,7 +94,7 @@ def start_meeting(turn: Turn) -> None:
     )
     if meeting.owner.account is None and not event.replayed:
         meeting.held.add(event.nick)  # the speaker holds the nick now
-    turn.chan.meeting = meeting
+    turn.chan.meeting = turn.line_meeting = meeting  # the line that starts it is its first
     turn.effects.append(MeetingStarted(meeting.to_record()))
     record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
     turn.reply(
@@ -372,7 +372,7 @@ def success_command(kind: str) -> Callable[[Turn], None]:
             return
         if not turn.allowed(FOLLOWUP):
             return
-        meeting = turn.chan.meeting
+        meeting = turn.line_meeting
         success = Success(
             kind=kind,
             time=event.time,

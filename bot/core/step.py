@@ -70,21 +70,19 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
     chan = net.channel(event.channel)
     if event.msgid is not None and event.msgid in chan.msgids:
         return []  # replayed history already handled, in a meeting or not
-    meeting = chan.meeting
-    if event.replayed and meeting is not None and event.time < meeting.start:
-        meeting = None  # said before the meeting began: replayed, it is no line of it
+    meeting = _meeting_of(chan, event)
     if same(event.nick, event.bot_nick, net.casemapping):
         # The bot's own line, relayed back by the server: record it, never obey it.
         if chan.unrecorded is not None and event.text == chan.unrecorded:
             chan.unrecorded = None
             return []
         if meeting is not None and event.echoes_own_lines:
-            turn = Turn(world, net, chan, event)
+            turn = Turn(world, net, chan, event, meeting)
             record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
             return _handled(chan, event, turn.effects)
         return []
     parsed = None if event.action else recognise(event.text)
-    turn = Turn(world, net, chan, event)
+    turn = Turn(world, net, chan, event, meeting)
     if not event.replayed:
         _learn_account(turn)
     if meeting is None:
@@ -107,6 +105,15 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
             turn.arg = parsed.arg
             command.handler(turn)
     return _handled(chan, event, _as_heard(chan, event, turn.effects))
+
+
+def _meeting_of(chan: ChannelState, event: MessageSeen) -> Meeting | None:
+    """The meeting a channel line is part of: the running one, unless the line is history
+    replayed from before it began."""
+    meeting = chan.meeting
+    if event.replayed and meeting is not None and event.time < meeting.start:
+        return None
+    return meeting
 
 
 def _handled(chan: ChannelState, event: MessageSeen, effects: list[Effect]) -> list[Effect]:
@@ -490,7 +497,7 @@ def on_previous_found(world: World, event: PreviousFound) -> list[Effect]:
         bot_nick=event.bot_nick,
         echoes_own_lines=event.echoes_own_lines,
     )
-    turn = Turn(world, net, chan, asked)
+    turn = Turn(world, net, chan, asked, meeting)
     turn.say(previous_lines(event.series, event.found))
     return turn.effects
 
