@@ -252,6 +252,7 @@ def on_join(world: World, event: Joined) -> list[Effect]:
     if same(event.nick, event.bot_nick, net.casemapping):
         chan.members = {}
         chan.topic = ""  # the server tells the topic right after the join, if there is one
+        chan.topic_set_at = None
         if chan.away_since is not None and chan.meeting is not None:
             effects += _close_gap(chan, chan.meeting, event)
         chan.away_since = None
@@ -283,7 +284,7 @@ def _close_gap(chan: ChannelState, meeting: Meeting, event: Joined) -> list[Effe
 
 def _bot_left(chan: ChannelState, time: datetime, reason: str) -> None:
     chan.members = {}
-    chan.topic = None
+    chan.topic = chan.topic_set_at = None
     if chan.meeting is not None:  # the bot will not see who takes which nick meanwhile
         chan.meeting.held.clear()
     if chan.away_since is None:
@@ -438,20 +439,33 @@ def on_server_info(world: World, event: ServerInfo) -> list[Effect]:
 
 
 def on_topic(world: World, event: TopicSeen) -> list[Effect]:
-    world.network(event.network).channel(event.channel).topic = event.text
+    chan = world.network(event.network).channel(event.channel)
+    chan.topic, chan.topic_set_at = event.text, event.set_at
     return []
 
 
 def on_history_replayed(world: World, event: HistoryReplayed) -> list[Effect]:
     """The lines said while the bot was away are all in: set the channel topic the latest
-    of them would have set, unless the meeting lurks since or the channel shows it."""
+    of them would have set, unless the meeting lurks since, the channel shows it, or the
+    channel's topic was set (by hand, while the bot was away) after that line was said."""
     chan = world.network(event.network).channel(event.channel)
     topic, chan.owed_topic = chan.owed_topic, None
     if topic is None or topic == chan.topic:
         return []
+    if _set_after(chan.topic_set_at, chan.topic_time):
+        return []
     if chan.meeting is not None and chan.meeting.lurking:
         return []
     return [SetTopic(event.network, chan.name, topic)]
+
+
+def _set_after(set_at: datetime | None, said: datetime | None) -> bool:
+    """Whether the channel topic, set at `set_at`, was set after the line said at `said`
+    (False if either is unknown). Servers tell whole seconds: within the same second, the
+    line is taken to be the earlier, so the topic a person set stands."""
+    if set_at is None or said is None:
+        return False
+    return said.replace(microsecond=0) <= set_at
 
 
 def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
