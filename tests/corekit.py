@@ -96,9 +96,10 @@ class Room:
         """The server has replayed the history asked for on the bot's return."""
         return self.feed(HistoryReplayed(self.network, self.now, self._id(), self.channel))
 
-    def topic_is(self, text: str) -> list[Effect]:
-        """The server tells the channel's topic (on join, or after a change)."""
-        return self.feed(TopicSeen(self.network, self.now, self._id(), self.channel, text))
+    def topic_is(self, text: str, set_at: datetime | None = None) -> list[Effect]:
+        """The server tells the channel's topic (on join, or after a change), and when it
+        was set, if it says."""
+        return self.feed(TopicSeen(self.network, self.now, self._id(), self.channel, text, set_at))
 
     @property
     def meeting(self) -> Meeting | None:

@@ -6,7 +6,7 @@ recorded with the bot's own lines as they were logged."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from bot.core.effects import Effect, LineRecorded, Say, SetTopic, SuccessRecorded, VoteChanged
 from bot.core.events import DEFAULT_SETTINGS, Disconnected
@@ -131,6 +131,22 @@ def test_a_success_is_kept_once_however_often_it_is_replayed() -> None:
     assert successes(room.say("alice", "#success again", replayed=True, msgid="s2"))
 
 
+def test_a_replayed_success_said_before_the_meeting_began_is_outside_it() -> None:
+    """A replayed line said before the running meeting began is no line of it: neither
+    recorded in it nor, for a `#success`, kept as said in it."""
+    room = Room()
+    room.members("alice", "bob", "meetbot")
+    said_at = room.tick()
+    room.say("alice", "#startmeeting heat", msgid="start")
+    assert room.meeting is not None
+    lines = len(room.meeting.lines)
+    (early,) = successes(room.say("bob", "#success early", replayed=True, msgid="e", at=said_at))
+    assert early.success.meeting_id is None
+    assert len(room.meeting.lines) == lines
+    (late,) = successes(room.say("alice", "#thanks late", replayed=True, msgid="l"))
+    assert late.success.meeting_id == room.meeting.id
+
+
 def test_replayed_endmeeting_publishes_without_announcing() -> None:
     room = started(Room())
     (publish,) = published(room.say("alice", "#endmeeting", replayed=True))
@@ -171,11 +187,15 @@ def test_replayed_log_records_the_bots_lines_as_logged() -> None:
     assert [c.nick for c in meeting.all_chairs] == ["alice", "bob"]
 
 
-def back_after_an_outage(room: Room, channel_topic: str = "Welcome") -> None:
+def back_after_an_outage(
+    room: Room, channel_topic: str = "Welcome", set_at: datetime | None = None
+) -> None:
     room.feed(Disconnected("net", room.now, 900, "connection lost"))
     room.tick(60)
     room.join("meetbot")
     room.topic_is(channel_topic)
+    if set_at is not None:  # RPL_TOPICWHOTIME tells the topic again, with its time
+        room.topic_is(channel_topic, set_at)
 
 
 def test_a_replayed_topic_still_standing_is_set_once_the_replay_is_over() -> None:
@@ -227,4 +247,33 @@ def test_a_replayed_topic_no_longer_standing_is_not_set() -> None:
     room = started(Room(settings=replace(DEFAULT_SETTINGS, set_channel_topic=False)))
     back_after_an_outage(room)
     room.say("alice", "#topic missed", replayed=True)
+    assert room.history_replayed() == []
+
+
+def test_a_replayed_topic_is_set_only_if_said_after_the_channel_topic_was_set() -> None:
+    """A person may have set the channel topic by hand while the bot was away: the server
+    tells when (RPL_TOPICWHOTIME), and the later of that and the replayed line stands."""
+    room = started(Room())
+    away = room.now
+    back_after_an_outage(room, "by hand", set_at=away + timedelta(seconds=30))
+    room.say("alice", "#topic missed", replayed=True, at=away + timedelta(seconds=20))
+    assert room.history_replayed() == []
+    # set by hand before the #topic was said: the #topic's stands
+    room = started(Room())
+    away = room.now
+    back_after_an_outage(room, "by hand", set_at=away + timedelta(seconds=10))
+    room.say("alice", "#topic missed", replayed=True, at=away + timedelta(seconds=20))
+    assert topics(room.history_replayed()) == ["missed (Meeting topic: heat)"]
+    # in the same second (the server tells whole seconds), the person's stands
+    room = started(Room())
+    away = room.now
+    back_after_an_outage(room, "by hand", set_at=away + timedelta(seconds=20))
+    room.say("alice", "#topic missed", replayed=True, at=away + timedelta(seconds=20.5))
+    assert room.history_replayed() == []
+    # set by hand while the history was coming in
+    room = started(Room())
+    away = room.now
+    back_after_an_outage(room)  # when it was set is not told: the #topic's would stand
+    room.say("alice", "#topic missed", replayed=True, at=away + timedelta(seconds=20))
+    room.topic_is("by hand, just now", set_at=room.tick())
     assert room.history_replayed() == []

@@ -414,3 +414,100 @@ def test_a_nick_the_bot_sees_taken_anew_is_no_longer_held() -> None:
     room.say("alice", "#chair bob")
     by_notify(room, "bob", "bobacct")
     assert room.meeting is not None and room.meeting.chairs == [Chair("bob", "bobacct")]
+
+
+# --- the owner, after the bot was away ------------------------------------------------
+#
+# The owner is held like any chair known only by nick, and let go in the same way: after
+# the bot was away (or restarted) nobody can tell whether the nick changed hands meanwhile.
+# A chair naming the owner again, while present, vouches for whoever holds the nick, as
+# for any chair; naming never replaces the owner by someone else.
+
+
+def owner_by_notify(room: Room, account: str) -> None:
+    by_notify(room, "alice", account)
+
+
+def owner_by_whox(room: Room, account: str) -> None:
+    room.tick()
+    room.feed(AccountsListed("net", room.now, 809, (("alice", account), ("bob", None))))
+
+
+def owner_by_tag(room: Room, account: str) -> None:
+    by_tag(room, "alice", account)
+
+
+OWNER_LEARN = [owner_by_notify, owner_by_whox, owner_by_tag]
+
+
+def back_after_an_outage(restart: bool) -> Room:
+    """`chaired_bob` after the bot was disconnected (or restarted) and is back."""
+    room = chaired_bob()
+    if restart:
+        record = room.meeting.to_record()  # type: ignore[union-attr]
+        room = Room(world=World(), now=room.now)
+        room.world.restore([record])
+    else:
+        room.feed(Disconnected("net", room.now, 810, "connection lost"))
+        room.join("meetbot")
+    room.members("alice", "bob", "meetbot")
+    return room
+
+
+@pytest.mark.parametrize("restart", [False, True])
+@pytest.mark.parametrize("learn", OWNER_LEARN)
+def test_a_chair_naming_the_owner_again_lets_the_owner_be_bound(
+    learn: Callable[[Room, str], None], restart: bool
+) -> None:
+    room = back_after_an_outage(restart)
+    learn(room, "aliceacct")  # whoever holds `alice` now: the bot cannot tell who that is
+    assert room.meeting is not None and room.meeting.owner == Chair("alice")
+    assert said(room.say("bob", "#chair alice")) == ["Current chairs: alice bob"]
+    assert room.meeting.owner == Chair("alice", "aliceacct")  # the account known: bound
+    assert room.meeting.chairs == [Chair("bob")]  # the owner is never a chair besides
+    # alice leaves, and a stranger taking her nick is not the owner
+    room.tick()
+    room.feed(Quit("net", room.now, 811, "alice", "bye"))
+    room.join("alice", account="malloryacct")
+    assert published(room.say("alice", "#endmeeting", account="malloryacct")) == []
+    assert published(room.say("alice_", "#endmeeting", account="aliceacct")) != []
+
+
+@pytest.mark.parametrize("learn", OWNER_LEARN)
+def test_the_owner_named_again_before_identifying_is_bound_when_they_do(
+    learn: Callable[[Room, str], None],
+) -> None:
+    room = back_after_an_outage(restart=False)
+    effects = room.say("alice", "#chair alice")  # the owner, by nick, vouches for herself
+    assert said(effects) == ["Current chairs: alice bob"]
+    learn(room, "aliceacct")
+    assert room.meeting is not None and room.meeting.owner == Chair("alice", "aliceacct")
+    assert room.meeting.chairs == [Chair("bob")]
+
+
+def test_the_owner_is_bound_only_by_a_chair_naming_them_while_present() -> None:
+    room = back_after_an_outage(restart=False)
+    room.tick()
+    room.feed(Quit("net", room.now, 812, "alice", "bye"))
+    # named while absent: the owner stays a nick, and nobody becomes a chair besides
+    assert said(room.say("bob", "#chair alice")) == [
+        "Warning: Nick not in channel: alice",
+        "Current chairs: alice bob",
+    ]
+    room.join("alice")
+    owner_by_notify(room, "malloryacct")
+    assert room.meeting is not None
+    assert room.meeting.owner == Chair("alice") and room.meeting.chairs == [Chair("bob")]
+    # nor does a replayed `#chair alice` bind the owner
+    room.say("bob", "#chair alice", replayed=True)
+    owner_by_tag(room, "malloryacct")
+    assert room.meeting.owner == Chair("alice") and room.meeting.chairs == [Chair("bob")]
+    # a chair naming the one who holds `alice` now vouches for them, as for any chair
+    room.say("bob", "#chair alice")
+    assert room.meeting.owner == Chair("alice", "malloryacct")
+    # once bound, the owner is never bound again to someone else
+    room.tick()
+    room.feed(Quit("net", room.now, 813, "alice", "bye"))
+    room.join("alice", account="aliceacct")
+    room.say("bob", "#chair alice")
+    assert room.meeting.owner == Chair("alice", "malloryacct")

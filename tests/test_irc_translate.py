@@ -263,6 +263,37 @@ def test_topics_on_join_and_changes() -> None:
     ) == [
         TopicSeen("net", RECEIVED, 1, "#c", "Welcome | agenda: https://example.org"),
         TopicSeen("net", RECEIVED, 2, "#d", ""),
-        TopicSeen("net", RECEIVED, 3, "#c", "Reviews (Meeting topic: heat)"),
-        TopicSeen("net", RECEIVED, 4, "#c", ""),
+        TopicSeen("net", RECEIVED, 3, "#c", "Reviews (Meeting topic: heat)", RECEIVED),
+        TopicSeen("net", RECEIVED, 4, "#c", "", RECEIVED),
+    ]
+
+
+def test_the_topic_told_on_join_says_when_it_was_set() -> None:
+    """RPL_TOPICWHOTIME (333) follows RPL_TOPIC (332): the topic is told again, with the
+    time it was set; a topic changed in the bot's sight was set when the change came."""
+    set_at = datetime(2013, 1, 9, 20, 1, 10, tzinfo=UTC)
+    assert run(
+        ":irc.example 332 gavel #c :Welcome",
+        ":irc.example 333 gavel #C alice!a@h 1357761670",
+        ":irc.example 333 gavel #d alice 1357761670",  # no topic told for #d: nothing
+        ":irc.example 332 gavel #e :Hi",
+        ":irc.example 333 gavel #e alice soon",  # no time: the topic as told stands
+        ":irc.example 333 gavel #e alice 1357761670",  # told once only
+        ":irc.example 332 gavel #e :Hi",
+        ":irc.example 333 gavel #e alice 99999999999999999999",  # no time either
+        ":irc.example 333 gavel",
+        "@time=2020-02-02T20:20:20.200Z :alice!a@h TOPIC #c :Reviews",
+    ) == [
+        TopicSeen("net", RECEIVED, 1, "#c", "Welcome"),
+        TopicSeen("net", RECEIVED, 2, "#c", "Welcome", set_at),
+        TopicSeen("net", RECEIVED, 3, "#e", "Hi"),
+        TopicSeen("net", RECEIVED, 4, "#e", "Hi"),
+        TopicSeen(
+            "net",
+            datetime(2020, 2, 2, 20, 20, 20, 200000, tzinfo=UTC),
+            5,
+            "#c",
+            "Reviews",
+            datetime(2020, 2, 2, 20, 20, 20, 200000, tzinfo=UTC),
+        ),
     ]

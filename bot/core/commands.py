@@ -94,7 +94,7 @@ def start_meeting(turn: Turn) -> None:
     )
     if meeting.owner.account is None and not event.replayed:
         meeting.held.add(event.nick)  # the speaker holds the nick now
-    turn.chan.meeting = meeting
+    turn.chan.meeting = turn.line_meeting = meeting  # the line that starts it is its first
     turn.effects.append(MeetingStarted(meeting.to_record()))
     record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
     turn.reply(
@@ -223,17 +223,20 @@ def name_chair(turn: Turn, nick: str, member: Member | None) -> None:
     """Make `nick` a chair. Named while in the channel (`member`), the chair is that person:
     bound to their account when it is known, else held for them until it is (see
     `Meeting.held`). A chair known only by nick, named again while here, is vouched for
-    again in the same way (never the owner, whom no chair may displace). A nick named in
-    absence (or in replayed history, whose `member` would be whoever holds the nick now)
+    again in the same way, the owner too (after the bot was away, nothing else binds an
+    owner who had not identified); naming never makes anyone else the owner. A nick named
+    in absence (or in replayed history, whose `member` would be whoever holds the nick now)
     is a chair by nick only."""
     meeting = turn.meeting
     folded = turn.net.fold(nick)
     if turn.net.fold(meeting.owner.nick) == folded:
-        return
-    chair = next((c for c in meeting.chairs if turn.net.fold(c.nick) == folded), None)
-    if chair is None:
-        chair = Chair(member.nick if member else nick)
-        meeting.chairs.append(chair)
+        chair = meeting.owner
+    else:
+        found = next((c for c in meeting.chairs if turn.net.fold(c.nick) == folded), None)
+        if found is None:
+            found = Chair(member.nick if member else nick)
+            meeting.chairs.append(found)
+        chair = found
     if member is None or chair.account is not None:
         return
     if member.account is None:
@@ -241,7 +244,10 @@ def name_chair(turn: Turn, nick: str, member: Member | None) -> None:
         return
     bound = Chair(chair.nick, member.account)
     meeting.held.discard(chair.nick)
-    meeting.chairs = [bound if c == chair else c for c in meeting.chairs]
+    if chair is meeting.owner:
+        meeting.owner = bound
+    else:
+        meeting.chairs = [bound if c == chair else c for c in meeting.chairs]
 
 
 def remove_chairs(turn: Turn) -> None:
@@ -366,7 +372,7 @@ def success_command(kind: str) -> Callable[[Turn], None]:
             return
         if not turn.allowed(FOLLOWUP):
             return
-        meeting = turn.chan.meeting
+        meeting = turn.line_meeting
         success = Success(
             kind=kind,
             time=event.time,

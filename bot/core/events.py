@@ -197,13 +197,16 @@ class ServerInfo:
 @dataclass(frozen=True, slots=True)
 class TopicSeen:
     """The channel's topic as the server told it: when the bot joins (RPL_TOPIC, or none)
-    or when someone, the bot included, changes it. Empty text: the channel has no topic."""
+    or when someone, the bot included, changes it. Empty text: the channel has no topic.
+    `set_at`: when it was set, where known (RPL_TOPICWHOTIME tells the topic told on
+    joining again with it; a change is set when it comes)."""
 
     network: str
     time: datetime
     id: int
     channel: str
     text: str
+    set_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

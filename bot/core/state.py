@@ -214,6 +214,7 @@ class ChannelState:
     members: dict[str, Member] = field(default_factory=dict)  # key: case-folded nick
     meeting: Meeting | None = None
     topic: str | None = None  # as the server last told it; None until the bot has joined
+    topic_set_at: datetime | None = None  # when `topic` was set, if the server told it
     unrecorded: str | None = None  # a line the bot said that its echo must not record
     # The channel topic a replayed line would have set, set once the replay is over
     # (`HistoryReplayed`), and the time of the latest line that set, or would have set, it.

@@ -70,21 +70,19 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
     chan = net.channel(event.channel)
     if event.msgid is not None and event.msgid in chan.msgids:
         return []  # replayed history already handled, in a meeting or not
-    meeting = chan.meeting
-    if event.replayed and meeting is not None and event.time < meeting.start:
-        meeting = None  # said before the meeting began: replayed, it is no line of it
+    meeting = _meeting_of(chan, event)
     if same(event.nick, event.bot_nick, net.casemapping):
         # The bot's own line, relayed back by the server: record it, never obey it.
         if chan.unrecorded is not None and event.text == chan.unrecorded:
             chan.unrecorded = None
             return []
         if meeting is not None and event.echoes_own_lines:
-            turn = Turn(world, net, chan, event)
+            turn = Turn(world, net, chan, event, meeting)
             record_line(turn, meeting, event.nick, event.text, LINE_MESSAGE)
             return _handled(chan, event, turn.effects)
         return []
     parsed = None if event.action else recognise(event.text)
-    turn = Turn(world, net, chan, event)
+    turn = Turn(world, net, chan, event, meeting)
     if not event.replayed:
         _learn_account(turn)
     if meeting is None:
@@ -107,6 +105,15 @@ def on_message(world: World, event: MessageSeen) -> list[Effect]:
             turn.arg = parsed.arg
             command.handler(turn)
     return _handled(chan, event, _as_heard(chan, event, turn.effects))
+
+
+def _meeting_of(chan: ChannelState, event: MessageSeen) -> Meeting | None:
+    """The meeting a channel line is part of: the running one, unless the line is history
+    replayed from before it began."""
+    meeting = chan.meeting
+    if event.replayed and meeting is not None and event.time < meeting.start:
+        return None
+    return meeting
 
 
 def _handled(chan: ChannelState, event: MessageSeen, effects: list[Effect]) -> list[Effect]:
@@ -245,6 +252,7 @@ def on_join(world: World, event: Joined) -> list[Effect]:
     if same(event.nick, event.bot_nick, net.casemapping):
         chan.members = {}
         chan.topic = ""  # the server tells the topic right after the join, if there is one
+        chan.topic_set_at = None
         if chan.away_since is not None and chan.meeting is not None:
             effects += _close_gap(chan, chan.meeting, event)
         chan.away_since = None
@@ -276,7 +284,7 @@ def _close_gap(chan: ChannelState, meeting: Meeting, event: Joined) -> list[Effe
 
 def _bot_left(chan: ChannelState, time: datetime, reason: str) -> None:
     chan.members = {}
-    chan.topic = None
+    chan.topic = chan.topic_set_at = None
     if chan.meeting is not None:  # the bot will not see who takes which nick meanwhile
         chan.meeting.held.clear()
     if chan.away_since is None:
@@ -431,20 +439,33 @@ def on_server_info(world: World, event: ServerInfo) -> list[Effect]:
 
 
 def on_topic(world: World, event: TopicSeen) -> list[Effect]:
-    world.network(event.network).channel(event.channel).topic = event.text
+    chan = world.network(event.network).channel(event.channel)
+    chan.topic, chan.topic_set_at = event.text, event.set_at
     return []
 
 
 def on_history_replayed(world: World, event: HistoryReplayed) -> list[Effect]:
     """The lines said while the bot was away are all in: set the channel topic the latest
-    of them would have set, unless the meeting lurks since or the channel shows it."""
+    of them would have set, unless the meeting lurks since, the channel shows it, or the
+    channel's topic was set (by hand, while the bot was away) after that line was said."""
     chan = world.network(event.network).channel(event.channel)
     topic, chan.owed_topic = chan.owed_topic, None
     if topic is None or topic == chan.topic:
         return []
+    if _set_after(chan.topic_set_at, chan.topic_time):
+        return []
     if chan.meeting is not None and chan.meeting.lurking:
         return []
     return [SetTopic(event.network, chan.name, topic)]
+
+
+def _set_after(set_at: datetime | None, said: datetime | None) -> bool:
+    """Whether the channel topic, set at `set_at`, was set after the line said at `said`
+    (False if either is unknown). Servers tell whole seconds: within the same second, the
+    line is taken to be the earlier, so the topic a person set stands."""
+    if set_at is None or said is None:
+        return False
+    return said.replace(microsecond=0) <= set_at
 
 
 def on_disconnect(world: World, event: Disconnected) -> list[Effect]:
@@ -490,7 +511,7 @@ def on_previous_found(world: World, event: PreviousFound) -> list[Effect]:
         bot_nick=event.bot_nick,
         echoes_own_lines=event.echoes_own_lines,
     )
-    turn = Turn(world, net, chan, asked)
+    turn = Turn(world, net, chan, asked, meeting)
     turn.say(previous_lines(event.series, event.found))
     return turn.effects
 

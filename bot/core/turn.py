@@ -24,14 +24,17 @@ class Turn:
     net: NetworkState
     chan: ChannelState
     event: MessageSeen
+    # The meeting the line is part of, None outside any: the channel's running meeting,
+    # unless the line is replayed history said before that meeting began.
+    line_meeting: Meeting | None
     arg: str = ""
     effects: list[Effect] = field(default_factory=list)
 
     @property
     def meeting(self) -> Meeting:
-        """The running meeting (handlers marked `needs_meeting` may rely on it)."""
-        assert self.chan.meeting is not None
-        return self.chan.meeting
+        """The meeting the line is part of (handlers marked `needs_meeting` may rely on it)."""
+        assert self.line_meeting is not None
+        return self.line_meeting
 
     @property
     def account(self) -> str | None:
@@ -44,7 +47,7 @@ class Turn:
 
     def reply(self, lines: list[str], kind: str = STATE) -> None:
         """Say `lines` in the channel, unless lurking or over the speaker's allowance."""
-        meeting = self.chan.meeting
+        meeting = self.line_meeting
         if meeting is not None and meeting.lurking:
             return
         if not lines or self.event.replayed:  # nobody waits for an answer to history
@@ -65,7 +68,7 @@ class Turn:
         """Say `lines` in the channel (and record them in a running meeting) unless lurking
         or answering history; for answers whose allowance was counted when they were asked
         for."""
-        meeting = self.chan.meeting
+        meeting = self.line_meeting
         if meeting is not None and meeting.lurking:
             return
         if self.event.replayed:
@@ -80,7 +83,7 @@ class Turn:
 
     def is_chair(self) -> bool:
         """Chair by nick (and account, where bound), or a channel operator when allowed."""
-        meeting = self.chan.meeting
+        meeting = self.line_meeting
         if meeting is not None and chair_matches(
             meeting.all_chairs, self.event.nick, self.account, self.net.casemapping
         ):

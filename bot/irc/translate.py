@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.events import (
@@ -73,6 +73,7 @@ class Translator:
         self._history_batches: dict[str, str] = {}  # open history batch -> its target
         self._accounts: list[tuple[str, str | None]] = []  # WHOX replies until end of WHO
         self._server_time: datetime | None = None  # the event's `time` tag, when given
+        self._topic_told: tuple[str, str] | None = None  # RPL_TOPIC's channel and text
 
     def translate(
         self, event: Any, ctx: Context, server_time: datetime | None = None
@@ -233,17 +234,33 @@ class Translator:
     # -- topic ----------------------------------------------------------------------
 
     def _topic(self, event: Any, ctx: Context) -> list[Event]:
-        """TOPIC (anyone's change, the bot's included): `#chan :text`."""
+        """TOPIC (anyone's change, the bot's included): `#chan :text`, set as it comes."""
         if not event.target:
             return []
-        return [TopicSeen(*self._stamp(event, ctx), channel=str(event.target), text=_arg(event, 0))]
+        network, time, id_ = self._stamp(event, ctx)
+        return [TopicSeen(network, time, id_, str(event.target), _arg(event, 0), set_at=time)]
 
     def _current_topic(self, event: Any, ctx: Context) -> list[Event]:
         """RPL_TOPIC (332) after a join: `bot #chan :text`; RPL_NOTOPIC (331): none."""
+        self._topic_told = None
         if not event.arguments:
             return []
+        channel = str(event.arguments[0])
         text = _arg(event, 1) if event.type == "currenttopic" else ""
-        return [TopicSeen(*self._stamp(event, ctx), channel=str(event.arguments[0]), text=text)]
+        if event.type == "currenttopic":
+            self._topic_told = (channel, text)
+        return [TopicSeen(*self._stamp(event, ctx), channel=channel, text=text)]
+
+    def _topic_set_at(self, event: Any, ctx: Context) -> list[Event]:
+        """RPL_TOPICWHOTIME (333), right after RPL_TOPIC: `bot #chan setter unixtime`. The
+        topic just told, told again with the time it was set (nothing without a time)."""
+        told, self._topic_told = self._topic_told, None
+        if told is None or len(event.arguments) < 3 or not self.same(told[0], _arg(event, 0)):
+            return []
+        set_at = _unix_time(_arg(event, 2))
+        if set_at is None:
+            return []
+        return [TopicSeen(*self._stamp(event, ctx), channel=told[0], text=told[1], set_at=set_at)]
 
     # -- NAMES ----------------------------------------------------------------------
 
@@ -320,6 +337,7 @@ _HANDLERS: dict[str, _Handler] = {
     "topic": Translator._topic,
     "currenttopic": Translator._current_topic,
     "notopic": Translator._current_topic,
+    "topicinfo": Translator._topic_set_at,
     "namreply": Translator._namreply,
     "endofnames": Translator._endofnames,
     "featurelist": Translator._featurelist,
@@ -335,6 +353,16 @@ def _nick(source: Any) -> str:
 
 def _arg(event: Any, index: int) -> str:
     return str(event.arguments[index]) if len(event.arguments) > index else ""
+
+
+def _unix_time(text: str) -> datetime | None:
+    """Seconds since the epoch, as servers tell times, or None if it is no such time."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        return datetime.fromtimestamp(int(text), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _account(value: str | None) -> str | None:
