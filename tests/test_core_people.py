@@ -478,7 +478,7 @@ def test_the_owner_named_again_before_identifying_is_bound_when_they_do(
     learn: Callable[[Room, str], None],
 ) -> None:
     room = back_after_an_outage(restart=False)
-    effects = room.say("alice", "#chair alice")  # the owner, by nick, vouches for herself
+    effects = room.say("bob", "#chair alice")  # another chair vouches for the owner
     assert said(effects) == ["Current chairs: alice bob"]
     learn(room, "aliceacct")
     assert room.meeting is not None and room.meeting.owner == Chair("alice", "aliceacct")
@@ -511,3 +511,23 @@ def test_the_owner_is_bound_only_by_a_chair_naming_them_while_present() -> None:
     room.join("alice", account="aliceacct")
     room.say("bob", "#chair alice")
     assert room.meeting.owner == Chair("alice", "malloryacct")
+
+
+@pytest.mark.parametrize("learn", OWNER_LEARN)
+def test_nobody_vouches_for_themselves(learn: Callable[[Room, str], None]) -> None:
+    """Whoever took the nick of a chair known only by nick is that chair by nick; naming
+    themselves must not bind the chair (the owner, or any other) to their own account."""
+    room = back_after_an_outage(restart=False)
+    room.tick()
+    room.feed(Quit("net", room.now, 812, "alice", "bye"))
+    room.join("alice")  # someone else, on the owner's nick
+    room.say("alice", "#chair alice")
+    learn(room, "malloryacct")
+    assert room.meeting is not None and room.meeting.owner == Chair("alice")
+    # Likewise for a chair: bob leaves, a stranger takes `bob` and names himself.
+    room.tick()
+    room.feed(Quit("net", room.now, 814, "bob", "bye"))
+    room.join("bob")
+    room.say("bob", "#chair bob")
+    by_notify(room, "bob", "malloryacct")
+    assert Chair("bob") in room.meeting.chairs

@@ -239,6 +239,8 @@ def name_chair(turn: Turn, nick: str, member: Member | None) -> None:
         chair = found
     if member is None or chair.account is not None:
         return
+    if turn.net.fold(turn.event.nick) == folded:
+        return  # nobody vouches for themselves: whoever holds a departed chair's nick would
     if member.account is None:
         meeting.held.add(chair.nick)
         return
