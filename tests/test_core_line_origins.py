@@ -253,23 +253,21 @@ def test_a_replayed_topic_no_longer_standing_is_not_set() -> None:
 def test_a_replayed_topic_is_set_only_if_said_after_the_channel_topic_was_set() -> None:
     """A person may have set the channel topic by hand while the bot was away: the server
     tells when (RPL_TOPICWHOTIME), and the later of that and the replayed line stands."""
-    room = started(Room())
-    away = room.now
-    back_after_an_outage(room, "by hand", set_at=away + timedelta(seconds=30))
-    room.say("alice", "#topic missed", replayed=True, at=away + timedelta(seconds=20))
-    assert room.history_replayed() == []
+
+    def replayed_after(set_by_hand: float, said: float) -> list[Effect]:
+        """What the replay's end brings: the channel topic set by hand and the `#topic`
+        said these many seconds after the bot went away."""
+        room = started(Room())
+        away = room.now
+        back_after_an_outage(room, "by hand", set_at=away + timedelta(seconds=set_by_hand))
+        room.say("alice", "#topic missed", replayed=True, at=away + timedelta(seconds=said))
+        return room.history_replayed()
+
+    assert replayed_after(set_by_hand=30, said=20) == []
     # set by hand before the #topic was said: the #topic's stands
-    room = started(Room())
-    away = room.now
-    back_after_an_outage(room, "by hand", set_at=away + timedelta(seconds=10))
-    room.say("alice", "#topic missed", replayed=True, at=away + timedelta(seconds=20))
-    assert topics(room.history_replayed()) == ["missed (Meeting topic: heat)"]
+    assert topics(replayed_after(set_by_hand=10, said=20)) == ["missed (Meeting topic: heat)"]
     # in the same second (the server tells whole seconds), the person's stands
-    room = started(Room())
-    away = room.now
-    back_after_an_outage(room, "by hand", set_at=away + timedelta(seconds=20))
-    room.say("alice", "#topic missed", replayed=True, at=away + timedelta(seconds=20.5))
-    assert room.history_replayed() == []
+    assert replayed_after(set_by_hand=20, said=20.5) == []
     # set by hand while the history was coming in
     room = started(Room())
     away = room.now

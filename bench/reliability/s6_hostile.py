@@ -53,6 +53,7 @@ from bench.reliability._hostile import (
     html_findings,
     outside,
 )
+from bot.writers.gaps import MARK
 from tests.ircserver import Ngircd, RawClient
 
 TITLE = "Hostile input: corpus via ngircd + Hypothesis lines via a scripted server"
@@ -69,7 +70,8 @@ PATH_NAMES = (
 )
 FORMS = ("plain", "info", "topic", "action", "me", "idea")
 CHUNK = 100  # scripted-server lines between two PINGs
-_GAP_LINE = re.compile(rb"\d\d:\d\d:\d\d \*\*\* ")  # a recording gap's line in a .log.txt
+# A recording gap's line in a .log.txt: its clock, then the writers' mark of a line nobody said.
+_GAP_LINE = re.compile(rb"\d\d:\d\d:\d\d " + re.escape(MARK.encode()) + rb" ")
 
 
 @dataclass
