@@ -3,9 +3,9 @@
 A long meeting holds tens of thousands of lines, and the bot keeps every running meeting's
 lines in memory until its files are written. One `LogLine` object per line costs some
 350 bytes (the object, its number, its `datetime`, a string per nick); columns cost about
-a quarter of that: numbers and times in machine-word arrays, each speaker's nick and each
-kind stored once and referred to by a small number, and the texts one after another as
-UTF-8 in one buffer (a string object per text costs ~50 bytes more than its characters,
+a quarter of that: times in machine-word arrays, each speaker's nick and each kind stored
+once and referred to by a small number, and the texts one after another as UTF-8, a block
+of lines to a buffer (a string object per text costs ~50 bytes more than its characters,
 and texts kept as objects among the many short-lived ones a line makes while it is
 handled keep the allocator's pools from being given back). A text becomes a string again
 when it is read.
@@ -64,17 +64,22 @@ class LineLog(Sequence[LogLine]):
 
     Writers that pass over every line use `rows()` and `times()`, which build no
     `LogLine` per line.
+
+    The texts are kept in blocks of `_BLOCK` lines, each block's UTF-8 in a buffer of its
+    own, made exactly as long as its texts once the block is full: one buffer for all texts
+    is copied to a larger place as it grows, and the place it left stays in the process's
+    memory, so a long meeting held its texts nearly twice over.
     """
 
     __slots__ = (
-        "_blocks",
+        "_chunks",
         "_ends",
         "_frozen",
         "_micros",
         "_names",
         "_numbers",
         "_size",
-        "_text",
+        "_tail",
         "_used",
         "_which",
         "_who",
@@ -82,16 +87,23 @@ class LineLog(Sequence[LogLine]):
     )
 
     def __init__(self, lines: Iterable[LogLine] = ()) -> None:
-        self._numbers = array("q")
+        # Per line: its number; None while line i is numbered i + 1, as a meeting's own
+        # lines always are (a log read back from the database may miss one that was set
+        # aside, and then the numbers are kept).
+        self._numbers: array[int] | None = None
         self._micros = array("q")
         self._who = array("I")  # per line: the nick's index in `_names`
         self._which = array("I")  # per line: the kind's index in `_names`
         self._names: list[str] = []  # each nick and kind once
         self._whose: dict[str, int] = {}  # name -> index in `_names`
-        self._text = bytearray()  # the texts, UTF-8 (lone surrogates passed through)
-        self._ends = array("Q")  # per line: where its text ends, in characters of all texts
-        self._blocks = array("Q")  # per `_BLOCK` lines: where their texts start in `_text`
-        self._used = -1  # a snapshot: the bytes of `_text` it holds (-1: all of them)
+        # Per full block of `_BLOCK` lines: their texts one after another, UTF-8 (lone
+        # surrogates passed through); the last block's grow in `_tail`.
+        self._chunks: list[bytes] = []
+        self._tail = bytearray()
+        # Per line: where its text ends, in characters from the start of its block's texts
+        # (at most `_BLOCK` lines of at most 16 KiB each: four bytes are enough).
+        self._ends = array("I")
+        self._used = -1  # a snapshot: the bytes of `_tail` it holds (-1: all of them)
         self._size = 0
         self._frozen = False
         for line in lines:
@@ -105,15 +117,26 @@ class LineLog(Sequence[LogLine]):
         """`append` from the line's parts."""
         if self._frozen:
             raise ValueError("a snapshot of a log cannot grow")
-        self._numbers.append(n)
+        size = self._size
+        if self._numbers is not None:
+            self._numbers.append(n)
+        elif n != size + 1:  # the first line out of the usual numbering
+            self._numbers = array("q", range(1, size + 1))
+            self._numbers.append(n)
         self._micros.append(epoch_micros(time))
         self._who.append(self._name(nick))
         self._which.append(self._name(kind))
-        if self._size % _BLOCK == 0:
-            self._blocks.append(len(self._text))
-        self._text += text.encode("utf-8", "surrogatepass")
-        self._ends.append((self._ends[-1] if self._size else 0) + len(text))
-        self._size += 1
+        if size % _BLOCK:
+            start = self._ends[-1]
+        else:
+            if size:  # the last block is full: kept exactly as long as it is
+                self._chunks.append(bytes(self._tail))
+                # A new buffer, not the old one emptied: a snapshot may be reading it.
+                self._tail = bytearray()
+            start = 0
+        self._tail += text.encode("utf-8", "surrogatepass")
+        self._ends.append(start + len(text))
+        self._size = size + 1
 
     def _name(self, name: str) -> int:
         index = self._whose.get(name)
@@ -122,14 +145,17 @@ class LineLog(Sequence[LogLine]):
             self._names.append(name)
         return index
 
+    def _number(self, index: int) -> int:
+        return index + 1 if self._numbers is None else self._numbers[index]
+
     def snapshot(self) -> LineLog:
         """The lines recorded so far, unchanged by any line appended later."""
         view = LineLog.__new__(LineLog)
         view._numbers, view._micros = self._numbers, self._micros
         view._who, view._which = self._who, self._which
         view._names, view._whose = self._names, self._whose
-        view._text, view._ends, view._blocks = self._text, self._ends, self._blocks
-        view._used = len(self._text)
+        view._chunks, view._tail, view._ends = self._chunks, self._tail, self._ends
+        view._used = len(self._tail) if self._used < 0 else self._used
         view._size = self._size
         view._frozen = True
         return view
@@ -138,8 +164,9 @@ class LineLog(Sequence[LogLine]):
         """`(n, nick, kind, text)` of every line."""
         end = self._size
         name = self._names.__getitem__  # mapped in C: no Python frame per line
+        numbers = range(1, end + 1) if self._numbers is None else islice(self._numbers, end)
         return zip(
-            islice(self._numbers, end),
+            numbers,
             map(name, islice(self._who, end)),
             map(name, islice(self._which, end)),
             self.texts(),
@@ -149,34 +176,31 @@ class LineLog(Sequence[LogLine]):
     def texts(self) -> Iterator[str]:
         """The text of every line, decoded a block of `_BLOCK` lines at a time (one call
         per block), so reading them all holds little more than one block extra."""
-        # Counted from this log's size: a snapshot shares `_blocks` with the growing log.
+        # Counted from this log's size: a snapshot shares `_chunks` with the growing log.
         blocks = range((self._size + _BLOCK - 1) // _BLOCK)
         return chain.from_iterable(map(self._block_texts, blocks))
 
     def _block_texts(self, block: int) -> list[str]:
         """The texts of the lines of `block`, each its own string."""
-        whole, before = self._block(block)
+        whole = self._block(block)
         first = block * _BLOCK
-        # A slice of the array, not `islice`, which would step over every line before it.
-        ends = [end - before for end in self._ends[first : min(first + _BLOCK, self._size)]]
+        ends = self._ends[first : min(first + _BLOCK, self._size)]
         return [whole[start:end] for start, end in zip([0, *ends], ends, strict=False)]
 
-    def _block(self, block: int) -> tuple[str, int]:
-        """The texts of the lines of `block`, decoded together, and how many characters
-        of all texts come before them (to take the lines' offsets from)."""
-        first = block * _BLOCK
-        past = first + _BLOCK
-        blocks = self._blocks
-        stop = blocks[block + 1] if block + 1 < len(blocks) and past <= self._size else self._used
-        # A copy of the bytes: the log may grow meanwhile (a snapshot read in a thread).
-        data = self._text[blocks[block] : None if stop < 0 else stop]
-        before = self._ends[first - 1] if first else 0
-        return data.decode("utf-8", "surrogatepass"), before
+    def _block(self, block: int) -> str:
+        """The texts of the lines of `block`, decoded together."""
+        if block < (self._size - 1) // _BLOCK:
+            return self._chunks[block].decode("utf-8", "surrogatepass")
+        if self._used < 0:
+            return self._tail.decode("utf-8", "surrogatepass")
+        # A snapshot's last block, which the log may still be adding to (perhaps while the
+        # snapshot is read in a thread): a copy of the bytes it holds.
+        return self._tail[: self._used].decode("utf-8", "surrogatepass")
 
     def _text_at(self, index: int) -> str:
-        whole, before = self._block(index // _BLOCK)
-        start = self._ends[index - 1] if index else 0
-        return whole[start - before : self._ends[index] - before]
+        whole = self._block(index // _BLOCK)
+        start = self._ends[index - 1] if index % _BLOCK else 0
+        return whole[start : self._ends[index]]
 
     def speakers(self) -> list[tuple[str, int, int]]:
         """(nick, number of its first line, how many lines it said) of each nick as spelt in
@@ -188,7 +212,7 @@ class LineLog(Sequence[LogLine]):
         # First lines come in this order, so each is looked for from the one before.
         for name in dict.fromkeys(who):
             at = who.index(name, at)
-            found.append((self._names[name], self._numbers[at], counts[name]))
+            found.append((self._names[name], self._number(at), counts[name]))
         return found
 
     def times(self) -> Iterator[datetime]:
@@ -216,7 +240,7 @@ class LineLog(Sequence[LogLine]):
         if not 0 <= index < self._size:
             raise IndexError("line index out of range")
         return LogLine(
-            self._numbers[index],
+            self._number(index),
             from_epoch_micros(self._micros[index]),
             self._names[self._who[index]],
             self._names[self._which[index]],
