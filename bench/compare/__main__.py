@@ -157,6 +157,28 @@ def fsync_latency(directory: Path, count: int = 200) -> tuple[float, float]:
     )
 
 
+def create_latency(directory: Path, count: int = 200) -> tuple[float, float]:
+    """p50 and p99 of creating an empty file, in ms, in a new directory beside the bots'.
+
+    Every file a bot publishes is a new one (written under a temporary name, renamed into
+    place). On ext4 without a journal, as here, making a file steps over each inode of its
+    group freed in the last minutes, so what it costs depends on how many files were
+    deleted nearby just before, by anything on the machine."""
+    place = Path(tempfile.mkdtemp(dir=directory))
+    samples = []
+    try:
+        for n in range(count):
+            start = time.perf_counter()
+            os.close(os.open(place / f"f{n}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            samples.append(time.perf_counter() - start)
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+    return (
+        scenarios.ms(scenarios.percentile(samples, 50)),
+        scenarios.ms(scenarios.percentile(samples, 99)),
+    )
+
+
 def machine(workdir: Path, load_before: str, load_after: str | None = None) -> list[str]:
     cpu = "unknown CPU"
     try:
@@ -177,11 +199,13 @@ def machine(workdir: Path, load_before: str, load_after: str | None = None) -> l
     except OSError:
         pass
     p50, p99 = fsync_latency(workdir)
+    made50, made99 = create_latency(workdir)
     return [
         f"- CPU: {cpu}, {os.cpu_count()} cores; memory {memory_kb / 2**20:.0f} GiB",
         f"- OS: {platform.platform()}",
         f"- Disk the bots write to: {fs}; fsync after a 4 KiB write p50 {p50:.2f} ms, "
-        f"p99 {p99:.2f} ms",
+        f"p99 {p99:.2f} ms; creating an empty file there after the runs p50 {made50:.2f} ms, "
+        f"p99 {made99:.2f} ms (each meeting's files are new files)",
         f"- Load average (1, 5, 15 min) when the run began: {load_before}; when it ended: "
         f"{load_after or load_average()}. Anything else running shares the two cores with the "
         "bots, the "
