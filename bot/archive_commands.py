@@ -163,6 +163,12 @@ async def redact(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"gavel: meeting {meeting_id}: files not rewritten: {exc}", file=sys.stderr)
         if done.changed:
             await store.purge_index()
+            if not await store.empty_log():
+                print(
+                    "gavel: the database's write-ahead log still holds pages as they were "
+                    "before; it is emptied at a later checkpoint",
+                    file=sys.stderr,
+                )
     if done.changed:
         from bot.web.static_index import write_indexes
 

@@ -122,6 +122,48 @@ def test_redacting_a_line(tmp_path: Path) -> None:
     assert len(rows(db, "SELECT * FROM redactions")) == 1
 
 
+def database_bytes(db: Path) -> bytes:
+    """Every byte of the database's files: the database, its write-ahead log and its index."""
+    return b"".join(p.read_bytes() for p in sorted(db.parent.glob(db.name + "*")))
+
+
+def test_a_redacted_text_is_gone_from_every_byte_of_the_database(tmp_path: Path) -> None:
+    # With another process in the database (the bot, the web), closing the command's own
+    # connection does not copy the log into the database: the command must, and the text
+    # as it was must be neither in the database file nor in its log.
+    cfg, db = imported(tmp_path)
+    assert b"frobnication" in database_bytes(db)
+    other = sqlite3.connect(db)
+    try:
+        assert other.execute("SELECT COUNT(*) FROM lines").fetchone()[0] > ACTION_LINE
+        ran = gavel("redact", "--config", cfg, "line", "1", str(ACTION_LINE), "--reason", "x")
+        assert (ran.code, ran.err) == (0, "")
+        assert b"frobnication" not in database_bytes(db)
+        assert b"backport" not in database_bytes(db)
+        # ...and the other process reads the redacted line.
+        got = other.execute("SELECT text FROM lines WHERE n = ?", (ACTION_LINE,)).fetchone()
+        assert got == ("[redacted]",)
+    finally:
+        other.close()
+
+
+def test_a_reader_holding_the_log_is_named_and_the_redaction_stands(tmp_path: Path) -> None:
+    # A reader in the middle of a long read keeps the log from being emptied: the command
+    # waits half a second, says so, and the redaction itself is done all the same.
+    cfg, db = imported(tmp_path)
+    reader = sqlite3.connect(db, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT COUNT(*) FROM lines").fetchone()[0] > ACTION_LINE
+        ran = gavel("redact", "--config", cfg, "line", "1", str(ACTION_LINE), "--reason", "x")
+        assert ran.code == 0
+        assert "write-ahead log still holds pages as they were before" in ran.err
+    finally:
+        reader.close()
+    assert rows(db, "SELECT text FROM lines WHERE n = ?", (ACTION_LINE,)) == [("[redacted]",)]
+    assert total(cfg, "frobnication") == 0
+
+
 def test_redacting_a_meeting(tmp_path: Path) -> None:
     cfg, db = imported(tmp_path)
     listed = indexes(tmp_path)  # the import wrote them: the top index and the series'

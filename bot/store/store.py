@@ -39,6 +39,7 @@ T = TypeVar("T")
 log = structlog.get_logger("gavel.store")
 
 BUSY_TIMEOUT_MS = 5000
+_EMPTY_LOG_WAIT_MS = 500  # how long emptying the log after a redaction waits for readers
 CACHE_KIB = 512
 
 
@@ -254,17 +255,23 @@ class Store:
     async def redact_line(self, meeting_id: int, line: int, reason: str) -> Redacted:
         """Replace one line's text by `[redacted]` (see `bot.store.redaction`)."""
         at = dt_to_text(datetime.now(UTC))
-        return await self._write_in_thread(redaction.redact_line, meeting_id, line, reason, at)
+        return await self._write_in_thread(
+            _erasing, redaction.redact_line, meeting_id, line, reason, at
+        )
 
     async def redact_meeting(self, meeting_id: int, reason: str) -> Redacted:
         """Remove everything said in a meeting; its header stays, marked redacted."""
         at = dt_to_text(datetime.now(UTC))
-        return await self._write_in_thread(redaction.redact_meeting, meeting_id, reason, at)
+        return await self._write_in_thread(
+            _erasing, redaction.redact_meeting, meeting_id, reason, at
+        )
 
     async def redact_person(self, network: str, nick: str, reason: str) -> Redacted:
         """Replace a nick by a pseudonym in every meeting of the network."""
         at = dt_to_text(datetime.now(UTC))
-        return await self._write_in_thread(redaction.redact_person, network, nick, reason, at)
+        return await self._write_in_thread(
+            _erasing, redaction.redact_person, network, nick, reason, at
+        )
 
     async def purge_index(self, max_steps: int = 100_000) -> int:
         """Merge the index's segments until the bytes of deleted rows are gone, one short
@@ -273,6 +280,15 @@ class Store:
             if not await self._write_in_thread(archive.purge_deleted):
                 return steps
         return max_steps
+
+    async def empty_log(self) -> bool:
+        """Copy the write-ahead log into the database and empty it, so that no earlier
+        version of a page (a redacted text as it was) stays in either file. False when a
+        reader of an older snapshot (the bot's or the web's) kept it from finishing within
+        `_EMPTY_LOG_WAIT_MS`; the log is then emptied at a later checkpoint. It holds up
+        the bot's writes while it waits, hence the short wait."""
+        async with self._lock:
+            return await in_thread(self._conn, _empty_log)
 
     async def header(self, meeting_id: int) -> MeetingHeader | None:
         sql = "SELECT network, channel, file_base, redacted_at, name FROM meetings WHERE id = ?"
@@ -482,6 +498,23 @@ def _unsynced_transaction(conn: sqlite3.Connection, work: Callable[..., T], *arg
         return _in_transaction(conn, work, *args)
     finally:
         conn.execute(f"PRAGMA synchronous = {before:d}")
+
+
+def _erasing(conn: sqlite3.Connection, work: Callable[..., T], *args: object) -> T:
+    """`work(conn, *args)` with what it deletes or overwrites erased from the file, not only
+    marked free (SQLite's `secure_delete`, whatever the build's default). It stays on for
+    the connection: the index merges after a redaction must erase too."""
+    conn.execute("PRAGMA secure_delete = ON")
+    return work(conn, *args)
+
+
+def _empty_log(conn: sqlite3.Connection) -> bool:
+    conn.execute(f"PRAGMA busy_timeout = {_EMPTY_LOG_WAIT_MS:d}")
+    try:
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    return int(busy) == 0
 
 
 def _insert(conn: sqlite3.Connection, sql: str, row: tuple[object, ...]) -> None:
