@@ -216,12 +216,18 @@ def test_account_bound_chair_keeps_its_name_current_across_nick_changes() -> Non
     assert said(room.say("alice", "#meetingname x", account="mallory")) == []
 
 
-def test_whox_accounts_bind_a_silent_chair() -> None:
+def chaired(nick: str) -> Room:
+    """A meeting alice started in which she made `nick`, present but silent, a chair."""
     room = Room()
-    room.members("alice", "carol", "meetbot")  # NAMES: no accounts
+    room.members("alice", nick, "meetbot")  # NAMES: no accounts
     room.say("alice", "#startmeeting heat")
-    room.say("alice", "#chair carol")
-    assert room.meeting is not None and room.meeting.chairs == [Chair("carol")]
+    room.say("alice", f"#chair {nick}")
+    assert room.meeting is not None and room.meeting.chairs == [Chair(nick)]
+    return room
+
+
+def test_whox_accounts_bind_a_silent_chair() -> None:
+    room = chaired("carol")
     room.tick()
     listed = AccountsListed("net", room.now, 700, (("alice", None), ("CAROL", "carolacct")))
     (changed,) = [e for e in room.feed(listed) if isinstance(e, MeetingChanged)]
@@ -295,18 +301,9 @@ def by_tag(room: Room, nick: str, account: str) -> None:
 LEARN = [by_notify, by_whox, by_tag]
 
 
-def chaired_bob() -> Room:
-    room = Room()
-    room.members("alice", "bob", "meetbot")  # NAMES: no accounts
-    room.say("alice", "#startmeeting heat")
-    room.say("alice", "#chair bob")
-    assert room.meeting is not None and room.meeting.chairs == [Chair("bob")]
-    return room
-
-
 @pytest.mark.parametrize("learn", LEARN)
 def test_the_named_chair_identifying_is_bound(learn: Learn) -> None:
-    room = chaired_bob()
+    room = chaired("bob")
     room.feed(NickChanged("net", room.now, 802, "bob", "Robert"))  # the chair follows him
     learn(room, "robert", "bobacct")
     assert room.meeting is not None and room.meeting.chairs == [Chair("Robert", "bobacct")]
@@ -339,7 +336,7 @@ def stranger_renames(room: Room) -> None:
 def test_a_stranger_who_takes_a_departed_chairs_nick_is_never_bound(
     learn: Learn, leave: Callable[[Room], None], take: Callable[[Room], None]
 ) -> None:
-    room = chaired_bob()
+    room = chaired("bob")
     room.tick()
     leave(room)
     take(room)
@@ -374,7 +371,7 @@ def test_a_chair_named_in_absence_is_bound_to_nobody_who_turns_up() -> None:
 def test_after_the_bot_was_away_no_chair_is_bound(learn: Learn) -> None:
     """The bot did not see who held a nick while it was away: the WHOX it asks on its
     return describes whoever holds it now."""
-    room = chaired_bob()
+    room = chaired("bob")
     room.feed(Disconnected("net", room.now, 808, "connection lost"))
     room.join("meetbot")
     room.members("alice", "bob", "meetbot")
@@ -382,7 +379,7 @@ def test_after_the_bot_was_away_no_chair_is_bound(learn: Learn) -> None:
     assert room.meeting is not None and room.meeting.chairs == [Chair("bob")]
     # nor after a restart
     restored = Room(world=World(), now=room.now)
-    restored.world.restore([chaired_bob().meeting.to_record()])  # type: ignore[union-attr]
+    restored.world.restore([chaired("bob").meeting.to_record()])  # type: ignore[union-attr]
     restored.members("alice", "bob", "meetbot")
     learn(restored, "bob", "malloryacct")
     assert restored.meeting is not None and restored.meeting.chairs == [Chair("bob")]
@@ -405,11 +402,11 @@ def test_a_nick_the_bot_sees_taken_anew_is_no_longer_held() -> None:
     """Nobody joins, or changes to, a nick they already hold: if the bot sees it, the
     person it knew under that nick left unseen (its member list was out of date)."""
     for take in (stranger_joins, stranger_renames):
-        room = chaired_bob()
+        room = chaired("bob")
         take(room)
         by_notify(room, "bob", "malloryacct")
         assert room.meeting is not None and room.meeting.chairs == [Chair("bob")]
-    room = chaired_bob()
+    room = chaired("bob")
     room.say("alice", "#unchair bob")
     room.say("alice", "#chair bob")
     by_notify(room, "bob", "bobacct")
@@ -442,7 +439,7 @@ OWNER_LEARN = [owner_by_notify, owner_by_whox, owner_by_tag]
 
 def back_after_an_outage(restart: bool) -> Room:
     """`chaired_bob` after the bot was disconnected (or restarted) and is back."""
-    room = chaired_bob()
+    room = chaired("bob")
     if restart:
         record = room.meeting.to_record()  # type: ignore[union-attr]
         room = Room(world=World(), now=room.now)

@@ -151,6 +151,10 @@ def fsync_latency(directory: Path, count: int = 200) -> tuple[float, float]:
     finally:
         os.close(fd)
         os.unlink(name)
+    return _p50_p99_ms(samples)
+
+
+def _p50_p99_ms(samples: list[float]) -> tuple[float, float]:
     return (
         scenarios.ms(scenarios.percentile(samples, 50)),
         scenarios.ms(scenarios.percentile(samples, 99)),
@@ -173,10 +177,7 @@ def create_latency(directory: Path, count: int = 200) -> tuple[float, float]:
             samples.append(time.perf_counter() - start)
     finally:
         shutil.rmtree(place, ignore_errors=True)
-    return (
-        scenarios.ms(scenarios.percentile(samples, 50)),
-        scenarios.ms(scenarios.percentile(samples, 99)),
-    )
+    return _p50_p99_ms(samples)
 
 
 def machine(workdir: Path, load_before: str, load_after: str | None = None) -> list[str]:

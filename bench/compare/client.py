@@ -25,6 +25,17 @@ _READ_CHUNK = 1 << 16
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 
+def ack_now(sock: socket.socket | None) -> None:
+    """Acknowledge what was just read at once (call after every read): InspIRCd uses
+    Nagle's algorithm, and with the kernel's delayed ACKs its next small line to this
+    reader (a bot's answer, perhaps) would wait up to 40 ms for our ACK. Gavel does the
+    same after every read; the speakers and the reference bots must not wait where it
+    does not."""
+    if _QUICKACK is not None and sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
 @dataclass(frozen=True, slots=True)
 class Heard:
     """One line the bot said in a channel, and when this client read it."""
@@ -76,7 +87,7 @@ class Speaker:
                 if not chunk:
                     break
                 at = time.perf_counter()
-                self._ack_now()
+                ack_now(self._socket)
                 buffer += chunk
                 if not self.listening and b"PING" not in chunk:
                     # What others say is of no interest to a speaker that only talks:
@@ -92,14 +103,6 @@ class Speaker:
         finally:
             self.closed = True
             self._changed.set()
-
-    def _ack_now(self) -> None:
-        """Acknowledge at once: InspIRCd uses Nagle's algorithm, and with the kernel's
-        delayed ACKs the next small line to this client (the bot's answer, perhaps) would
-        wait up to 40 ms for our ACK. That wait is the observer's, not the bot's."""
-        if _QUICKACK is not None and self._socket is not None:
-            with contextlib.suppress(OSError):
-                self._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
     def _line(self, raw: bytes, at: float) -> None:
         if raw.startswith(b"@"):  # message tags (server-time ...) come first

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
-import socket
 from pathlib import Path
+
+from bench.compare.client import ack_now
 
 APPEND = b"\0" * 4096  # a SQLite page: what one small commit appends to the WAL
 READ_CHUNK = 1 << 18
-_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 
 class Reference:
@@ -94,11 +93,7 @@ class Reference:
             chunk = await reader.read(READ_CHUNK)
             if not chunk:
                 return
-            # Acknowledged at once, as Gavel does after every read: InspIRCd uses Nagle's
-            # algorithm, and a delayed ACK would hold its next small line up to 40 ms.
-            if _QUICKACK is not None and sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            ack_now(sock)
             buffer += chunk
             *lines, buffer = buffer.split(b"\r\n")
             for raw in lines:

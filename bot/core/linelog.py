@@ -100,8 +100,9 @@ class LineLog(Sequence[LogLine]):
         # surrogates passed through); the last block's grow in `_tail`.
         self._chunks: list[bytes] = []
         self._tail = bytearray()
-        # Per line: where its text ends, in characters from the start of its block's texts
-        # (at most `_BLOCK` lines of at most 16 KiB each: four bytes are enough).
+        # Per line: where its text ends, in characters from the start of its block's texts.
+        # Four bytes hold 4 G characters: a block's 512 lines would have to hold 8 M each on
+        # average (lines heard are cut at 16 KiB).
         self._ends = array("I")
         self._used = -1  # a snapshot: the bytes of `_tail` it holds (-1: all of them)
         self._size = 0
